@@ -1,0 +1,389 @@
+"""Report instantiation and the embedded renderer (pandoc + Lua filters + typst), offline."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import pytest
+
+from psp_eval import render
+from psp_eval.render import RenderError
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+TEMPLATE = """\
+---
+title: "Hub report: {{< var scope_name >}}"
+subtitle: "Trial {{< var trial >}}"
+---
+
+## Recruitment
+
+{{< var scope_name >}} randomised {{< num process.n_randomised >}} families
+({{< num process.pct_consented >}}% consented) by {{< num process.data_cut >}};
+see @fig-recruitment and @tbl-flow.
+
+{{< embed process.ipynb#fig-recruitment >}}
+
+::: {.callout-note}
+## Reading these numbers
+Scope `{{< var scope >}}`: exploratory.
+:::
+
+::: {.callout-warning title="Small numbers"}
+Intervals are wide.
+:::
+
+::: {.callout-tip}
+Read the trial report too.
+:::
+
+## Flow
+
+{{< embed process.ipynb#tbl-flow >}}
+
+```{.python .cell-code}
+print("code the reader must not see")
+```
+
+{{< provenance >}}
+"""
+
+VARIABLES = {"trial": "demo", "scope": "north", "scope_name": 'North "East" & Cumbria'}
+PROVENANCE = {
+    "data_files": {"data/raw/demo/referrals.csv": "0123456789ab"},
+    "config_files": {"config/config.yaml": "ba9876543210"},
+    "config_hash": "feedfacecafe",
+    "commit": "abc1234 (modified)",
+    "versions": {"python": "3.11.7", "pandoc": "3.9"},
+    "generated_utc": "2026-01-01 00:00:00 UTC",
+}
+REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
+
+
+def _svg() -> str:
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.bar(["sffc", "usual"], [10, 12])
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _cell(source: str, data: dict) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data)]
+    return cell
+
+
+def make_scope(folder: Path) -> Path:
+    """A scope results folder: an executed notebook with labelled cells and its numbers.json."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Process"),
+        _cell(
+            '#| label: fig-recruitment\n#| fig-cap: "Families randomised, by arm"\nplot()',
+            {"image/svg+xml": _svg(), "text/plain": "<Figure>"},
+        ),
+        _cell(
+            '#| label: tbl-flow\n#| tbl-cap: "Flow of families"\ntable()',
+            {
+                "text/markdown": "| arm | n |\n|:--|--:|\n| sffc | 1,234 |\n| usual | 1,198 |",
+                "text/plain": "table",
+            },
+        ),
+        _cell('#| label: tbl-html-only\n#| tbl-cap: "HTML"\nx', {"text/html": "<table/>"}),
+        _cell("#| label: fig-no-caption\nplot()", {"image/svg+xml": _svg()}),
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, folder / "process.ipynb")
+    (folder / "process").mkdir(exist_ok=True)
+    (folder / "process" / "numbers.json").write_text(
+        '{"n_randomised": 1234, "pct_consented": 61.50, "data_cut": "2026-03-31"}'
+    )
+    return folder
+
+
+def make_qmd(folder: Path, text: str) -> Path:
+    qmd = folder / "hub.qmd"
+    qmd.write_text(text, encoding="utf-8")
+    return qmd
+
+
+@pytest.fixture()
+def scope(tmp_path: Path) -> Path:
+    return make_scope(tmp_path / "results" / "demo" / "north")
+
+
+@pytest.fixture()
+def template(tmp_path: Path) -> Path:
+    path = tmp_path / "reports" / "hub.qmd"
+    path.parent.mkdir(parents=True)
+    path.write_text(TEMPLATE, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One instantiated and rendered report, shared by the output checks."""
+    root = tmp_path_factory.mktemp("rendered")
+    scope = make_scope(root / "results" / "demo" / "north")
+    template = root / "hub.qmd"
+    template.write_text(TEMPLATE, encoding="utf-8")
+    qmd = render.instantiate(
+        template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE, engine="embedded"
+    )
+    html, pdf = root / "site" / "demo" / "north.html", root / "site" / "demo" / "north.pdf"
+    engine = render.render(qmd, html, pdf, engine="embedded")
+    return {"qmd": qmd, "html": html, "pdf": pdf, "engine": engine}
+
+
+# --- instantiate ---------------------------------------------------------------------------
+
+
+def test_instantiate_substitutes_numbers_variables_and_provenance(scope, template):
+    qmd = render.instantiate(
+        template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE, engine="embedded"
+    )
+    text = qmd.read_text()
+    assert "randomised 1,234 families" in text
+    assert "(61.50% consented) by 2026-03-31" in text  # float digits kept as in the JSON
+    assert 'North "East" & Cumbria randomised' in text
+    assert 'title: "Hub report: North \\"East\\" & Cumbria"' in text  # escaped inside YAML
+    assert "Scope `north`" in text
+    assert "{{< embed process.ipynb#fig-recruitment >}}" in text  # left for the renderer
+    assert "## Provenance {.unnumbered}" in text and "| Rendering engine | embedded |" in text
+    assert "{{< num" not in text and "{{< var" not in text and "{{< provenance" not in text
+
+
+def test_instantiate_missing_key_names_key_and_file(scope, template):
+    (scope / "process" / "numbers.json").write_text('{"pct_consented": 1.5}')
+    with pytest.raises(RenderError, match="n_randomised") as error:
+        render.instantiate(template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE)
+    assert str(scope / "process" / "numbers.json") in str(error.value)
+    assert not (scope / "hub.qmd").exists()
+
+
+def test_instantiate_missing_numbers_file(scope, template):
+    (scope / "process" / "numbers.json").unlink()
+    with pytest.raises(RenderError, match=r"process/numbers\.json, which does not exist"):
+        render.instantiate(template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE)
+
+
+def test_instantiate_unknown_shortcode_names_it_and_the_line(scope, template):
+    template.write_text("# Title\n\n{{< meta title >}}\n")
+    with pytest.raises(RenderError, match=r"hub\.qmd:3: unknown shortcode \{\{< meta title >\}\}"):
+        render.instantiate(template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE)
+
+
+def test_instantiate_unknown_variable(scope, template):
+    with pytest.raises(RenderError, match="var scope_name"):
+        render.instantiate(
+            template, scope / "hub.qmd", variables={"trial": "demo"}, provenance=PROVENANCE
+        )
+
+
+def test_instantiate_refuses_values_that_are_not_numbers_or_text(scope, template):
+    (scope / "process" / "numbers.json").write_text(
+        '{"n_randomised": [1], "pct_consented": 1.5, "data_cut": "x"}'
+    )
+    with pytest.raises(RenderError, match="expected a number or text"):
+        render.instantiate(template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE)
+
+
+# --- the embedded engine -------------------------------------------------------------------
+
+
+def test_html_is_self_contained_with_figure_table_callouts_and_crossrefs(rendered):
+    page = rendered["html"].read_text(encoding="utf-8")
+    assert rendered["engine"] == "embedded"
+    assert not REMOTE.search(page), REMOTE.search(page)
+    assert "<link " not in page and "<script" not in page
+    assert 'src="data:image/svg+xml' in page or "<svg" in page
+    assert '<a href="#fig-recruitment">Figure 1</a>' in page
+    assert '<a href="#tbl-flow">Table 1</a>' in page
+    assert "Figure 1: Families randomised, by arm" in page
+    assert "Table 1: Flow of families" in page
+    assert '<div class="callout callout-note" role="note">' in page
+    assert "Reading these numbers" in page and 'class="callout callout-warning"' in page
+    assert "Small numbers" in page
+    assert re.search(r'<div class="callout-title">\s*Tip\s*</div>', page)  # default title
+    assert "code the reader must not see" not in page
+    assert '<h1 class="title">Hub report: North “East” &amp; Cumbria</h1>' in page
+    headings = re.findall(r"<h2[^>]*>(.*?)</h2>", page)
+    assert headings == ["Contents", "Recruitment", "Flow", "Provenance"]  # callout titles are not
+    assert 'name="viewport"' in page and 'lang="en-GB"' in page
+
+
+def test_pdf_is_written(rendered):
+    pdf = rendered["pdf"]
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert pdf.stat().st_size > 1000
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        for words in (
+            "Recruitment",
+            "Provenance",
+            "Figure 1: Families randomised",
+            "Small numbers",
+        ):
+            assert words in text
+
+
+def test_figures_are_written_beside_the_qmd(rendered):
+    qmd = rendered["qmd"]
+    assert (qmd.parent / "hub_figures" / "fig-recruitment.svg").read_text().lstrip().startswith("<")
+    assert not list(rendered["html"].parent.glob(".*tmp*"))  # temporary files are gone
+
+
+def test_auto_chooses_embedded_without_quarto(monkeypatch, scope, template):
+    monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: None)
+    assert render.resolve_engine("auto") == "embedded"
+    qmd = render.instantiate(
+        template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE
+    )
+    assert "| Rendering engine | embedded |" in qmd.read_text()
+    assert render.render(qmd, scope / "out.html", scope / "out.pdf") == "embedded"
+
+
+def test_auto_chooses_quarto_when_on_path(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: f"/usr/bin/{name}")
+    assert render.resolve_engine("auto") == "quarto"
+    assert render.resolve_engine("embedded") == "embedded"
+    with pytest.raises(RenderError, match="unknown render engine"):
+        render.resolve_engine("latex")
+
+
+def test_quarto_engine_moves_its_outputs(tmp_path, monkeypatch):
+    """A stand-in `quarto` writes <stem>.html / <stem>.pdf; render moves them into place."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "quarto"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'stem="${2%.qmd}"\n'
+        'if [ "$4" = html ]; then echo "<html>$stem</html>" > "$stem.html"; '
+        'else printf "%%PDF-fake" > "$stem.pdf"; fi\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    qmd = make_qmd(tmp_path, "# Hello\n")
+    html, pdf = tmp_path / "site" / "a.html", tmp_path / "site" / "a.pdf"
+    assert render.render(qmd, html, pdf) == "quarto"
+    assert html.read_text() == "<html>hub</html>\n" and pdf.read_bytes() == b"%PDF-fake"
+    assert not (tmp_path / "hub.html").exists() and not (tmp_path / "hub.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("embed", "message"),
+    [
+        ("missing.ipynb#fig-recruitment", r"missing\.ipynb does not exist"),
+        ("process.ipynb#fig-nope", r"no cell labelled 'fig-nope' in .*process\.ipynb"),
+        ("process.ipynb#fig-no-caption", r"needs a '#\| fig-cap"),
+        ("process.ipynb#tbl-html-only", r"no text/markdown output \(found: text/html\)"),
+    ],
+)
+def test_embed_errors_name_notebook_and_label(scope, embed, message):
+    qmd = make_qmd(scope, f"# Title\n\n{{{{< embed {embed} >}}}}\n")
+    with pytest.raises(RenderError, match=message) as error:
+        render.render(qmd, scope / "out.html", scope / "out.pdf", engine="embedded")
+    assert embed.split("#")[1] in str(error.value) and "hub.qmd:3" in str(error.value)
+
+
+def test_unresolved_crossref_fails_and_keeps_the_old_output(scope):
+    qmd = make_qmd(scope, "---\ntitle: T\n---\n\nSee @fig-absent.\n")
+    html = scope / "out.html"
+    html.write_text("previous report")
+    with pytest.raises(RenderError, match="@fig-absent") as error:
+        render.render(qmd, html, scope / "out.pdf", engine="embedded")
+    assert "pandoc" in str(error.value) and "out.html" in str(error.value)
+    assert html.read_text() == "previous report"
+    assert not list(scope.glob(".out*"))
+
+
+def test_leftover_project_shortcode_is_an_error(scope):
+    qmd = make_qmd(scope, "# T\n\nWe saw {{< num process.n_randomised >}} families.\n")
+    with pytest.raises(RenderError, match=r"hub\.qmd:3: .*cannot expand \{\{< num"):
+        render.render(qmd, scope / "out.html", scope / "out.pdf", engine="embedded")
+
+
+def test_missing_qmd_is_an_error(tmp_path):
+    with pytest.raises(RenderError, match="no such file"):
+        render.render(tmp_path / "nope.qmd", tmp_path / "a.html", tmp_path / "a.pdf")
+
+
+# --- index ---------------------------------------------------------------------------------
+
+
+def test_index_links_every_report_relative_to_the_page(tmp_path):
+    site = tmp_path / "site"
+    entries = [
+        {
+            "trial": "demo",
+            "scope": scope_id,
+            "scope_name": name,
+            "kind": kind,
+            "html": str(site / "demo" / f"{scope_id}.html"),
+            "pdf": str(site / "demo" / f"{scope_id}.pdf"),
+            "data_cut": "2026-03-31",
+        }
+        for scope_id, name, kind in [
+            ("trial", "Trial: demo", "trial"),
+            ("north", 'North *East* "NE"', "hub"),
+        ]
+    ]
+    out = render.build_index(
+        entries, site / "index.html", title="PSP evaluation", provenance=PROVENANCE
+    )
+    page = out.read_text(encoding="utf-8")
+    assert 'href="demo/trial.html"' in page and 'href="demo/north.pdf"' in page
+    assert "North *East*" in page  # shown as typed, not as emphasis
+    assert 'aria-label="North *East* &quot;NE&quot;: PDF"' in page
+    assert "Hub report" in page and "data cut 2026-03-31" in page
+    assert '<h1 class="title">PSP evaluation</h1>' in page and ">Provenance</h2>" in page
+    assert not REMOTE.search(page) and "<link " not in page
+    assert 'name="viewport"' in page and "max-width: 48rem" in page
+
+
+def test_index_entry_missing_a_key(tmp_path):
+    with pytest.raises(RenderError, match="entry 1 .* lacks pdf"):
+        render.build_index(
+            [
+                {
+                    "trial": "t",
+                    "scope": "s",
+                    "scope_name": "S",
+                    "kind": "hub",
+                    "html": "a.html",
+                    "data_cut": "x",
+                }
+            ],
+            tmp_path / "index.html",
+            title="T",
+            provenance=PROVENANCE,
+        )
+
+
+def test_numbers_get_separators_and_keep_their_digits(tmp_path):
+    folder = tmp_path / "scope"
+    (folder / "cba").mkdir(parents=True)
+    (folder / "cba" / "numbers.json").write_text(
+        '{"ratio": 2.50, "n": 1200000, "cost": 12345.6, "cut": "2026-03-31"}'
+    )
+    template = tmp_path / "t.qmd"
+    template.write_text(
+        "{{< num cba.ratio >}}; {{< num cba.n >}}; £{{< num cba.cost >}}; {{< num cba.cut >}}"
+    )
+    out = render.instantiate(template, folder / "t.qmd", variables={}, provenance=PROVENANCE)
+    assert out.read_text() == "2.50; 1,200,000; £12,345.6; 2026-03-31"
