@@ -1,0 +1,75 @@
+"""Notebook execution: parameters checked, failures named, notebooks kept without outputs."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from psp_eval.notebooks import NotebookError, check_parameters, execute
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+REQUIRED_PARAMETERS = {"trial", "scope", "data_dir", "out_dir"}
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    params = new_code_cell('scope = "trial"\nout_dir = "."')
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[params, *(new_code_cell(c) for c in cells)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_notebooks_have_no_outputs(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert not cell["outputs"], f"{path.name}: strip outputs before committing"
+            assert cell["execution_count"] is None, f"{path.name}: strip execution counts"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_declare_the_pipeline_parameters(path):
+    check_parameters(path, dict.fromkeys(REQUIRED_PARAMETERS, "x"))
+
+
+def test_the_three_analyses_exist():
+    assert {p.stem for p in NOTEBOOKS} >= {"process", "impact", "cost_benefit"}
+
+
+def test_unknown_parameter_is_refused(tmp_path):
+    nb = _notebook(tmp_path / "a.ipynb", "x = 1")
+    with pytest.raises(NotebookError, match=r"unknown parameter\(s\) scoep.*declares out_dir, scope"):
+        check_parameters(nb, {"scoep": "leeds"})
+
+
+def test_notebook_without_parameters_cell_is_refused(tmp_path):
+    nb = new_notebook(cells=[new_code_cell("x = 1")])
+    nbformat.write(nb, tmp_path / "b.ipynb")
+    with pytest.raises(NotebookError, match="no cell is tagged 'parameters'"):
+        check_parameters(tmp_path / "b.ipynb", {})
+
+
+def test_failing_cell_names_notebook_cell_and_error(tmp_path):
+    nb = _notebook(tmp_path / "fails.ipynb", "#| label: tbl-broken\nraise ValueError('no hub called ' + scope)")
+    out = tmp_path / "out" / "fails.ipynb"
+    with pytest.raises(NotebookError) as err:
+        execute(nb, out, {"scope": "york"}, cwd=tmp_path)
+    message = str(err.value)
+    assert "fails.ipynb" in message
+    assert "tbl-broken" in message
+    assert "ValueError: no hub called york" in message
+    assert not out.exists(), "a failed run must leave no output behind"
+    assert out.with_suffix(".failed.ipynb").exists()
+
+
+def test_successful_run_writes_executed_notebook(tmp_path):
+    nb = _notebook(tmp_path / "ok.ipynb", "print(scope.upper())")
+    out = execute(nb, tmp_path / "ok_out.ipynb", {"scope": "leeds"}, cwd=tmp_path)
+    executed = nbformat.read(out, as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "LEEDS" in printed
