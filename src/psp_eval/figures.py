@@ -1,0 +1,73 @@
+"""Figures for the reports, in one visual style: the two arms always in the same colours."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # no screen needed; notebooks display the saved SVG
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+ARM_COLOURS = {"sffc": "#0072B2", "usual": "#E69F00"}
+ARM_LABELS = {"sffc": "SFFC", "usual": "Services as usual"}
+CATEGORY_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
+
+
+def _figure(width: float = 7.0, height: float = 3.6) -> tuple[Figure, plt.Axes]:
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def cumulative_recruitment(by_month: pd.DataFrame, target: float | None = None) -> Figure:
+    """Running total of families randomised per arm, against the recruitment target."""
+    fig, ax = _figure()
+    for arm, colour in ARM_COLOURS.items():
+        ax.step(by_month["month"], by_month[f"cumulative_{arm}"], where="post", color=colour, label=ARM_LABELS[arm])
+    if target is not None:
+        ax.axhline(target / 2, color="0.4", linestyle="--", linewidth=1, label="Target per arm")
+    ax.set_xlabel("Month randomised")
+    ax.set_ylabel("Families randomised (cumulative)")
+    ax.legend(frameon=False)
+    return fig
+
+
+def means_with_intervals(means: pd.DataFrame) -> Figure:
+    """Mean and 95% CI per arm and timepoint, one panel per outcome.
+
+    `means` has columns outcome, timepoint, arm, mean, ci_low, ci_high.
+    """
+    outcomes = list(dict.fromkeys(means["outcome"]))
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(3.2 * len(outcomes), 3.4), layout="constrained")
+    axes = [axes] if len(outcomes) == 1 else list(axes)
+    for ax, outcome in zip(axes, outcomes):
+        part = means[means["outcome"] == outcome]
+        timepoints = list(dict.fromkeys(part["timepoint"]))
+        for shift, (arm, colour) in zip((-0.08, 0.08), ARM_COLOURS.items()):
+            rows = part[part["arm"] == arm].set_index("timepoint").reindex(timepoints)
+            x = [i + shift for i in range(len(timepoints))]
+            err = [rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]]
+            ax.errorbar(x, rows["mean"], yerr=err, fmt="o-", color=colour, capsize=3, label=ARM_LABELS[arm])
+        ax.set_xticks(range(len(timepoints)), timepoints)
+        ax.set_title(outcome, fontsize=10)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].set_ylabel("Mean score (95% CI)")
+    axes[-1].legend(frameon=False, fontsize=8)
+    return fig
+
+
+def stacked_costs(by_quarter: pd.DataFrame) -> Figure:
+    """Delivery spending per quarter, stacked by cost category (£, cash prices)."""
+    fig, ax = _figure()
+    bottom = pd.Series(0.0, index=by_quarter.index)
+    for colour, category in zip(CATEGORY_COLOURS, by_quarter.columns):
+        ax.bar(by_quarter.index, by_quarter[category], bottom=bottom, color=colour, label=category.replace("_", " "))
+        bottom += by_quarter[category]
+    ax.set_ylabel("Spending (£, cash prices)")
+    ax.set_xlabel("Quarter")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("£{x:,.0f}"))
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(frameon=False, fontsize=8, ncols=2)
+    return fig

@@ -1,0 +1,158 @@
+"""The foundation's analysis functions on small hand-made tables."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psp_eval import cba, impact, process
+from psp_eval.outputs import Outputs
+from psp_eval.scope import ScopeError, restrict_to_scope
+
+D = pd.Timestamp
+
+
+def _referrals():
+    return pd.DataFrame(
+        {
+            "family_id": ["F1", "F2", "F3", "F4", "F5", "F6", "F7"],
+            "la_code": ["E1", "E1", "E1", "E2", "E2", "E2", "E2"],
+            "referral_date": [D("2024-01-10")] * 7,
+            "eligible": [False, True, True, True, True, True, True],
+            "consented": [pd.NA, False, True, True, True, True, True],
+        }
+    )
+
+
+def _randomisation():
+    return pd.DataFrame(
+        {
+            "family_id": ["F4", "F5", "F6", "F7"],
+            "randomised_date": [D("2024-01-15"), D("2024-01-20"), D("2024-02-03"), D("2024-03-30")],
+            "arm": ["sffc", "usual", "sffc", "usual"],
+        }
+    )
+
+
+def test_family_flow_gives_each_family_one_stage():
+    withdrawals = pd.DataFrame({"family_id": ["F7"]})
+    flow = process.family_flow(_referrals(), _randomisation(), withdrawals, pd.Series(["F4", "F7"]))
+    assert flow.set_index("family_id")["stage"].to_dict() == {
+        "F1": "not_eligible",
+        "F2": "declined",
+        "F3": "not_randomised_other",  # eligible and consented, but not randomised
+        "F4": "followed_up",
+        "F5": "no_followup",
+        "F6": "no_followup",
+        "F7": "withdrawn",  # withdrawn wins over having an outcome
+    }
+
+
+def test_flow_table_adds_up_both_ways():
+    withdrawals = pd.DataFrame({"family_id": ["F7"]})
+    flow = process.family_flow(_referrals(), _randomisation(), withdrawals, pd.Series(["F4"]))
+    table = process.flow_table(flow)
+    assert table.loc["All referred", "total"] == 7
+    assert table.loc["All referred", "sffc"] == 2 and table.loc["All referred", "usual"] == 2
+    body = table.drop(index="All referred")
+    assert (body[["sffc", "usual", "not_randomised"]].sum(axis=1) == body["total"]).all()
+    assert (body.sum() == table.loc["All referred"]).all()
+    assert table.loc["Randomised, no week-8 outcome", "sffc"] == 1  # F6
+
+
+def test_randomised_by_month_fills_empty_months_and_accumulates():
+    by_month = process.randomised_by_month(_randomisation())
+    assert by_month["month"].dt.strftime("%Y-%m").tolist() == ["2024-01", "2024-02", "2024-03"]
+    assert by_month["sffc"].tolist() == [1, 1, 0]
+    assert by_month["cumulative_usual"].tolist() == [1, 1, 2]
+
+
+def test_data_cut_is_latest_date():
+    tables = {
+        "referrals": _referrals(),
+        "randomisation": _randomisation(),
+        "measures": pd.DataFrame({"completed_date": [D("2024-05-01"), pd.NaT]}),
+    }
+    assert process.data_cut(tables) == "2024-05-01"
+
+
+def test_means_by_arm_matches_hand_computation():
+    outcomes = pd.DataFrame({"family_id": ["F4", "F5", "F6", "F7"], "y": [10.0, 20.0, 14.0, np.nan]})
+    means = impact.means_by_arm(outcomes, _randomisation(), "y").set_index("arm")
+    # sffc: 10 and 14 -> mean 12, sd = sqrt(8) = 2.828427; t(0.975, 1) = 12.706205
+    assert means.loc["sffc", "n"] == 2
+    assert means.loc["sffc", "mean"] == pytest.approx(12.0)
+    assert means.loc["sffc", "sd"] == pytest.approx(2.828427, rel=1e-6)
+    assert means.loc["sffc", "ci_high"] == pytest.approx(12 + 12.706205 * 2.828427 / np.sqrt(2), rel=1e-6)
+    assert means.loc["usual", "n"] == 1 and np.isnan(means.loc["usual", "sd"])
+
+
+def test_welch_difference_against_r_sleep_example():
+    # R's own example, t.test(extra ~ group, data = sleep) (Student's sleep data, Welch test):
+    # mean difference 0.75 - 2.33 = -1.58, 95% CI -3.3654832 to 0.2054832, p-value = 0.07939.
+    group1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
+    group2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
+    ids = [f"P{i}" for i in range(20)]
+    randomisation = pd.DataFrame({"family_id": ids, "arm": ["sffc"] * 10 + ["usual"] * 10})
+    outcomes = pd.DataFrame({"family_id": ids, "y": group1 + group2})
+    diff = impact.welch_difference(outcomes, randomisation, "y")
+    assert diff["estimate"] == pytest.approx(-1.58)
+    assert diff["ci_low"] == pytest.approx(-3.3654832, abs=1e-7)
+    assert diff["ci_high"] == pytest.approx(0.2054832, abs=1e-7)
+    assert diff["p_value"] == pytest.approx(0.07939, abs=1e-5)
+    assert (diff["n_treated"], diff["n_control"]) == (10, 10)
+
+
+def test_cost_per_family_counts_only_delivery_and_supported_families():
+    costs = pd.DataFrame(
+        {
+            "category": ["staff", "training", "usual_services", "central"],
+            "amount_gbp": [6000.0, 1000.0, 50000.0, 2000.0],
+            "price_year": [2024, 2024, 2024, 2025],
+            "period_start": [D("2024-01-01"), D("2024-04-01"), D("2024-01-01"), D("2025-01-01")],
+        }
+    )
+    support = pd.DataFrame({"family_id": ["F4", "F4", "F5"]})  # F5 is in usual care
+    n = cba.families_supported(_randomisation(), support)
+    assert n == 1
+    assert cba.cost_per_family(costs, n) == pytest.approx(9000.0)
+    table = cba.delivery_costs(costs)
+    assert table.loc["staff", "gbp_2024"] == 6000 and table.loc["central", "gbp_2025"] == 2000
+    assert table["total_gbp"].sum() == 9000
+    assert np.isnan(cba.cost_per_family(costs, 0))
+
+
+def test_scope_keeps_only_the_hub():
+    tables = {
+        "las": pd.DataFrame({"la_code": ["E1", "E2"], "hub_id": ["leeds", "york"]}),
+        "referrals": _referrals(),
+        "randomisation": _randomisation(),
+        "costs": pd.DataFrame({"hub_id": ["leeds", "central"], "amount_gbp": [1.0, 2.0]}),
+        "ssda903_episodes": pd.DataFrame({"la_code": ["E1", "E2", "E2"]}),
+    }
+    york = restrict_to_scope(tables, "york")
+    assert york["randomisation"]["family_id"].tolist() == ["F4", "F5", "F6", "F7"]
+    assert york["costs"].empty
+    assert len(york["ssda903_episodes"]) == 2
+    assert restrict_to_scope(tables, "trial")["costs"].shape[0] == 2
+    with pytest.raises(ScopeError, match="'hull'"):
+        restrict_to_scope(tables, "hull")
+
+
+def test_outputs_write_tables_figures_and_numbers(tmp_path):
+    import matplotlib.pyplot as plt
+
+    out = Outputs(tmp_path)
+    shown = out.table("t", pd.DataFrame({"a": [1, 2]}))
+    assert "| a |" in shown.data.replace("|   a |", "| a |")
+    fig, ax = plt.subplots()
+    ax.plot([1, 2])
+    svg = out.figure("f", fig)
+    assert (tmp_path / "figures" / "f.svg").exists() and "<svg" in svg.data
+    assert "<dc:date>" not in (tmp_path / "figures" / "f.svg").read_text()
+    out.number("n", np.int64(3))
+    with pytest.raises(ValueError, match="cannot quote"):
+        out.number("bad", float("nan"))
+    out.save()
+    assert json.loads((tmp_path / "numbers.json").read_text()) == {"n": 3}
