@@ -1,0 +1,17 @@
+# psp-eval: raw trial data -> validated, clean tables -> scores -> notebooks per scope -> reports.
+# Only wiring lives here and in rules/; the logic is in src/psp_eval/ (the `psp-eval` command).
+
+
+include: "rules/common.smk"
+
+
+rule all:
+    """Every report of the trial and its hubs, and the index page that links them."""
+    default_target: True
+    input:
+        f"{SITE}/index.html",
+
+
+include: "rules/data.smk"
+include: "rules/notebooks.smk"
+include: "rules/reports.smk"

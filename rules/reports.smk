@@ -1,0 +1,48 @@
+rule render:
+    """Instantiate the scope's report template and render it to self-contained HTML and PDF."""
+    input:
+        unpack(scope_results),
+        template=report_template,
+        config=CONFIG_FILES,
+    output:
+        qmd=f"{RESULTS}/{{trial}}/{{scope}}/report.qmd",
+        html=f"{SITE}/{{trial}}/{{scope}}.html",
+        pdf=f"{SITE}/{{trial}}/{{scope}}.pdf",
+    log:
+        "logs/{trial}/{scope}/render.log",
+    conda:
+        "../envs/psp-eval.yaml"
+    threads: 1
+    params:
+        raw=RAW,
+        name=lambda wildcards: SCOPE_NAMES[wildcards.scope],
+        configs=" ".join(f"--config-file {path}" for path in CONFIG_FILES),
+        engine=config["render"]["engine"],
+    shell:
+        "psp-eval render --template {input.template} --qmd {output.qmd}"
+        " --html {output.html} --pdf {output.pdf} --engine {params.engine}"
+        " --trial {wildcards.trial} --scope {wildcards.scope} --scope-name {params.name:q}"
+        " --data-dir {params.raw} {params.configs} > {log} 2>&1"
+
+
+rule index:
+    """The index page: one link per report, for funders and LAs."""
+    input:
+        reports=all_reports,
+        hubs=config["hubs"],
+    output:
+        f"{SITE}/index.html",
+    log:
+        f"logs/{TRIAL}/index.log",
+    conda:
+        "../envs/psp-eval.yaml"
+    threads: 1
+    params:
+        trial=TRIAL,
+        raw=RAW,
+        results=RESULTS,
+        configs=" ".join(f"--config-file {path}" for path in CONFIG_FILES),
+    shell:
+        "psp-eval index --trial {params.trial} --hubs {input.hubs} --results-dir {params.results}"
+        " --out {output} --title 'psp-eval: {params.trial}' --data-dir {params.raw} {params.configs}"
+        " > {log} 2>&1"

@@ -1,0 +1,219 @@
+"""`psp-eval`: thin command-line wrappers over the library, for users and for the Snakemake rules.
+
+Every command turns the library's own errors into a short message on stderr and a non-zero
+exit code: a researcher sees what to fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from psp_eval import contract, notebooks, pipeline, provenance, render, scoring, synth
+from psp_eval.atomic import write_text
+
+ROOT = Path.cwd()
+DEFAULT_HUBS = Path("config/hubs.tsv")
+DEFAULT_INSTRUMENTS = Path("config/instruments.yaml")
+
+# Errors that are the user's to fix: shown as one message, exit code 1.
+USER_ERRORS = (
+    contract.ContractError,
+    notebooks.NotebookError,
+    render.RenderError,
+    scoring.ScoringError,
+    scoring.ScoringConfigError,
+    pipeline.PipelineError,
+    FileNotFoundError,
+)
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    written = synth.generate(
+        args.out, seed=args.seed, n_hubs=args.hubs, n_las=args.las, n_families=args.families
+    )
+    print(f"Wrote the synthetic trial ({len(written)} files) to {args.out}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> contract.ValidationResult:
+    hubs = contract.read_hubs(args.hubs)
+    instruments = scoring.load_instruments(args.instruments)
+    return contract.validate_dir(args.data_dir, hubs, instruments)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    result = _validate(args)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.report:
+        summary = {
+            "data_dir": str(args.data_dir),
+            "ok": result.ok,
+            "rows": {name: len(frame) for name, frame in sorted(result.tables.items())},
+            "errors": [str(p) for p in result.errors],
+            "warnings": [str(p) for p in result.warnings],
+        }
+        if result.ok:  # a report exists only for data that passed, so the DAG cannot go on
+            write_text(Path(args.report), json.dumps(summary, indent=2) + "\n")
+    result.raise_if_errors()
+    rows = sum(len(frame) for frame in result.tables.values())
+    print(f"{args.data_dir}: {len(result.tables)} tables, {rows:,} rows, all valid")
+    return 0
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    result = _validate(args)
+    result.raise_if_errors()
+    # The hub sheet travels with the data, so every notebook sees the hubs it was cleaned with.
+    hubs = contract.read_hubs(args.hubs)
+    contract.write_clean({**result.tables, "hubs": hubs}, args.out)
+    print(f"Wrote {len(result.tables)} clean tables to {args.out}")
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    instruments = scoring.load_instruments(args.instruments)
+    measures = pd.read_parquet(Path(args.clean_dir) / "measures.parquet")
+    scores = scoring.score(measures, instruments)
+    outcomes = scoring.outcomes_wide(scores, instruments)
+    contract.write_clean({"scores": scores, "outcomes": outcomes}, args.out)
+    print(f"Scored {len(scores):,} scales for {len(outcomes):,} families into {args.out}")
+    return 0
+
+
+def _cmd_execute(args: argparse.Namespace) -> int:
+    parameters = dict(args.param or [])
+    notebooks.execute(args.notebook, args.output, parameters, cwd=ROOT)
+    print(f"Executed {args.notebook} -> {args.output}")
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    prov = provenance.collect(
+        sorted(Path(args.data_dir).glob("*.*")), [Path(p) for p in args.config_file], root=ROOT
+    )
+    variables = {"trial": args.trial, "scope": args.scope, "scope_name": args.scope_name}
+    qmd = render.instantiate(
+        args.template, args.qmd, variables=variables, provenance=prov, engine=args.engine
+    )
+    engine = render.render(qmd, args.html, args.pdf, engine=args.engine)
+    print(f"Rendered {args.html} and {args.pdf} with the {engine} engine")
+    return 0
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    hubs = contract.read_hubs(args.hubs)
+    entries = pipeline.index_entries(args.trial, hubs, args.out.parent, args.results_dir)
+    prov = provenance.collect(
+        sorted(Path(args.data_dir).glob("*.*")), [Path(p) for p in args.config_file], root=ROOT
+    )
+    render.build_index(entries, Path(args.out), title=args.title, provenance=prov)
+    print(f"Wrote {args.out}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    return pipeline.run(
+        cores=args.cores,
+        config=args.config or [],
+        dry_run=args.dry_run,
+        extra=args.snakemake_args,
+    )
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="psp-eval", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("data_dir", type=Path, help="folder of raw tables (CSV or Parquet)")
+        p.add_argument("--hubs", type=Path, default=DEFAULT_HUBS, help="hub sheet (TSV)")
+        p.add_argument("--instruments", type=Path, default=DEFAULT_INSTRUMENTS)
+
+    p = sub.add_parser("synth", help="write the synthetic demo trial")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--seed", type=int, default=synth.DEFAULT_SEED)
+    p.add_argument("--hubs", type=int, default=5)
+    p.add_argument("--las", type=int, default=25)
+    p.add_argument("--families", type=int, default=1055)
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("validate", help="check a data folder against the data contract")
+    data_options(p)
+    p.add_argument("--report", type=Path, help="write a JSON summary here when the data pass")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("clean", help="validate, then write typed Parquet tables")
+    data_options(p)
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=_cmd_clean)
+
+    p = sub.add_parser("score", help="score the instruments of clean measures")
+    p.add_argument("clean_dir", type=Path)
+    p.add_argument("--instruments", type=Path, default=DEFAULT_INSTRUMENTS)
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser("execute", help="run a parameterised notebook with papermill")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("output", type=Path)
+    p.add_argument("-p", "--param", type=_key_value, action="append", metavar="NAME=VALUE")
+    p.set_defaults(func=_cmd_execute)
+
+    p = sub.add_parser("render", help="instantiate a report template for a scope and render it")
+    p.add_argument("--template", type=Path, required=True)
+    p.add_argument("--qmd", type=Path, required=True, help="instantiated .qmd (in the scope folder)")
+    p.add_argument("--html", type=Path, required=True)
+    p.add_argument("--pdf", type=Path, required=True)
+    p.add_argument("--trial", required=True)
+    p.add_argument("--scope", required=True)
+    p.add_argument("--scope-name", required=True)
+    p.add_argument("--data-dir", type=Path, required=True, help="raw data (for provenance)")
+    p.add_argument("--config-file", action="append", default=[], help="config (for provenance)")
+    p.add_argument("--engine", choices=("auto", "quarto", "embedded"), default="auto")
+    p.set_defaults(func=_cmd_render)
+
+    p = sub.add_parser("index", help="write the index page linking every report")
+    p.add_argument("--trial", required=True)
+    p.add_argument("--hubs", type=Path, default=DEFAULT_HUBS)
+    p.add_argument("--results-dir", type=Path, default=Path("results"))
+    p.add_argument("--out", type=Path, required=True, help="index.html in the site folder")
+    p.add_argument("--title", required=True)
+    p.add_argument("--data-dir", type=Path, required=True)
+    p.add_argument("--config-file", action="append", default=[])
+    p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("run", help="run the whole pipeline (wraps snakemake)")
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument("--config", nargs="+", metavar="KEY=VALUE", help="override config keys")
+    p.add_argument("-n", "--dry-run", action="store_true", help="show what would run")
+    p.add_argument(
+        "snakemake_args", nargs=argparse.REMAINDER, help="after --, passed on to snakemake"
+    )
+    p.set_defaults(func=_cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as err:
+        print(f"psp-eval {args.command}: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Run the Snakemake pipeline for users who do not want to learn Snakemake, and list its reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+TRIAL_SCOPE = "trial"
+
+
+class PipelineError(RuntimeError):
+    """The pipeline could not start or did not finish."""
+
+
+def _config_value(overrides: list[str], key: str, configfile: Path) -> str:
+    """The effective value of a top-level config key (an override wins over the file)."""
+    for item in overrides:
+        name, _, value = item.partition("=")
+        if name == key:
+            return value
+    return str(yaml.safe_load(configfile.read_text(encoding="utf-8"))[key])
+
+
+def run(
+    *,
+    cores: int,
+    config: list[str],
+    dry_run: bool = False,
+    extra: list[str] | None = None,
+    root: Path | None = None,
+) -> int:
+    """Run snakemake in `root` and, when it succeeds, say where the reports are.
+
+    The virtual environment's `bin` goes first on PATH so the rules' `psp-eval` calls use
+    this same installation, whether or not the user activated it.
+    """
+    root = Path(root or Path.cwd())
+    if not (root / "Snakefile").exists():
+        raise PipelineError(f"no Snakefile in {root}: run psp-eval from the project's folder")
+    for item in config:
+        if "=" not in item:
+            raise PipelineError(f"--config expects KEY=VALUE, got {item!r}")
+    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--show-failed-logs"]
+    if config:
+        cmd += ["--config", *config]
+    if dry_run:
+        cmd += ["--dry-run"]
+    cmd += [arg for arg in (extra or []) if arg != "--"]
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    started = time.perf_counter()
+    completed = subprocess.run(cmd, cwd=root, env=env, check=False)
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        print(f"psp-eval run: snakemake failed after {seconds:.1f} s (see above)", file=sys.stderr)
+        return completed.returncode
+    if not dry_run:
+        site = root / _config_value(config, "site_dir", root / "config" / "config.yaml")
+        print(f"Done in {seconds:.1f} s. Reports: {site / 'index.html'}")
+    return 0
+
+
+def index_entries(
+    trial: str, hubs: pd.DataFrame, site_dir: Path, results_dir: Path
+) -> list[dict[str, str]]:
+    """One entry per rendered report of `trial` (the trial report first, then each hub)."""
+    numbers_file = Path(results_dir) / trial / TRIAL_SCOPE / "process" / "numbers.json"
+    data_cut = json.loads(numbers_file.read_text(encoding="utf-8"))["data_cut"]
+    scopes = [(TRIAL_SCOPE, f"Trial: {trial}", "trial")]
+    scopes += [(row.hub_id, row.hub_name, "hub") for row in hubs.itertuples()]
+    entries = []
+    for scope, name, kind in scopes:
+        html = Path(site_dir) / trial / f"{scope}.html"
+        pdf = html.with_suffix(".pdf")
+        for path in (html, pdf):
+            if not path.exists():
+                raise PipelineError(f"report {path} is missing: the index would link nothing")
+        entries.append(
+            {
+                "trial": trial,
+                "scope": scope,
+                "scope_name": name,
+                "kind": kind,
+                "html": str(html),
+                "pdf": str(pdf),
+                "data_cut": data_cut,
+            }
+        )
+    return entries
