@@ -12,7 +12,7 @@ from psp_eval.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "notebooks", "reports")
+WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs", "notebooks", "reports")
 
 
 def _run(args, cwd, check=True):
