@@ -156,3 +156,8 @@ def test_outputs_write_tables_figures_and_numbers(tmp_path):
         out.number("bad", float("nan"))
     out.save()
     assert json.loads((tmp_path / "numbers.json").read_text()) == {"n": 3}
+
+
+@pytest.mark.parametrize(("p", "text"), [(0.0004, "<0.001"), (0.001, "0.001"), (0.04418, "0.044"), (1.0, "1.000")])
+def test_format_p(p, text):
+    assert impact.format_p(p) == text

@@ -46,3 +46,8 @@ def welch_difference(
         "n_treated": int(len(treated)),
         "n_control": int(len(control)),
     }
+
+
+def format_p(p_value: float) -> str:
+    """A p-value as reports print it: three decimals, or "<0.001"."""
+    return "<0.001" if p_value < 0.001 else f"{p_value:.3f}"

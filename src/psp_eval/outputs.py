@@ -38,7 +38,7 @@ class Outputs:
         with temporary_path(self.out_dir / "tables" / f"{name}.csv") as tmp:
             frame.to_csv(tmp, index=index)
         shown = frame.reset_index() if index else frame
-        return Markdown(shown.to_markdown(index=False, floatfmt="", missingval="–"))
+        return Markdown(shown.to_markdown(index=False, floatfmt="", intfmt=",", missingval="–"))
 
     def figure(self, name: str, fig: Figure) -> SVG:
         """Write `figures/<name>.svg` (no timestamp) and return it for display."""
