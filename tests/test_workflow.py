@@ -28,7 +28,8 @@ def _project_copy(tmp: Path, *, n_hubs: int, n_las: int, n_families: int) -> Pat
     for name in WORKFLOW_FILES:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, tmp / name)
+            # only sources: a rendered site in this checkout must not leak into the copy
+            shutil.copytree(source, tmp / name, ignore=shutil.ignore_patterns("_site", ".*"))
         else:
             shutil.copy2(source, tmp / name)
     generate(tmp / "data/raw/demo", seed=7, n_hubs=n_hubs, n_las=n_las, n_families=n_families)
