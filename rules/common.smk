@@ -18,6 +18,7 @@ RAW = Path(config["raw_dir"]) / TRIAL
 RESULTS = config["results_dir"]
 SITE = config["site_dir"]
 CLEAN = f"{RESULTS}/{{trial}}/clean"
+PARTIALS = sorted(str(p) for p in Path("reports/partials").glob("*.qmd"))
 CONFIG_FILES = ["config/config.yaml", config["hubs"], config["instruments"]]
 
 HUBS = pd.read_csv(config["hubs"], sep="\t", dtype=str)

@@ -3,6 +3,7 @@ rule render:
     input:
         unpack(scope_results),
         template=report_template,
+        partials=PARTIALS,
         config=CONFIG_FILES,
     output:
         qmd=f"{RESULTS}/{{trial}}/{{scope}}/report.qmd",

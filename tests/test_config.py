@@ -1,5 +1,6 @@
 """The shipped configuration is valid, and the schema catches what a user could get wrong."""
 
+import re
 from pathlib import Path
 
 import jsonschema
@@ -46,3 +47,12 @@ def test_hub_sheet_has_five_unique_hubs():
 def test_shipped_instruments_load():
     instruments = load_instruments(ROOT / "config/instruments.yaml")
     assert set(instruments) == {"sdq", "gad7", "mspss"}
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "reports").rglob("*.qmd")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_no_report_line_starts_with_a_number(path):
+    # "850. More text" at the start of a line would become an ordered list in Markdown.
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        assert not re.match(r"\s*\{\{< (num|var) ", line), f"{path.name}:{number} starts with a value"

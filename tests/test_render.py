@@ -192,6 +192,25 @@ def test_instantiate_unknown_variable(scope, template):
         )
 
 
+def test_instantiate_expands_includes_relative_to_the_including_file(scope, template):
+    partials = template.parent / "partials"
+    partials.mkdir()
+    (partials / "flow.qmd").write_text("## Flow\n\n{{< include deeper.qmd >}}\n")
+    (partials / "deeper.qmd").write_text("Randomised {{< num process.n_randomised >}}.\n")
+    template.write_text("# Title\n\n{{< include partials/flow.qmd >}}\n\nEnd\n")
+    qmd = render.instantiate(template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE)
+    assert qmd.read_text() == "# Title\n\n## Flow\n\nRandomised 1,234.\n\nEnd\n"
+
+
+def test_instantiate_missing_or_looping_include(scope, template):
+    template.write_text("{{< include nowhere.qmd >}}\n")
+    with pytest.raises(RenderError, match=r"nowhere\.qmd does not exist \(included from .*hub\.qmd\)"):
+        render.instantiate(template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE)
+    template.write_text("{{< include hub.qmd >}}\n")
+    with pytest.raises(RenderError, match="include loop"):
+        render.instantiate(template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE)
+
+
 def test_instantiate_refuses_values_that_are_not_numbers_or_text(scope, template):
     (scope / "process" / "numbers.json").write_text(
         '{"n_randomised": [1], "pct_consented": 1.5, "data_cut": "x"}'

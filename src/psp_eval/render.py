@@ -49,6 +49,8 @@ TIMEOUT_SECONDS = 600
 SHORTCODE = re.compile(r"\{\{<\s*([A-Za-z][\w-]*)\s*(.*?)\s*>\}\}")
 # An embed the embedded engine can expand: alone on its line, naming one labelled cell.
 EMBED = re.compile(r"^[ \t]*\{\{<\s*embed\s+([^\s#]+\.ipynb)#([\w-]+)\s*>\}\}[ \t]*$", re.M)
+# Quarto's include shortcode, alone on its line; expanded first, relative to the including file.
+INCLUDE = re.compile(r"^[ \t]*\{\{<\s*include\s+(\S+)\s*>\}\}[ \t]*$", re.M)
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 # Quarto's own date keywords, which pandoc would print literally.
 TODAY = ("today", "now", "last-modified")
@@ -92,7 +94,7 @@ def instantiate(
     provenance: dict,
     engine: str = "auto",
 ) -> Path:
-    """Write `dest`: `template` with `num`, `var` and `provenance` shortcodes replaced.
+    """Write `dest`: `template` with `include`, `num`, `var` and `provenance` replaced.
 
     Numbers come from `dest.parent/<analysis>/numbers.json`; `embed` shortcodes stay for the
     renderer. `engine` (resolved as `render` resolves it) is named in the provenance section,
@@ -100,7 +102,7 @@ def instantiate(
     escaped for a double-quoted YAML string.
     """
     template, dest = Path(template), Path(dest)
-    text = template.read_text(encoding="utf-8")
+    text = _expand_includes(template, ())
     front = FRONT_MATTER.match(text)
     front_end = front.end() if front else 0
     numbers: dict[Path, dict] = {}
@@ -123,7 +125,8 @@ def instantiate(
             value = provenance_module.to_markdown(provenance, engine=resolve_engine(engine))
         else:
             raise RenderError(
-                f"{where}: unknown shortcode {match.group(0)} (known: embed, num, var, provenance)"
+                f"{where}: unknown shortcode {match.group(0)} "
+                "(known: include, embed, num, var, provenance)"
             )
         if match.start() < front_end:
             return value.replace("\\", "\\\\").replace('"', '\\"')
@@ -132,6 +135,27 @@ def instantiate(
     result = SHORTCODE.sub(substitute, text)
     _front_matter(result, template)  # still valid YAML after substitution?
     return write_text(dest, result)
+
+
+def _expand_includes(path: Path, including: tuple[Path, ...]) -> str:
+    """`path`'s text with every `{{< include partial.qmd >}}` replaced by that file's text.
+
+    Done before rendering because the instantiated .qmd lives in the results folder, where
+    the partials' relative paths would no longer resolve (for Quarto either).
+    """
+    if path.resolve() in including:
+        chain = " -> ".join(str(p) for p in (*including, path))
+        raise RenderError(f"include loop: {chain}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        where = f" (included from {including[-1]})" if including else ""
+        raise RenderError(f"report source {path} does not exist{where}") from None
+
+    def include(match: re.Match[str]) -> str:
+        return _expand_includes(path.parent / match.group(1), (*including, path.resolve())).rstrip("\n")
+
+    return INCLUDE.sub(include, text)
 
 
 def _number(reference: str, folder: Path, cache: dict[Path, dict], where: str) -> str:
