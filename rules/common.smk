@@ -24,8 +24,17 @@ CONFIG_FILES = ["config/config.yaml", config["hubs"], config["instruments"]]
 HUBS = pd.read_csv(config["hubs"], sep="\t", dtype=str)
 SCOPES = [TRIAL_SCOPE, *HUBS["hub_id"]]
 ANALYSES = config["analyses"]
+STANDALONE = config["standalone_reports"]
+# Analyses that read other analyses' results for the same scope (<scope>/<analysis>/).
+NEEDS = {"cost_benefit": ["impact"], "contract": ["process", "impact", "cost_benefit"]}
+for analysis in ANALYSES:
+    missing = [need for need in NEEDS.get(analysis, []) if need not in ANALYSES]
+    if missing:
+        raise WorkflowError(
+            f"analysis {analysis} needs {', '.join(missing)} in config analyses"
+        )
 SCOPE_NAMES = {
-    TRIAL_SCOPE: f"Trial: {TRIAL}",
+    TRIAL_SCOPE: "All hubs",
     **dict(zip(HUBS["hub_id"], HUBS["hub_name"])),
 }
 
@@ -33,7 +42,8 @@ SCOPE_NAMES = {
 wildcard_constraints:
     trial="[A-Za-z0-9_-]+",
     scope="|".join(SCOPES),
-    analysis="|".join(ANALYSES),
+    analysis="|".join([*ANALYSES, *STANDALONE]),
+    report="|".join(STANDALONE) or "(?!)",
 
 
 def raw_table(table):
@@ -59,6 +69,12 @@ def clean_tables(wildcards):
     """The clean Parquet tables, hub sheet and scores a notebook reads."""
     names = [*TABLES, *EXTRA_TABLES]
     return [f"{RESULTS}/{wildcards.trial}/clean/{name}.parquet" for name in names]
+
+
+def upstream_results(wildcards):
+    """Results of the analyses this one reads, for the same scope."""
+    base = f"{RESULTS}/{wildcards.trial}/{wildcards.scope}"
+    return [f"{base}/{need}" for need in NEEDS.get(wildcards.analysis, [])]
 
 
 def scope_results(wildcards):

@@ -3,6 +3,7 @@ rule notebook:
     input:
         notebook="notebooks/{analysis}.ipynb",
         tables=clean_tables,
+        upstream=upstream_results,
     output:
         notebook=f"{RESULTS}/{{trial}}/{{scope}}/{{analysis}}.ipynb",
         out_dir=directory(f"{RESULTS}/{{trial}}/{{scope}}/{{analysis}}"),

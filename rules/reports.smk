@@ -26,6 +26,35 @@ rule render:
         " --data-dir {params.raw} {params.configs} > {log} 2>&1"
 
 
+rule render_standalone:
+    """Render a trial-wide report of its own (need, monitoring) from its notebook."""
+    input:
+        notebook=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}.ipynb",
+        out_dir=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}",
+        template="reports/{report}.qmd",
+        config=CONFIG_FILES,
+    output:
+        qmd=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}-report.qmd",
+        html=f"{SITE}/{{trial}}/{{report}}.html",
+        pdf=f"{SITE}/{{trial}}/{{report}}.pdf",
+    log:
+        "logs/{trial}/{report}-render.log",
+    conda:
+        "../envs/psp-eval.yaml"
+    threads: 1
+    params:
+        raw=RAW,
+        scope=TRIAL_SCOPE,
+        name=SCOPE_NAMES[TRIAL_SCOPE],
+        configs=" ".join(f"--config-file {path}" for path in CONFIG_FILES),
+        engine=config["render"]["engine"],
+    shell:
+        "psp-eval render --template {input.template} --qmd {output.qmd}"
+        " --html {output.html} --pdf {output.pdf} --engine {params.engine}"
+        " --trial {wildcards.trial} --scope {params.scope} --scope-name {params.name:q}"
+        " --data-dir {params.raw} {params.configs} > {log} 2>&1"
+
+
 rule index:
     """The index page: one link per report, for funders and LAs."""
     input:
@@ -43,7 +72,8 @@ rule index:
         raw=RAW,
         results=RESULTS,
         configs=" ".join(f"--config-file {path}" for path in CONFIG_FILES),
+        standalone=" ".join(f"--report {name}" for name in STANDALONE),
     shell:
         "psp-eval index --trial {params.trial} --hubs {input.hubs} --results-dir {params.results}"
         " --out {output} --title 'psp-eval: {params.trial}' --data-dir {params.raw} {params.configs}"
-        " > {log} 2>&1"
+        " {params.standalone} > {log} 2>&1"

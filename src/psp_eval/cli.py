@@ -108,7 +108,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 def _cmd_index(args: argparse.Namespace) -> int:
     hubs = contract.read_hubs(args.hubs)
-    entries = pipeline.index_entries(args.trial, hubs, args.out.parent, args.results_dir)
+    entries = pipeline.index_entries(
+        args.trial, hubs, args.out.parent, args.results_dir, standalone=args.report
+    )
     prov = provenance.collect(
         sorted(Path(args.data_dir).glob("*.*")), [Path(p) for p in args.config_file], root=ROOT
     )
@@ -189,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trial", required=True)
     p.add_argument("--hubs", type=Path, default=DEFAULT_HUBS)
     p.add_argument("--results-dir", type=Path, default=Path("results"))
+    p.add_argument(
+        "--report", action="append", default=[], help="a standalone report (reports/NAME.qmd)"
+    )
     p.add_argument("--out", type=Path, required=True, help="index.html in the site folder")
     p.add_argument("--title", required=True)
     p.add_argument("--data-dir", type=Path, required=True)
