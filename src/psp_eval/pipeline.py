@@ -67,14 +67,31 @@ def run(
     return 0
 
 
+def report_title(template: Path) -> str:
+    """The `title` of a report template's YAML front matter."""
+    text = Path(template).read_text(encoding="utf-8")
+    front = text.split("---", 2)[1] if text.startswith("---") else ""
+    title = (yaml.safe_load(front) or {}).get("title")
+    if not title:
+        raise PipelineError(f"{template} has no title in its front matter")
+    return str(title)
+
+
 def index_entries(
-    trial: str, hubs: pd.DataFrame, site_dir: Path, results_dir: Path
+    trial: str,
+    hubs: pd.DataFrame,
+    site_dir: Path,
+    results_dir: Path,
+    *,
+    standalone: list[str] = (),
+    reports_dir: Path = Path("reports"),
 ) -> list[dict[str, str]]:
-    """One entry per rendered report of `trial` (the trial report first, then each hub)."""
+    """One entry per rendered report of `trial`: the trial report, each hub, then the rest."""
     numbers_file = Path(results_dir) / trial / TRIAL_SCOPE / "process" / "numbers.json"
     data_cut = json.loads(numbers_file.read_text(encoding="utf-8"))["data_cut"]
-    scopes = [(TRIAL_SCOPE, f"Trial: {trial}", "trial")]
+    scopes = [(TRIAL_SCOPE, "All hubs", "trial")]
     scopes += [(row.hub_id, row.hub_name, "hub") for row in hubs.itertuples()]
+    scopes += [(name, report_title(reports_dir / f"{name}.qmd"), name) for name in standalone]
     entries = []
     for scope, name, kind in scopes:
         html = Path(site_dir) / trial / f"{scope}.html"
