@@ -1,0 +1,49 @@
+"""Rendered reports as readers meet them: in a browser (desktop and phone) and as PDF pages."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from browser_check import available, check_site
+from PIL import Image
+
+pytestmark = pytest.mark.slow
+
+
+def _sections(text: str) -> list[str]:
+    return re.findall(r"<h2[^>]*>(.*?)</h2>", text, re.S)
+
+
+def test_every_page_opens_cleanly_offline_on_desktop_and_phone(small_site):
+    if not available():
+        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
+    site = small_site / "reports/_site"
+    checks = check_site(site, small_site / "screenshots")
+    pages = {c.page for c in checks}
+    assert len(pages) == 1 + 3  # the index, the trial report and two hub reports
+    problems = [f"{c.page.name} [{c.width}]: {p}" for c in checks for p in c.problems]
+    assert not problems, "\n".join(problems)
+    assert all(c.screenshot.stat().st_size > 5_000 for c in checks)
+
+
+def test_pdf_pages_are_not_blank_and_match_the_html_sections(small_site, tmp_path):
+    if not shutil.which("pdftoppm"):
+        pytest.skip("poppler-utils is not installed (apt-get install poppler-utils); .ci/run installs it")
+    for pdf in sorted((small_site / "reports/_site/demo").glob("*.pdf")):
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M)[1])
+        assert pages >= 2, f"{pdf.name} has {pages} page(s)"
+        prefix = tmp_path / pdf.stem
+        subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(prefix)], check=True)
+        images = sorted(tmp_path.glob(f"{pdf.stem}-*.png"))
+        assert len(images) == pages
+        for image in images:
+            darkest, _ = Image.open(image).convert("L").getextrema()
+            assert darkest < 128, f"{image.name} looks blank"
+        # Same sections in the PDF as in the web page.
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        html = pdf.with_suffix(".html").read_text()
+        for heading in _sections(html):
+            plain = re.sub(r"<[^>]+>", "", heading).strip()
+            assert plain in text, f"{pdf.name} lacks the section {plain!r}"
