@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from psp_eval.pipeline import copy_workflow
 from psp_eval.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs", "notebooks", "reports")
 
 
 def run_command(args, cwd, check=True):
@@ -25,14 +25,7 @@ def run_command(args, cwd, check=True):
 
 def project_copy(folder: Path, *, n_hubs: int, n_las: int, n_families: int) -> Path:
     """The workflow files plus a small synthetic trial, in a folder of its own."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            # only sources: a rendered site in this checkout must not leak into the copy
-            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("_site", ".*"))
-        else:
-            shutil.copy2(source, folder / name)
+    copy_workflow(ROOT, folder)
     generate(folder / "data/raw/demo", seed=7, n_hubs=n_hubs, n_las=n_las, n_families=n_families)
     shutil.copy2(folder / "data/raw/demo/hubs.tsv", folder / "config/hubs.tsv")
     return folder

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from psp_eval.pipeline import PipelineError, index_entries, report_title, run
+from psp_eval.pipeline import PipelineError, copy_workflow, index_entries, report_title, run
 
 
 def _site(tmp_path, scopes):
@@ -58,3 +58,18 @@ def test_run_refuses_malformed_config_override(tmp_path):
     (tmp_path / "Snakefile").write_text("")
     with pytest.raises(PipelineError, match="KEY=VALUE"):
         run(cores=1, config=["trial"], root=tmp_path)
+
+
+def test_copy_workflow_takes_sources_only(tmp_path):
+    source = tmp_path / "src"
+    for name in ("rules", "config", "envs", "notebooks", "reports/_site", "results"):
+        (source / name).mkdir(parents=True)
+    (source / "Snakefile").write_text("")
+    (source / "reports/trial.qmd").write_text("x")
+    (source / "reports/_site/index.html").write_text("x")
+    (source / "notebooks/.ipynb_checkpoints").mkdir()
+    dest = copy_workflow(source, tmp_path / "dest")
+    assert (dest / "Snakefile").exists() and (dest / "reports/trial.qmd").exists()
+    assert not (dest / "reports/_site").exists()
+    assert not (dest / "results").exists()
+    assert not (dest / "notebooks/.ipynb_checkpoints").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -13,10 +14,28 @@ import pandas as pd
 import yaml
 
 TRIAL_SCOPE = "trial"
+# What a fresh copy of the workflow needs (raw data and results are made or copied apart).
+WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs", "notebooks", "reports")
 
 
 class PipelineError(RuntimeError):
     """The pipeline could not start or did not finish."""
+
+
+def copy_workflow(source: Path, dest: Path) -> Path:
+    """Copy the workflow's sources (not its data, results or rendered site) into `dest`.
+
+    For rerunning the pipeline somewhere else: tests, benchmarks, a reviewer's verification.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        path = Path(source) / name
+        if path.is_dir():
+            shutil.copytree(path, dest / name, ignore=shutil.ignore_patterns("_site", ".*"))
+        else:
+            shutil.copy2(path, dest / name)
+    return dest
 
 
 def _config_value(overrides: list[str], key: str, configfile: Path) -> str:
