@@ -1,0 +1,237 @@
+"""The cost-benefit model: discounting, prices, effects, a hand-worked case, Monte Carlo."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psp_eval import cba
+from psp_eval.cba import ModelInputs, Parameter
+from psp_eval.paths import config_file
+
+D = pd.Timestamp
+
+
+# --- discounting ------------------------------------------------------------------------------
+def test_green_book_factors_by_hand():
+    f = cba.discount_factors(80)
+    assert f[0] == 1.0
+    # year 30: 30 years at 3.5%: 1 / 1.035**30 = 1 / 2.806794 = 0.3562784
+    assert f[30] == pytest.approx(1 / 1.035**30, rel=1e-12)
+    assert f[30] == pytest.approx(0.3562784, abs=1e-7)
+    # year 31: one year at 3.0% after 30 at 3.5%: 0.3562784 / 1.03 = 0.3459014
+    assert f[31] == pytest.approx(0.3459014, abs=1e-7)
+    # year 75: 30 years at 3.5% then 45 at 3.0%: 0.3562784 / 1.03**45 (= 3.781596) = 0.0942138
+    assert f[75] == pytest.approx(0.0942138, abs=1e-7)
+    # year 76: the first year at 2.5%: 0.0942138 / 1.025 = 0.0919159
+    assert f[76] == pytest.approx(0.0919159, abs=1e-7)
+
+
+def test_flat_rate_and_lengths():
+    assert cba.discount_factors(3, 0.05) == pytest.approx([1.0, 1 / 1.05, 1 / 1.05**2])
+    assert len(cba.discount_factors(0)) == 0 and cba.discount_factors(1).tolist() == [1.0]
+    with pytest.raises(cba.CbaError, match="green_book"):
+        cba.discount_factors(3, "treasury")
+
+
+def test_later_years_use_lower_rates():
+    f = cba.discount_factors(400)
+    rates = f[:-1] / f[1:] - 1
+    # rate applied to reach year t is rates[t-1]
+    assert rates[0] == pytest.approx(0.035) and rates[29] == pytest.approx(0.035)
+    assert rates[30] == pytest.approx(0.030) and rates[125] == pytest.approx(0.020)
+    assert rates[200] == pytest.approx(0.015) and rates[300] == pytest.approx(0.010)
+
+
+# --- prices -----------------------------------------------------------------------------------
+def test_deflator_converts_and_interpolates():
+    deflators = pd.Series({2010: 80.0, 2012: 125.0, 2024: 100.0})
+    assert cba.to_price_year(100.0, 2010, 2024, deflators) == pytest.approx(125.0)
+    # 2011 between 80 and 125, log-linear: sqrt(80 * 125) = 100
+    assert cba.deflator_index(2011, deflators) == pytest.approx(100.0)
+    with pytest.raises(cba.CbaError, match="outside the deflator table"):
+        cba.deflator_index(2030, deflators)
+
+
+def test_shipped_config_loads_with_sources():
+    deflators = cba.load_deflators(config_file("deflators.csv"))
+    config, params = cba.load_unit_costs(config_file("unit_costs.yaml"), deflators)
+    # GMCA foster care £700/wk at 2013/14 prices -> 2024 prices: 700 x 117.3 / 86.4
+    assert params["foster_care_week"].value == pytest.approx(700 * 117.3 / 86.4)
+    for entry in config["unit_costs"].values():
+        assert entry["source"] and entry["price_year"] and entry["uncertainty"]
+    table = cba.unit_cost_table(config, params)
+    assert len(table) == len(config["unit_costs"])
+
+
+def test_real_costs_and_cost_per_sffc_family_share_central_costs():
+    deflators = pd.Series({2024: 100.0, 2025: 110.0})
+    costs = pd.DataFrame({
+        "hub_id": ["a", "a", "b", "central", "a"],
+        "category": ["staff", "training", "staff", "central", "usual_services"],
+        "amount_gbp": [1000.0, 110.0, 3000.0, 400.0, 500.0],
+        "price_year": [2024, 2025, 2024, 2024, 2024],
+    })  # fmt: skip
+    hub_a = costs[costs["hub_id"] == "a"]
+    out = cba.delivery_cost_per_sffc_family(hub_a, costs, n_sffc_scope=2, n_sffc_trial=8, price_year=2024, deflators=deflators)
+    # hub a: 1000 + 110 x 100/110 = 1100; central share 400 x 2/8 = 100; per family 1200 / 2
+    assert out["hub_delivery_gbp"] == pytest.approx(1100)
+    assert out["central_share_gbp"] == pytest.approx(100)
+    assert out["per_family_gbp"] == pytest.approx(600)
+    assert cba.usual_services_per_family(hub_a, 5, 2024, deflators) == pytest.approx(100)
+
+
+# --- effects ----------------------------------------------------------------------------------
+def test_effects_from_new_keys_old_keys_or_planted(tmp_path):
+    new = {"sdq_total_difficulties_effect": -2.0, "sdq_total_difficulties_effect_ci_low": -3.96,
+           "sdq_total_difficulties_effect_ci_high": -0.04, "care_entry_risk_ratio": 0.8,
+           "care_entry_risk_ratio_ci_low": 0.5, "care_entry_risk_ratio_ci_high": 1.28,
+           "re_referral_rate_ratio": "not estimable", "re_referral_hazard_ratio": 0.7,
+           "re_referral_hazard_ratio_ci_low": 0.5, "re_referral_hazard_ratio_ci_high": 0.98,
+           "gad7_total_diff_estimate": -1.0, "gad7_total_diff_ci_low": -2.0, "gad7_total_diff_ci_high": 0.0}  # fmt: skip
+    path = tmp_path / "numbers.json"
+    path.write_text(json.dumps(new))
+    eff = cba.read_effects(path, 100, 100).set_index("effect")
+    assert eff.at["sdq_total_difficulties", "source"] == "impact: sdq_total_difficulties_effect"
+    assert eff.at["sdq_total_difficulties", "se"] == pytest.approx(3.92 / (2 * 1.959964), rel=1e-5)
+    # ratio SE on the log scale: (ln 1.28 - ln 0.5) / (2 x 1.959964)
+    assert eff.at["care_entry", "se"] == pytest.approx((math.log(1.28) - math.log(0.5)) / 3.919928, rel=1e-6)
+    assert eff.at["re_referral", "source"] == "impact: re_referral_hazard_ratio"  # rate ratio not estimable
+    assert eff.at["gad7_total", "source"] == "impact: gad7_total_diff_estimate"  # the old layout
+    assert eff.at["mspss_total", "source"].startswith("planted")  # missing
+    assert eff.at["nights_away", "estimate"] == pytest.approx(0.7)
+    assert cba.read_effects(tmp_path / "absent.json", 100, 100)["source"].str.startswith("planted").all()
+
+
+def test_base_rates_from_the_usual_arm():
+    randomisation = pd.DataFrame({"family_id": ["A", "B", "C", "D"], "arm": ["usual", "usual", "usual", "sffc"],
+                                  "randomised_date": [D("2024-01-01")] * 4})  # fmt: skip
+    events = pd.DataFrame({
+        "family_id": ["A", "A", "A", "B", "D", "D"],
+        "child_id": ["A1", "A1", "A1", "B1", "D1", "D1"],
+        "event_type": ["care_entry", "care_exit", "re_referral", "re_referral", "care_entry", "care_exit"],
+        "event_date": [D("2024-02-01"), D("2024-02-15"), D("2024-03-01"), D("2024-04-01"), D("2024-05-01"), D("2024-05-29")],
+    })  # fmt: skip
+    base = cba.base_rates(randomisation, events)
+    assert base["care_entry_risk"] == pytest.approx(1 / 3)
+    assert base["re_referrals_per_family"] == pytest.approx(2 / 3)
+    # stays of 14 and 28 days: mean 21 days = 3 weeks
+    assert base["weeks_in_care_per_entry"] == pytest.approx(3.0)
+
+
+# --- a deterministic case worked by hand ---------------------------------------------------------
+def _fixed_inputs(**overrides) -> ModelInputs:
+    values = {
+        "delivery_cost": 2000.0, "cost_multiplier": 1.0, "usual_services_cost": 500.0,
+        "care_entry_risk": 0.10, "children_per_entry_family": 1.0, "care_entry_ratio": 0.75,
+        "weeks_in_care": 20.0, "weeks_in_care_multiplier": 1.0, "residential_share": 0.0,
+        "foster_care_week": 1000.0, "residential_care_week": 4000.0,
+        "re_referrals_per_family": 0.4, "re_referral_ratio": 0.75, "assessments_per_re_referral": 0.5,
+        "referral": 100.0, "assessment": 400.0, "sdq_effect": -2.0,
+    }  # fmt: skip
+    values.update(overrides)
+    return ModelInputs({k: Parameter(k, v) for k, v in values.items()}, effect_adjustment=1.0, benefit_weight=1.0)
+
+
+def test_deterministic_npv_and_bcr_by_hand():
+    inputs = _fixed_inputs()
+    draws = cba.simulate(inputs, draws=5, seed=1)
+    # care: 0.10 x 1 x (1 - 0.75) = 0.025 entries avoided x 20 weeks x £1,000 = £500
+    # re-referrals avoided: 0.4 x 0.25 = 0.1; x £100 = £10; assessments 0.1 x 0.5 x £400 = £20
+    # benefits £530; costs £2,000; NPV -£1,470; BCR 0.265
+    summary = cba.summarise(draws).set_index("perspective")
+    assert summary.at["total", "benefits"] == pytest.approx(530.0)
+    assert summary.at["total", "costs"] == pytest.approx(2000.0)
+    assert summary.at["total", "npv"] == pytest.approx(-1470.0)
+    assert summary.at["total", "bcr"] == pytest.approx(0.265)
+    assert summary.at["total", "return_per_pound"] == pytest.approx(-0.735)
+    assert summary.at["total", "p_benefits_exceed_costs"] == 0.0
+    assert summary.at["taxpayers", "benefits"] == pytest.approx(530.0)
+    assert summary.at["participants", "benefits"] == 0.0
+    assert list(summary.index) == ["taxpayers", "participants", "others", "total"]
+
+
+def test_adjustment_weight_and_replaced_services_by_hand():
+    base = _fixed_inputs()
+    inputs = ModelInputs(base.parameters, effect_adjustment=0.5, benefit_weight=1.9, usual_services_replaced_share=0.5)
+    out = cba.evaluate(inputs, inputs.base_values())
+    # benefits 530 x 0.5 x 1.9 = 503.5; costs 2000 - 0.5 x 500 = 1750
+    assert out["benefits_total"][0] == pytest.approx(503.5)
+    assert out["costs_total"][0] == pytest.approx(1750.0)
+
+
+def test_benefit_weight_by_hand():
+    # horizon 2 = follow-up 2: half the events in each year, year 1 discounted at 3.5%:
+    # 0.5 x 1 + 0.5 / 1.035 = 0.983092
+    assert cba.benefit_weight(2, 2, 0.5, 0.5) == pytest.approx(0.5 + 0.5 / 1.035)
+    # horizon 3 adds year 2: base share 0.5 / 2, effect halved, factor 1 / 1.035**2
+    assert cba.benefit_weight(3, 2, 0.5, 0.5) == pytest.approx(0.5 + 0.5 / 1.035 + 0.25 * 0.5 / 1.035**2)
+
+
+def test_break_even_effect_by_hand():
+    inputs = _fixed_inputs()
+    be = cba.break_even(inputs)
+    # NPV = 0 when care savings = 2000 - 30 = 1970 = 0.10 x (1 - r) x 20,000 -> 1 - r = 0.985
+    assert be["care_entry_ratio"] == pytest.approx(0.015)
+    assert be["effect_share"] == pytest.approx(2000 / 530)
+    # Cox d: p1 = 0.0015, OR = (0.0015 / 0.9985) / (0.1 / 0.9), d = ln(OR) / 1.65
+    assert be["cox_d"] == pytest.approx(math.log((0.0015 / 0.9985) / (0.1 / 0.9)) / 1.65)
+    cheap = cba.break_even(_fixed_inputs(delivery_cost=20.0))
+    assert cheap["care_entry_ratio"] == 1.0  # the other savings (£30) already pay
+    dear = cba.break_even(_fixed_inputs(delivery_cost=1e6))
+    assert math.isnan(dear["care_entry_ratio"])
+    assert "none" in cba.break_even_text(dear)
+
+
+# --- Monte Carlo ---------------------------------------------------------------------------------
+def _uncertain_inputs() -> ModelInputs:
+    inputs = _fixed_inputs()
+    params = dict(inputs.parameters)
+    params["care_entry_ratio"] = Parameter("care_entry_ratio", 0.75, "lognormal", sd=0.15)
+    params["foster_care_week"] = Parameter("foster_care_week", 1000, "triangular", low=800, high=1300)
+    params["care_entry_risk"] = Parameter("care_entry_risk", 0.1, "beta", a=10.5, b=90.5)
+    params["re_referrals_per_family"] = Parameter("re_referrals_per_family", 0.4, "gamma", a=40.5, b=0.01)
+    params["sdq_effect"] = Parameter("sdq_effect", -2.0, "normal", sd=0.5)
+    return ModelInputs(params)
+
+
+def test_same_seed_same_draws_other_seed_other_draws():
+    inputs = _uncertain_inputs()
+    a = cba.simulate(inputs, draws=2000, seed=11)
+    b = cba.simulate(inputs, draws=2000, seed=11)
+    c = cba.simulate(inputs, draws=2000, seed=12)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["npv"], c["npv"])
+    assert len(a) == 2000 and {"npv", "benefits_total", "costs_total", "p_care_entry_ratio"} <= set(a.columns)
+
+
+def test_draws_follow_their_distributions():
+    draws = cba.simulate(_uncertain_inputs(), draws=20_000, seed=3)
+    # triangular(800, 1000, 1300) has mean (800 + 1000 + 1300) / 3
+    assert draws["p_foster_care_week"].mean() == pytest.approx(3100 / 3, rel=0.01)
+    assert draws["p_care_entry_risk"].mean() == pytest.approx(10.5 / 101, rel=0.02)
+    assert np.median(draws["p_care_entry_ratio"]) == pytest.approx(0.75, rel=0.02)
+    p = cba.summarise(draws).set_index("perspective").at["total", "p_benefits_exceed_costs"]
+    assert p == pytest.approx(((draws["benefits_total"] > draws["costs_total"]).mean()))
+
+
+def test_tornado_orders_by_swing_and_skips_fixed_inputs():
+    table = cba.tornado(_uncertain_inputs())
+    assert list(table["swing"]) == sorted(table["swing"], reverse=True)
+    assert "delivery_cost" not in set(table["parameter"]) and "sdq_effect" not in set(table["parameter"])
+    row = table.set_index("parameter").loc["foster_care_week"]
+    # care savings scale with the weekly cost: at 1000, NPV -1470; d NPV / d cost = 0.025 x 20
+    assert row["npv_at_high"] - row["npv_at_low"] == pytest.approx(0.5 * (row["high"] - row["low"]))
+
+
+def test_wsipp_table_has_every_perspective():
+    table = cba.wsipp_table(cba.summarise(cba.simulate(_fixed_inputs(), draws=10)), cba.break_even(_fixed_inputs()))
+    text = table.to_string()
+    for word in ("taxpayers", "participants", "others", "Benefit-cost ratio", "0.27", "-1,470", "0%"):
+        assert word in text
+
+
+def test_shown_count_hides_small_counts():
+    assert cba.shown_count(3) == "[c]" and cba.shown_count(0) == 0 and cba.shown_count(5) == 5
