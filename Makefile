@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 DEMO := data/raw/demo
 CORES ?= 2
 
-.PHONY: run test test-slow lint lab lock demo clean help
+.PHONY: run test test-slow lint bench lab lock demo clean help
 
 help:
 	@echo "make run   - set up .venv, generate the demo trial, run the pipeline, render the reports"
@@ -21,6 +21,10 @@ test: $(INSTALLED)
 
 test-slow: $(INSTALLED)
 	$(BIN)/python -m pytest -m slow
+
+# Timings and ratios against a naive baseline, and growth from 1k to 50k families (slow).
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/pipeline.py
 
 lint: $(INSTALLED)
 	$(BIN)/snakefmt --check Snakefile rules
