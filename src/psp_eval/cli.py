@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from psp_eval import contract, notebooks, pipeline, provenance, render, scoring, synth
+from psp_eval import power as power_module
+from psp_eval import randomise as randomise_module
 from psp_eval.atomic import write_text
 
 ROOT = Path.cwd()
@@ -28,6 +30,8 @@ USER_ERRORS = (
     scoring.ScoringError,
     scoring.ScoringConfigError,
     pipeline.PipelineError,
+    randomise_module.RandomisationError,
+    power_module.PowerError,
     FileNotFoundError,
 )
 
@@ -128,6 +132,63 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_randomise_sequence(args: argparse.Namespace) -> int:
+    hubs = contract.read_hubs(args.hubs)["hub_id"].tolist()
+    sequence = randomise_module.allocation_sequence(
+        hubs, args.per_stratum, seed=args.seed, block_sizes=args.block_sizes
+    )
+    digest = randomise_module.write_sequence(sequence, args.out, overwrite=args.force)
+    worst = int(randomise_module.balance(sequence)["max_imbalance"].max())
+    print(
+        f"Wrote {len(sequence):,} allocations in {sequence['stratum'].nunique()} strata to {args.out}"
+        f" (seed {args.seed}; largest imbalance within a stratum {worst}).\n"
+        f"SHA-256 {digest}: record it, and keep the file from recruiters (concealment)."
+    )
+    return 0
+
+
+def _cmd_randomise_allocate(args: argparse.Namespace) -> int:
+    allocated_at = args.date or pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    got = randomise_module.allocate(
+        args.sequence, args.log, args.family_id, args.hub, args.group, allocated_at=allocated_at
+    )
+    print(f"{got.family_id}: {got.arm} (stratum {got.stratum}, position {got.position})")
+    return 0
+
+
+def _cmd_power(args: argparse.Namespace) -> int:
+    design = power_module.Design(
+        sd=args.sd,
+        rho=args.rho,
+        alpha=args.alpha,
+        n_primary=args.outcomes,
+        multiplicity=args.multiplicity,
+        attrition=args.attrition,
+        icc=args.icc,
+        cluster_size=args.cluster_size,
+    )
+    print(
+        f"Design: SD {design.sd:g}, baseline correlation {design.rho:g} (variance factor"
+        f" {design.variance_factor:.3f}), alpha {design.alpha:g} over {design.n_primary} primary"
+        f" outcome(s) ({design.multiplicity}: {design.alpha_per_test:.4g} each), attrition"
+        f" {design.attrition:.0%}, design effect {design.design_effect:.3f}"
+    )
+    if args.effect is not None:
+        size = power_module.sample_size(args.effect, design, args.power)
+        print(
+            f"Effect {args.effect:g} at power {args.power:g}: randomise {size.randomised:,} families"
+            f" per arm ({size.total:,} in all); {size.analysed:,} analysed per arm"
+            f" ({size.analysed_unclustered:,} without clustering); power {size.power:.3f}"
+        )
+    if args.n_per_arm is not None:
+        mde = power_module.minimum_detectable_effect(args.n_per_arm, design, args.power)
+        print(f"{args.n_per_arm:g} families randomised per arm: minimum detectable effect {mde:.3f}"
+              f" at power {args.power:g}")
+    if args.effect is None and args.n_per_arm is None:
+        raise power_module.PowerError("give --effect (for a sample size) and/or --n-per-arm (for an MDE)")
+    return 0
+
+
 def _key_value(text: str) -> tuple[str, str]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
@@ -199,6 +260,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, required=True)
     p.add_argument("--config-file", action="append", default=[])
     p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("randomise", help="allocation sequence and concealed allocation")
+    steps = p.add_subparsers(dest="step", required=True)
+    q = steps.add_parser("sequence", help="write a stratified permuted-block sequence")
+    q.add_argument("--hubs", type=Path, default=DEFAULT_HUBS, help="hub sheet (TSV)")
+    q.add_argument("--per-stratum", type=int, required=True, help="allocations per stratum")
+    q.add_argument("--seed", type=int, required=True)
+    q.add_argument("--block-sizes", type=int, nargs="+", default=[2, 4])
+    q.add_argument("--out", type=Path, required=True)
+    q.add_argument("--force", action="store_true", help="replace an existing sequence file")
+    q.set_defaults(func=_cmd_randomise_sequence)
+    q = steps.add_parser("allocate", help="allocate the next family of a stratum (logged)")
+    q.add_argument("family_id")
+    q.add_argument("--hub", required=True)
+    q.add_argument("--group", required=True, choices=contract.REFERRAL_GROUPS)
+    q.add_argument("--sequence", type=Path, required=True)
+    q.add_argument("--log", type=Path, required=True, help="allocation log (CSV, appended)")
+    q.add_argument("--date", help="time of allocation (default: now, UTC)")
+    q.set_defaults(func=_cmd_randomise_allocate)
+
+    p = sub.add_parser("power", help="sample size or minimum detectable effect (ANCOVA)")
+    p.add_argument("--effect", type=float, help="difference in means to detect (outcome units)")
+    p.add_argument("--n-per-arm", type=float, help="families randomised per arm")
+    p.add_argument("--sd", type=float, default=1.0, help="outcome SD (1: effects are in SDs)")
+    p.add_argument("--rho", type=float, default=0.0, help="baseline-outcome correlation")
+    p.add_argument("--alpha", type=float, default=0.05, help="two-sided, family-wise")
+    p.add_argument("--outcomes", type=int, default=2, help="number of primary outcomes")
+    p.add_argument("--multiplicity", choices=("bonferroni", "holm", "none"), default="holm")
+    p.add_argument("--attrition", type=float, default=0.0)
+    p.add_argument("--icc", type=float, default=0.0, help="intra-hub correlation")
+    p.add_argument("--cluster-size", type=float, default=1.0, help="families per hub")
+    p.add_argument("--power", type=float, default=0.8)
+    p.set_defaults(func=_cmd_power)
 
     p = sub.add_parser("run", help="run the whole pipeline (wraps snakemake)")
     p.add_argument("--cores", type=int, default=2)

@@ -307,6 +307,21 @@ TABLES: dict[str, Table] = {
             description="SSDA903 episodes: one row per care episode",
             checks=("DEC is on or after DECOM", "REC is given exactly when DEC is"),
         ),
+        Table(
+            "scotland_cla",
+            (
+                C("la_code", "str", description="Scottish LA code, e.g. S12000036"),
+                C("la_name", "str"),
+                C("year", "str", description="Scottish year, 1 August to 31 July, e.g. 2021-22"),
+                C("starts", "int", min=0, description="children starting to be looked after"),
+                C("s25_share", "float", min=0, max=1, description="share voluntary (s25)"),
+                C("short_share", "float", min=0, max=1, description="share of s25 starts under 14 days"),
+                C("young_share", "float", nullable=True, min=0, max=1, description="share aged 10 or under"),
+            ),
+            key=("la_code", "year"),
+            description="Scotland variant of need (optional): children looked after per LA and year",
+            required=False,
+        ),
     )
 }
 
@@ -452,7 +467,15 @@ def validate_dir(
     order = {name: i for i, name in enumerate(TABLES)}
     problems.sort(key=lambda p: (order.get(Path(p.file).stem, -1), p.rows[:1]))
     tables = {name: t.typed.reset_index(drop=True) for name, t in loaded.items()}
+    for table in TABLES.values():  # an optional table not supplied is an empty table
+        if not table.required and _locate(table, folder) == (None, []):
+            tables[table.name] = _empty(table)
     return ValidationResult(folder, tables, tuple(problems))
+
+
+def _empty(table: Table) -> pd.DataFrame:
+    """A typed table with no rows."""
+    return pd.DataFrame({c.name: pd.Series(dtype=DTYPES[c.kind]) for c in table.columns})
 
 
 def load_dir(

@@ -40,6 +40,9 @@ The demo trial
   a fixed part plus a part per SFFC family randomised), central costs, and the cost of
   services as usual for usual-care families; delivery cost about £1,500-£3,000 per SFFC
   family.
+* Scotland (optional table scotland_cla, for the Scotland variant of need): six invented
+  Scottish LAs, 2018-19 to 2022-23, starts a year and the shares voluntary (s25), short and
+  aged 10 or under; drawn from its own generator, so the other tables do not depend on it.
 * SSDA903: per LA, children starting to be looked after from 01/04/2019 to the extract date
   31/03/2025, at 8 per 10,000 children a year (about a third of England's rate, to keep the
   demo small); several episodes per period of care (X1-linked), some re-entries, periods
@@ -454,11 +457,24 @@ S903_UPN_LETTERS, S903_UPN_DIGITS = "ABCDEFGHJKLMNPQRTUVWXYZ", 12  # fake 13-cha
 S903_UPN_MISSING = 0.10
 S903_CHILD_ID_START = 100_001  # CHILD ids are numbered per LA, without leading zeros
 
+# Scotland variant of need (scotland_cla): invented LAs with Scottish-style codes.
+SCOTLAND_STREAM = 25  # the generator of this table: default_rng([seed, SCOTLAND_STREAM])
+SCOTLAND_LAS = (
+    ("S12000901", "Glenmuir"), ("S12000902", "Kilbrae"), ("S12000903", "Strathallan"),
+    ("S12000904", "Dunmore"), ("S12000905", "Inverlochy"), ("S12000906", "Ardmhor"),
+)  # fmt: skip
+SCOTLAND_YEARS = ("2018-19", "2019-20", "2020-21", "2021-22", "2022-23")
+SCOTLAND_STARTS = (20, 300)  # range of an LA's starts a year
+SCOTLAND_SHARES = {"s25_share": (0.25, 0.45), "short_share": (0.15, 0.35), "young_share": (0.5, 0.7)}
+
 FLOAT_DECIMALS = {  # fixed output format, so files are byte-stable
     ("las", "cla_rate_per_10k"): 1,
     ("support", "hours"): 1,
     ("costs", "amount_gbp"): 2,
     ("measures", "response"): 0,
+    ("scotland_cla", "s25_share"): 3,
+    ("scotland_cla", "short_share"): 3,
+    ("scotland_cla", "young_share"): 3,
 }
 
 
@@ -504,6 +520,8 @@ def generate(
         "withdrawals": withdrawals,
         "ssda903_header": header,
         "ssda903_episodes": episodes,
+        # its own generator, drawn last: the other tables stay as they were without it
+        "scotland_cla": _scotland_cla(np.random.default_rng([seed, SCOTLAND_STREAM])),
     }
     out = Path(out_dir)
     written = {name: _write_table(out, name, tables[name]) for name in TABLES}
@@ -1501,6 +1519,26 @@ def _s903_episodes(
     episodes.loc[still_open, "DEC"] = pd.NaT
     episodes.loc[still_open, "REC"] = None
     return episodes
+
+
+# === Scotland (need variant) ============================================================
+def _scotland_cla(rng: np.random.Generator) -> pd.DataFrame:
+    """Children starting to be looked after per Scottish LA and year (August-July): invented
+    LAs, between a few and about 300 starts a year (Scotland: about 3,500 a year over 32 LAs),
+    with the shares the Scotland variant of need uses."""
+    n, years = len(SCOTLAND_LAS), len(SCOTLAND_YEARS)
+    level = rng.uniform(*SCOTLAND_STARTS, n)
+    starts = rng.poisson(np.repeat(level, years) * rng.uniform(0.85, 1.15, n * years))
+    share = {name: rng.uniform(low, high, n * years) for name, (low, high) in SCOTLAND_SHARES.items()}
+    return pd.DataFrame(
+        {
+            "la_code": np.repeat([code for code, _ in SCOTLAND_LAS], years),
+            "la_name": np.repeat([name for _, name in SCOTLAND_LAS], years),
+            "year": np.tile(SCOTLAND_YEARS, n),
+            "starts": starts,
+            **{name: np.round(values, 3) for name, values in share.items()},
+        }
+    )
 
 
 # === output ===============================================================================
