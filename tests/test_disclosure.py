@@ -3,7 +3,14 @@
 import pandas as pd
 import pytest
 
-from psp_eval.disclosure import SUPPRESSED, hide_small_groups, suppress, suppression_mask
+from psp_eval.disclosure import (
+    SUPPRESSED,
+    count_table,
+    hide_small_groups,
+    safe_count,
+    suppress,
+    suppression_mask,
+)
 
 
 def test_small_counts_hidden_zeros_and_large_shown():
@@ -64,3 +71,87 @@ def test_means_of_small_groups_hidden():
     shown = hide_small_groups(frame, "n", ["mean"])
     assert shown.loc[0, ["n", "mean"]].tolist() == [SUPPRESSED, SUPPRESSED]
     assert shown.loc[1, ["n", "mean"]].tolist() == [30, 14.0]
+
+
+def _people(**columns):
+    return pd.DataFrame(columns)
+
+
+def test_one_way_count_table_hides_small_cells_and_a_second_one():
+    # b has 3 people: hidden; the total would reveal it, so the next smallest (c, 6) goes too.
+    data = _people(source=["a"] * 10 + ["b"] * 3 + ["c"] * 6)
+    shown = count_table(data, "source", row_order=["a", "b", "c", "d"])
+    assert shown["n"].tolist() == [10, SUPPRESSED, SUPPRESSED, 0, 19]
+    assert shown.index.tolist() == ["a", "b", "c", "d", "Total"]
+
+
+def test_one_way_count_table_without_small_cells_is_unchanged():
+    shown = count_table(_people(g=["x"] * 5 + ["y"] * 7), "g")
+    assert shown["n"].tolist() == [5, 7, 12]
+
+
+def test_two_way_count_table_with_margins():
+    data = _people(
+        band=["low"] * 12 + ["mid"] * 2 + ["high"] * 9 + ["low"] * 8 + ["mid"] * 7 + ["high"] * 10,
+        arm=["sffc"] * 23 + ["usual"] * 25,
+    )
+    shown = count_table(data, "band", "arm", row_order=["low", "mid", "high"], column_order=["sffc", "usual"])
+    assert shown.columns.tolist() == ["sffc", "usual", "Total"]
+    assert shown.at["mid", "sffc"] == SUPPRESSED
+    # Whatever else is hidden, no row or column has exactly one hidden cell.
+    for idx in shown.index:
+        assert (shown.loc[idx] == SUPPRESSED).sum() != 1
+    for col in shown.columns:
+        assert (shown[col] == SUPPRESSED).sum() != 1
+    assert shown.at["Total", "Total"] == 48
+
+
+def test_count_table_percentages_only_for_shown_cells():
+    data = _people(g=["a"] * 10 + ["b"] * 10 + ["c"] * 2 + ["d"] * 3)
+    shown = count_table(data, "g", percent="column")
+    assert shown["n"].tolist() == ["10 (40.0%)", "10 (40.0%)", SUPPRESSED, SUPPRESSED, "25 (100.0%)"]
+    with pytest.raises(ValueError, match="percent"):
+        count_table(data, "g", percent="diagonal")
+
+
+def test_count_table_row_percentages():
+    data = _people(g=["a"] * 20, arm=["sffc"] * 5 + ["usual"] * 15)
+    shown = count_table(data, "g", "arm", percent="row")
+    assert shown.loc["a"].tolist() == ["5 (25.0%)", "15 (75.0%)", "20 (100.0%)"]
+
+
+def test_safe_count():
+    assert [safe_count(n) for n in (0, 1, 4, 5, 120)] == [0, SUPPRESSED, SUPPRESSED, 5, 120]
+
+
+def _unrecoverable_with_published_column_totals(mask, total_row="all", row_total="total"):
+    """No column (its total known) and no row (with its total) hides exactly one cell."""
+    inner_rows = [i for i in mask.index if i != total_row]
+    for col in mask.columns:
+        assert mask.loc[inner_rows, col].sum() != 1, col
+    for idx in inner_rows:
+        assert mask.loc[idx].sum() != 1, idx
+
+
+def test_published_totals_do_not_count_as_protection():
+    # Profile blocks print each group's n in the header. Here "not measured" has sffc 1 and
+    # not_randomised 9 (every family of that group): hiding the 9 would not help, since the
+    # header gives it back; the row total must go instead.
+    frame = pd.DataFrame(
+        {"sffc": [2, 6, 10, 3, 1], "usual": [3, 9, 5, 3, 0], "nr": [0, 0, 0, 0, 9]},
+        index=["minimal", "mild", "moderate", "severe", "not_measured"],
+    )
+    frame.loc["all"] = frame.sum()
+    frame["total"] = frame.sum(axis=1)
+    mask = suppression_mask(frame, ["sffc", "usual", "nr"], row_total="total", total_row="all", totals_published=True)
+    _unrecoverable_with_published_column_totals(mask)
+    assert mask.at["not_measured", "sffc"] and mask.at["not_measured", "total"]
+    assert not mask.at["not_measured", "nr"]
+    assert not mask.loc["all"].any()
+
+
+def test_count_table_with_published_margins():
+    data = _people(g=["x"] * 3 + ["y"] * 2 + ["z"] * 40, arm=["a"] * 45)
+    data = pd.concat([data, _people(g=["x"] * 30 + ["y"] * 2 + ["z"] * 30, arm=["b"] * 62)], ignore_index=True)
+    shown = count_table(data, "g", "arm", totals_published=True)
+    _unrecoverable_with_published_column_totals(shown == SUPPRESSED, total_row="Total", row_total="Total")

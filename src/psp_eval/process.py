@@ -1,9 +1,15 @@
-"""Process evaluation: recruitment and the flow of families through the trial."""
+"""Process evaluation: recruitment and flow, who is supported, delivery, variation, views, volunteers.
+
+Functions take clean contract tables and return tidy frames; those meant for funders already
+pass through `psp_eval.disclosure` (their docstrings say which return raw counts).
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from psp_eval import disclosure
 from psp_eval.contract import ARMS
 
 # Mutually exclusive fates of a referred family, in CONSORT order; they add up to all referred.
@@ -81,3 +87,605 @@ def data_cut(tables: dict[str, pd.DataFrame]) -> str:
         tables["measures"]["completed_date"].max(),
     ]
     return max(d for d in dates if pd.notna(d)).date().isoformat()
+
+
+# ---------------------------------------------------------------------------------------------
+# Profile of families
+# ---------------------------------------------------------------------------------------------
+
+# The groups compared in the profile: families SFFC supported, the randomised comparison arm,
+# and families referred but never randomised (who had no baseline measures).
+PROFILE_GROUPS = (
+    ("sffc_supported", "SFFC, supported"),
+    ("usual", "Services as usual"),
+    ("not_randomised", "Referred, not randomised"),
+)
+AGE_BANDS = ("0-4", "5-7", "8-10", "11+")
+FAMILY_SIZES = ("1", "2", "3", "4+")
+NOT_MEASURED = "not measured"
+
+
+def age_band(age_years: pd.Series) -> pd.Series:
+    """Whole years of age into the bands 0-4, 5-7, 8-10, 11+ (missing stays missing)."""
+    bins = [-np.inf, 4, 7, 10, np.inf]
+    return pd.cut(age_years, bins=bins, labels=list(AGE_BANDS), right=True)
+
+
+def age_in_years(dob: pd.Series, on: pd.Series) -> pd.Series:
+    """Whole years of age on a date (a birthday counts on the day itself)."""
+    years = on.dt.year - dob.dt.year
+    before_birthday = (on.dt.month < dob.dt.month) | ((on.dt.month == dob.dt.month) & (on.dt.day < dob.dt.day))
+    return (years - before_birthday.astype(int)).where(dob.notna() & on.notna())
+
+
+def supported_families(support: pd.DataFrame) -> set:
+    """Families with at least one support episode."""
+    return set(support["family_id"])
+
+
+def family_profile(
+    referrals: pd.DataFrame,
+    randomisation: pd.DataFrame,
+    support: pd.DataFrame,
+    children: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    instruments: dict,
+) -> pd.DataFrame:
+    """One row per referred family: its profile group and the characteristics compared.
+
+    Age is the index child's age in whole years at referral; family size is the number of
+    children referred (4+ grouped); SDQ and GAD-7 bands come from the baseline totals and the
+    bands in config/instruments.yaml ("not measured" where there is no baseline score, as for
+    every family not randomised). SFFC families with no support episode get group "sffc_unsupported".
+    """
+    from psp_eval.scoring import band
+
+    fam = referrals[["family_id", "referral_date", "referral_source", "referral_group", "n_children"]].merge(
+        randomisation[["family_id", "arm"]], on="family_id", how="left", validate="1:1"
+    )
+    supported = fam["family_id"].isin(supported_families(support))
+    group = pd.Series("not_randomised", index=fam.index, dtype=object)
+    group[fam["arm"] == "usual"] = "usual"
+    group[(fam["arm"] == "sffc") & supported] = "sffc_supported"
+    group[(fam["arm"] == "sffc") & ~supported] = "sffc_unsupported"
+    fam["group"] = group
+    index_children = children.loc[children["index_child"].astype("boolean").fillna(False).astype(bool)]
+    index_children = index_children.drop_duplicates("family_id")[["family_id", "dob"]]
+    fam = fam.merge(index_children, on="family_id", how="left")
+    fam["age_band"] = age_band(age_in_years(fam["dob"], fam["referral_date"])).astype(object).fillna("not recorded")
+    size = pd.to_numeric(fam["n_children"]).astype("float")
+    fam["family_size"] = np.where(size >= 4, "4+", size.astype("Int64").astype(str))
+    fam.loc[size.isna(), "family_size"] = "not recorded"
+    base = outcomes[["family_id", "sdq_total_difficulties_baseline", "gad7_total_baseline"]]
+    fam = fam.merge(base, on="family_id", how="left")
+    fam["sdq_band"] = (
+        band(fam["sdq_total_difficulties_baseline"], instruments["sdq"]).astype(object).fillna(NOT_MEASURED)
+    )
+    fam["gad7_band"] = band(fam["gad7_total_baseline"], instruments["gad7"]).astype(object).fillna(NOT_MEASURED)
+    return fam[
+        ["family_id", "group", "referral_source", "referral_group", "age_band", "family_size", "sdq_band", "gad7_band"]
+    ]
+
+
+def profile_table(
+    profile: pd.DataFrame,
+    characteristics: dict[str, tuple[str, list]],
+    group: str = "group",
+    groups: tuple[tuple[str, str], ...] = PROFILE_GROUPS,
+    threshold: int = disclosure.DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """Families by group for each characteristic, "n (column %)", suppressed block by block.
+
+    `characteristics` maps a column of `profile` to (label, category order). Each block is a
+    two-way table with its margins and goes through `disclosure.count_table`, so a hidden
+    cell cannot be recovered from its block's totals. Families outside `groups` are left out.
+    """
+    keys = [key for key, _ in groups]
+    data = profile[profile[group].isin(keys)]
+    blocks = []
+    for column, (label, order) in characteristics.items():
+        present = [c for c in data[column].dropna().unique() if c not in order]
+        shown = disclosure.count_table(
+            data,
+            column,
+            group,
+            row_order=[*order, *sorted(present)],
+            column_order=keys,
+            percent="column",
+            threshold=threshold,
+            totals_published=True,  # each group's n is in the column header
+        )
+        shown = shown.drop(index="Total").reset_index().rename(columns={column: "Category"})
+        shown.insert(0, "Characteristic", label)
+        blocks.append(shown)
+    table = pd.concat(blocks, ignore_index=True)
+    totals = disclosure.count_table(data, group, row_order=keys, threshold=threshold)["n"]
+    table = table.rename(columns={k: f"{lab} (n = {totals[k]})" for k, lab in groups})
+    return table.rename(columns={"Total": f"Total (n = {totals['Total']})"})
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery
+# ---------------------------------------------------------------------------------------------
+
+DOSE_MEASURES = (
+    ("hosting", "nights", "hosting_nights", "Hosting (nights)"),
+    ("friendship", "hours", "friendship_hours", "Friendship (hours)"),
+    ("resources", None, "resources_episodes", "Resources (episodes)"),
+)
+
+
+def sffc_families(referrals: pd.DataFrame, randomisation: pd.DataFrame) -> pd.DataFrame:
+    """Families randomised to SFFC, with their LA, referral and randomisation dates."""
+    sffc = randomisation.loc[randomisation["arm"] == "sffc", ["family_id", "randomised_date"]]
+    return sffc.merge(referrals[["family_id", "la_code", "referral_date"]], on="family_id", how="left")
+
+
+def delivery_per_family(families: pd.DataFrame, support: pd.DataFrame) -> pd.DataFrame:
+    """Per SFFC family: days to first support, dose by support type, and duration of support.
+
+    `families` comes from `sffc_families`. Days count from randomisation (and from referral)
+    to the first episode's start; duration runs from the first start to the last end (days,
+    inclusive of neither end's time of day). Families without support have any_support False,
+    zero dose and missing days.
+    """
+    sup = support[support["family_id"].isin(families["family_id"])]
+    per = sup.groupby("family_id").agg(first_start=("start_date", "min"), last_end=("end_date", "max"))
+    for stype, column, name, _ in DOSE_MEASURES:
+        part = sup[sup["support_type"] == stype]
+        if column is None:
+            per[name] = part.groupby("family_id").size()
+        else:
+            per[name] = pd.to_numeric(part[column]).astype(float).groupby(part["family_id"]).sum()
+    out = families.merge(per.reset_index(), on="family_id", how="left")
+    out["any_support"] = out["first_start"].notna()
+    out["days_to_first_support"] = (out["first_start"] - out["randomised_date"]).dt.days
+    out["days_referral_to_first_support"] = (out["first_start"] - out["referral_date"]).dt.days
+    out["duration_days"] = (out["last_end"] - out["first_start"]).dt.days
+    for _, _, name, _ in DOSE_MEASURES:
+        out[name] = out[name].fillna(0).astype(float)
+    return out
+
+
+def median_iqr(values: pd.Series) -> dict[str, float]:
+    """n, median and quartiles of the non-missing values (NaN when there are none)."""
+    v = pd.to_numeric(values, errors="coerce").dropna().astype(float)
+    if v.empty:
+        return {"n": 0, "median": np.nan, "q1": np.nan, "q3": np.nan}
+    return {"n": int(len(v)), "median": float(v.median()), "q1": float(v.quantile(0.25)), "q3": float(v.quantile(0.75))}
+
+
+def delivery_summary(per_family: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Timeliness, dose and duration among SFFC families: median (IQR) per family receiving it.
+
+    The n of each row is the families it describes; rows about fewer than `threshold`
+    families are hidden with `disclosure.hide_small_groups`.
+    """
+    rows = []
+    n_sffc = len(per_family)
+    received = per_family[per_family["any_support"]]
+    rows.append(
+        {"Measure": "Days from randomisation to first support", **median_iqr(received["days_to_first_support"])}
+    )
+    rows.append(
+        {"Measure": "Days from referral to first support", **median_iqr(received["days_referral_to_first_support"])}
+    )
+    for _, _, name, label in DOSE_MEASURES:
+        got = per_family.loc[per_family[name] > 0, name]
+        rows.append({"Measure": f"{label}, per family receiving it", **median_iqr(got)})
+    rows.append(
+        {"Measure": "Duration of support (days, first start to last end)", **median_iqr(received["duration_days"])}
+    )
+    table = pd.DataFrame(rows)
+    table["Families"] = table.pop("n")
+    table["Median (IQR)"] = [
+        "–" if pd.isna(r.median) else f"{round(r.median, 1):g} ({round(r.q1, 1):g} to {round(r.q3, 1):g})"
+        for r in table.itertuples()
+    ]
+    table["% of SFFC families"] = (100 * table["Families"] / n_sffc).round(1) if n_sffc else np.nan
+    table = table[["Measure", "Families", "% of SFFC families", "Median (IQR)"]]
+    return disclosure.hide_small_groups(table, "Families", ["% of SFFC families", "Median (IQR)"], threshold)
+
+
+def active_on(frame: pd.DataFrame, when: pd.Timestamp, start: str = "start_date", end: str = "end_date") -> pd.Series:
+    """True where a spell has started by `when` and not ended before it (no end: still active)."""
+    return (frame[start] <= when) & (frame[end].isna() | (frame[end] >= when))
+
+
+def volunteer_capacity(
+    volunteers: pd.DataFrame,
+    families: pd.DataFrame,
+    las: pd.DataFrame,
+    as_of: str | pd.Timestamp,
+    hubs: list[str] | None = None,
+    threshold: int = disclosure.DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """Per hub: volunteers active at `as_of` by role, SFFC families, families per active volunteer.
+
+    Volunteer counts go through `disclosure.suppress` with a total row (volunteers are
+    people); a ratio is hidden where its hub's active volunteers are hidden.
+    """
+    when = pd.Timestamp(as_of)
+    active = volunteers[active_on(volunteers, when)]
+    roles = pd.crosstab(active["hub_id"], active["role"]).reindex(columns=["host", "friend", "resources"], fill_value=0)
+    fam_hub = families.merge(las[["la_code", "hub_id"]], on="la_code", how="left")
+    n_fam = fam_hub.groupby("hub_id").size()
+    hubs = hubs if hubs is not None else sorted(set(volunteers["hub_id"]) | set(n_fam.index))
+    table = roles.reindex(hubs, fill_value=0).astype(int)
+    table["active"] = table.sum(axis=1)
+    table["sffc_families"] = n_fam.reindex(hubs, fill_value=0).astype(int)
+    table.loc["All hubs"] = table.sum(axis=0)
+    ratio = (table["sffc_families"] / table["active"].where(table["active"] > 0)).round(1)
+    shown = disclosure.suppress(
+        table, ["host", "friend", "resources"], row_total="active", total_row="All hubs", threshold=threshold
+    )
+    shown["sffc_families"] = disclosure.suppress(table, ["sffc_families"], total_row="All hubs", threshold=threshold)[
+        "sffc_families"
+    ]
+    shown["families_per_volunteer"] = ratio.astype(object).where(
+        shown["active"] != disclosure.SUPPRESSED, disclosure.SUPPRESSED
+    )
+    shown.index.name = "hub_id"
+    return shown.reset_index()
+
+
+def referrals_by_month(referrals: pd.DataFrame, randomisation: pd.DataFrame) -> pd.DataFrame:
+    """Families referred and randomised per calendar month, with running totals."""
+    ref = referrals["referral_date"].dt.to_period("M").value_counts().rename("referred")
+    ran = randomisation["randomised_date"].dt.to_period("M").value_counts().rename("randomised")
+    counts = pd.concat([ref, ran], axis=1).fillna(0).astype(int).sort_index()
+    if len(counts):
+        full = pd.period_range(counts.index.min(), counts.index.max(), freq="M")
+        counts = counts.reindex(full, fill_value=0)
+    counts.index = counts.index.to_timestamp()
+    counts.index.name = "month"
+    counts["cumulative_referred"] = counts["referred"].cumsum()
+    counts["cumulative_randomised"] = counts["randomised"].cumsum()
+    return counts.reset_index()
+
+
+# ---------------------------------------------------------------------------------------------
+# Variation across LAs and context
+# ---------------------------------------------------------------------------------------------
+
+
+def la_indicators(
+    las: pd.DataFrame,
+    referrals: pd.DataFrame,
+    randomisation: pd.DataFrame,
+    support: pd.DataFrame,
+    followed_up: pd.Series,
+) -> pd.DataFrame:
+    """Per LA: context (population, looked-after rate, deprivation) beside delivery and follow-up.
+
+    Delivery: families referred, randomised, SFFC families, SFFC families supported, that per
+    10,000 children, fidelity (share of SFFC families supported), mean days from randomisation
+    to first support. Outcome data: week-8 follow-up rate among randomised families
+    (`followed_up` holds the family_ids with a week-8 primary outcome). Raw counts, not for
+    funders: pass rates through `disclosure.hide_small_groups` before showing.
+    """
+    fam = referrals[["family_id", "la_code"]].merge(randomisation[["family_id", "arm"]], on="family_id", how="left")
+    fam["randomised"] = fam["arm"].notna()
+    fam["sffc"] = fam["arm"] == "sffc"
+    fam["supported"] = fam["sffc"] & fam["family_id"].isin(supported_families(support))
+    fam["followed_up"] = fam["randomised"] & fam["family_id"].isin(followed_up)
+    first = support.groupby("family_id")["start_date"].min().rename("first_start")
+    fam = fam.merge(first, on="family_id", how="left").merge(
+        randomisation[["family_id", "randomised_date"]], on="family_id", how="left"
+    )
+    fam["days_to_first_support"] = ((fam["first_start"] - fam["randomised_date"]).dt.days).where(fam["supported"])
+    per = fam.groupby("la_code").agg(
+        referred=("family_id", "size"),
+        randomised=("randomised", "sum"),
+        sffc=("sffc", "sum"),
+        supported=("supported", "sum"),
+        followed_up=("followed_up", "sum"),
+        mean_days_to_support=("days_to_first_support", "mean"),
+        sd_days_to_support=("days_to_first_support", "std"),
+    )
+    out = las[["la_code", "la_name", "hub_id", "child_population", "cla_rate_per_10k", "deprivation_rank"]].merge(
+        per.reset_index(), on="la_code", how="left"
+    )
+    for column in ("referred", "randomised", "sffc", "supported", "followed_up"):
+        out[column] = out[column].fillna(0).astype(int)
+    population = pd.to_numeric(out["child_population"]).astype(float)
+    out["supported_per_10k"] = (1e4 * out["supported"] / population).where(population > 0)
+    out["fidelity"] = (out["supported"] / out["sffc"]).where(out["sffc"] > 0)
+    out["follow_up_rate"] = (out["followed_up"] / out["randomised"]).where(out["randomised"] > 0)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Views of families and volunteers
+# ---------------------------------------------------------------------------------------------
+
+LIKERT_LEVELS = (1, 2, 3, 4, 5)
+LIKERT_LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neither", 4: "Agree", 5: "Strongly agree"}
+# Volunteer surveys are dated from the volunteer's start; month offsets of each timepoint.
+VOLUNTEER_TIMEPOINT_MONTHS = {"baseline": 0, "month6": 6, "month12": 12}
+
+
+def likert_distribution(surveys: pd.DataFrame, respondent_type: str | None = None) -> pd.DataFrame:
+    """Per respondent type, timepoint and question: responses at each level 1-5 and their percent.
+
+    Only answered Likert items count (free-text rows carry a theme and no response). Raw
+    counts: show them to funders only through `likert_table` (suppressed).
+    """
+    data = surveys[surveys["response"].notna()]
+    if respondent_type is not None:
+        data = data[data["respondent_type"] == respondent_type]
+    keys = ["respondent_type", "timepoint", "question_id"]
+    counts = pd.crosstab([data[k] for k in keys], pd.to_numeric(data["response"]).astype(int)).reindex(
+        columns=list(LIKERT_LEVELS), fill_value=0
+    )
+    counts.columns = [f"n_{c}" for c in LIKERT_LEVELS]
+    counts["n"] = counts.sum(axis=1)
+    for level in LIKERT_LEVELS:
+        counts[f"pct_{level}"] = 100 * counts[f"n_{level}"] / counts["n"]
+    return counts.reset_index()
+
+
+def likert_table(distribution: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Disagree (1-2) / neither (3) / agree (4-5) per question, "n (row %)", suppressed by row."""
+    frame = distribution[["respondent_type", "timepoint", "question_id"]].copy()
+    frame["disagree"] = distribution["n_1"] + distribution["n_2"]
+    frame["neither"] = distribution["n_3"]
+    frame["agree"] = distribution["n_4"] + distribution["n_5"]
+    frame["responses"] = distribution["n"]
+    cols = ["disagree", "neither", "agree"]
+    shown = disclosure.suppress(frame, cols, row_total="responses", threshold=threshold)
+    for col in cols:
+        pct = (100 * frame[col] / frame["responses"]).round(1)
+        ok = (shown[col] != disclosure.SUPPRESSED) & (shown["responses"] != disclosure.SUPPRESSED)
+        shown[col] = [f"{n} ({p}%)" if keep else disclosure.SUPPRESSED for n, p, keep in zip(frame[col], pct, ok)]
+    return shown
+
+
+def eligible_volunteers(volunteers: pd.DataFrame, timepoint: str, data_cut: str | pd.Timestamp) -> pd.DataFrame:
+    """Volunteers still active `timepoint` months after their start, where that date has passed."""
+    months = VOLUNTEER_TIMEPOINT_MONTHS[timepoint]
+    due = volunteers["start_date"] + pd.DateOffset(months=months)
+    keep = (due <= pd.Timestamp(data_cut)) & (volunteers["end_date"].isna() | (volunteers["end_date"] >= due))
+    return volunteers[keep]
+
+
+def response_rates(
+    surveys: pd.DataFrame,
+    eligible: dict[tuple[str, str], set],
+    threshold: int = disclosure.DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """Respondents / eligible per (respondent type, timepoint), suppressed for funders.
+
+    `eligible` maps (respondent_type, timepoint) to the ids who could have answered. A
+    respondent counts once per timepoint whatever they answered; only eligible ids count (a
+    volunteer child is counted by household: the volunteer id before "-C"). The rate is hidden
+    when either count is 1-4.
+    """
+    rows = []
+    for (rtype, timepoint), ids in eligible.items():
+        part = surveys[(surveys["respondent_type"] == rtype) & (surveys["timepoint"] == timepoint)]
+        resp = set(part["respondent_id"].astype(str).str.split("-C").str[0]) & set(map(str, ids))
+        rows.append({"respondent_type": rtype, "timepoint": timepoint, "respondents": len(resp), "eligible": len(ids)})
+    table = pd.DataFrame(rows, columns=["respondent_type", "timepoint", "respondents", "eligible"])
+    table["rate_pct"] = (100 * table["respondents"] / table["eligible"].where(table["eligible"] > 0)).round(1)
+    small = table[["respondents", "eligible"]].apply(lambda c: (c > 0) & (c < threshold)).any(axis=1)
+    shown = table.astype(object)
+    for column in ("respondents", "eligible", "rate_pct"):
+        shown.loc[small, column] = disclosure.SUPPRESSED
+    return shown
+
+
+def theme_counts(
+    surveys: pd.DataFrame, respondent_types: list[str] | None = None, threshold: int = disclosure.DEFAULT_THRESHOLD
+) -> pd.DataFrame:
+    """Coded free-text themes: respondents mentioning each theme, by respondent type, suppressed.
+
+    A respondent mentioning a theme at two timepoints counts once. Respondents may mention
+    several themes, so there is no total row to protect; each cell of 1-4 is hidden.
+    """
+    data = surveys[surveys["theme"].notna()].drop_duplicates(["respondent_type", "respondent_id", "theme"])
+    types = respondent_types or sorted(data["respondent_type"].unique())
+    counts = pd.crosstab(data["theme"], data["respondent_type"]).reindex(columns=types, fill_value=0)
+    counts = counts.loc[counts.sum(axis=1).sort_values(ascending=False, kind="stable").index]
+    counts.columns.name = None
+    return disclosure.suppress(counts.astype(int), types, threshold=threshold).reset_index()
+
+
+def survey_change(
+    surveys: pd.DataFrame, respondent_type: str, first: str, later: str, threshold: int = disclosure.DEFAULT_THRESHOLD
+) -> pd.DataFrame:
+    """Mean Likert score per question at two timepoints, paired by respondent.
+
+    Columns: question_id, n_pairs (respondents answering at both), mean_first, mean_later,
+    mean_change with its 95% CI (paired t), and the unpaired means of everyone who answered
+    (n_first, n_later). Groups of fewer than `threshold` pairs are hidden.
+    """
+    from scipy import stats
+
+    data = surveys[(surveys["respondent_type"] == respondent_type) & surveys["response"].notna()]
+    data = data.assign(response=pd.to_numeric(data["response"]).astype(float))
+    rows = []
+    for question, part in data.groupby("question_id", sort=True):
+        a = part[part["timepoint"] == first].set_index("respondent_id")["response"]
+        b = part[part["timepoint"] == later].set_index("respondent_id")["response"]
+        both = a.index.intersection(b.index)
+        diff = b[both] - a[both]
+        n = len(diff)
+        se = diff.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+        t = stats.t.ppf(0.975, n - 1) if n > 1 else np.nan
+        rows.append(
+            {
+                "question_id": question,
+                "n_first": len(a),
+                "n_later": len(b),
+                "all_mean_first": a.mean() if len(a) else np.nan,
+                "all_mean_later": b.mean() if len(b) else np.nan,
+                "n_pairs": n,
+                "mean_first": a[both].mean() if n else np.nan,
+                "mean_later": b[both].mean() if n else np.nan,
+                "mean_change": diff.mean() if n else np.nan,
+                "ci_low": diff.mean() - t * se if n > 1 else np.nan,
+                "ci_high": diff.mean() + t * se if n > 1 else np.nan,
+            }
+        )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table = disclosure.hide_small_groups(table, "n_first", ["all_mean_first"], threshold)
+    table = disclosure.hide_small_groups(table, "n_later", ["all_mean_later"], threshold)
+    return disclosure.hide_small_groups(
+        table, "n_pairs", ["mean_first", "mean_later", "mean_change", "ci_low", "ci_high"], threshold
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Volunteers
+# ---------------------------------------------------------------------------------------------
+
+
+def volunteer_spells(volunteers: pd.DataFrame, data_cut: str | pd.Timestamp) -> pd.DataFrame:
+    """Time as a volunteer (months) from start to end, censored at the data cut if still active.
+
+    `ended` is True when the volunteer has an end date on or before the data cut. Volunteers
+    starting after the data cut are left out. A month is 365.25 / 12 days.
+    """
+    cut = pd.Timestamp(data_cut)
+    vol = volunteers[volunteers["start_date"] <= cut].copy()
+    ended = vol["end_date"].notna() & (vol["end_date"] <= cut)
+    stop = vol["end_date"].where(ended, cut)
+    vol["months"] = (stop - vol["start_date"]).dt.days / (365.25 / 12)
+    vol["ended"] = ended.astype(bool)
+    return vol[["volunteer_id", "hub_id", "role", "has_children", "months", "ended"]].reset_index(drop=True)
+
+
+def retention_at(
+    spells: pd.DataFrame,
+    times: list[float],
+    group: str | None = None,
+    threshold: int = disclosure.DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """Kaplan-Meier share of volunteers still volunteering at `times` (months), with numbers at risk.
+
+    Uses lifelines' KaplanMeierFitter. Numbers at risk of 1-4 and the estimate beside them are
+    hidden (a small risk set identifies volunteers).
+    """
+    from lifelines import KaplanMeierFitter
+
+    groups = [("All", spells)] if group is None else [(str(k), g) for k, g in spells.groupby(group, sort=True)]
+    rows = []
+    for name, part in groups:
+        if part.empty:
+            continue
+        kmf = KaplanMeierFitter().fit(part["months"], event_observed=part["ended"])
+        for t in times:
+            at_risk = int((part["months"] >= t).sum())
+            rows.append(
+                {"group": name, "months": t, "at_risk": at_risk, "retained_pct": round(100 * float(kmf.predict(t)), 1)}
+            )
+    table = pd.DataFrame(rows)
+    return disclosure.hide_small_groups(table, "at_risk", ["retained_pct"], threshold)
+
+
+def median_retention(spells: pd.DataFrame) -> float:
+    """Kaplan-Meier median months as a volunteer (inf when over half are still active)."""
+    from lifelines import KaplanMeierFitter
+
+    return float(KaplanMeierFitter().fit(spells["months"], event_observed=spells["ended"]).median_survival_time_)
+
+
+# Indicators compared across LAs and hubs on funnel plots: (kind, volume column, value column).
+FUNNEL_INDICATORS = {
+    "follow_up": ("proportion", "randomised", "follow_up_rate"),
+    "fidelity": ("proportion", "sffc", "fidelity"),
+    "days_to_support": ("mean", "supported", "mean_days_to_support"),
+}
+
+
+def hub_indicators(la: pd.DataFrame) -> pd.DataFrame:
+    """`la_indicators` added up per hub (rates recomputed from the summed counts)."""
+    la = la.assign(_days_sum=la["mean_days_to_support"].fillna(0) * la["supported"])
+    hub = (
+        la.groupby("hub_id")
+        .agg(
+            child_population=("child_population", "sum"),
+            referred=("referred", "sum"),
+            randomised=("randomised", "sum"),
+            sffc=("sffc", "sum"),
+            supported=("supported", "sum"),
+            followed_up=("followed_up", "sum"),
+            _days_sum=("_days_sum", "sum"),
+        )
+        .reset_index()
+    )
+    hub["mean_days_to_support"] = (hub.pop("_days_sum") / hub["supported"]).where(hub["supported"] > 0)
+    hub["supported_per_10k"] = 1e4 * hub["supported"] / hub["child_population"].astype(float)
+    hub["fidelity"] = (hub["supported"] / hub["sffc"]).where(hub["sffc"] > 0)
+    hub["follow_up_rate"] = (hub["followed_up"] / hub["randomised"]).where(hub["randomised"] > 0)
+    return hub
+
+
+def indicator_funnel(
+    units: pd.DataFrame,
+    indicator: str,
+    unit: str = "la_code",
+    sd: float | None = None,
+    target: float | None = None,
+    threshold: int = disclosure.DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """Funnel points for one of `FUNNEL_INDICATORS`, over units (LAs or hubs).
+
+    The target is the overall value across every unit (volume-weighted, so the trial-wide
+    rate); units with a volume of fewer than `threshold` families are then left out (a rate
+    of 1-4 families would show who they are). Means need the individual-level `sd`.
+    """
+    from psp_eval.funnel import funnel_points
+
+    kind, volume, value = FUNNEL_INDICATORS[indicator]
+    data = units[units[volume] > 0]
+    if target is None:
+        target = float(np.average(data[value].fillna(0), weights=data[volume])) if len(data) else np.nan
+    shown = units[units[volume] >= threshold]
+    keep = [c for c in units.columns if c not in (unit, volume, value)]
+    points = funnel_points(shown, unit, volume, value, kind, target=target, sd=sd)
+    return points.merge(shown[[unit, *keep]], on=unit, how="left")
+
+
+def la_table(
+    la: pd.DataFrame,
+    counts: dict[str, list[str]],
+    labels: list[str],
+    total_label: str = "All LAs shown",
+    threshold: int = disclosure.DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """LA rows for funders: counts suppressed with a total row, rates hidden with their count.
+
+    `counts` maps each count column (families) to the rate or mean columns computed from it;
+    `labels` are descriptive columns kept as they are. The total row adds the LAs shown, so
+    secondary suppression stops a hidden LA being worked out from the hub or trial total.
+    Rates of the total row are left blank, as are missing values (e.g. no SFFC family).
+    """
+    order = [*labels, *[c for count, rates in counts.items() for c in (count, *rates)]]
+    table = la[order].copy()
+    total = {c: int(table[c].sum()) for c in counts}
+    table = pd.concat([table, pd.DataFrame([{labels[0]: total_label, **total}])], ignore_index=True)
+    for column in labels[1:]:
+        if pd.api.types.is_numeric_dtype(table[column]) and (table[column].dropna() % 1 == 0).all():
+            table[column] = table[column].astype("Int64")
+    table = table.set_index(labels[0])
+    count_cols = list(counts)
+    mask = pd.concat(
+        [
+            disclosure.suppression_mask(table[[c]].astype(int), [c], total_row=total_label, threshold=threshold)
+            for c in count_cols
+        ],
+        axis=1,
+    )
+    shown = table.astype(object)
+    for count, rates in counts.items():
+        hide = mask[count]
+        shown.loc[hide, count] = disclosure.SUPPRESSED
+        for rate in rates:
+            shown.loc[hide, rate] = disclosure.SUPPRESSED
+            shown.loc[total_label, rate] = ""
+    shown = shown.reset_index()
+    return shown.where(shown.notna(), "")
