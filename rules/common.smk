@@ -19,7 +19,20 @@ RESULTS = config["results_dir"]
 SITE = config["site_dir"]
 CLEAN = f"{RESULTS}/{{trial}}/clean"
 PARTIALS = sorted(str(p) for p in Path("reports/partials").glob("*.qmd"))
-CONFIG_FILES = ["config/config.yaml", config["hubs"], config["instruments"]]
+# Config files each notebook reads (through psp_eval.paths): editing one reruns its jobs.
+NOTEBOOK_CONFIG = {
+    "process": [config["instruments"]],
+    "impact": ["config/config.yaml"],
+    "cost_benefit": ["config/unit_costs.yaml", "config/deflators.csv"],
+    "contract": ["config/psp_targets.yaml"],
+    "need": ["config/need.yaml", "config/power.yaml"],
+    "monitoring": ["config/monitoring.yaml", "config/config.yaml"],
+}
+CONFIG_FILES = sorted(
+    {"config/config.yaml", config["hubs"], config["instruments"]}.union(
+        *NOTEBOOK_CONFIG.values()
+    )
+)
 
 HUBS = pd.read_csv(config["hubs"], sep="\t", dtype=str)
 SCOPES = [TRIAL_SCOPE, *HUBS["hub_id"]]
@@ -62,7 +75,11 @@ def raw_tables(wildcards):
         raise WorkflowError(
             f"No raw data at {RAW}. For the demo trial: psp-eval synth --out {RAW}"
         )
-    return {table: raw_table(table) for table in TABLES}
+    return {
+        name: raw_table(name)
+        for name, table in TABLES.items()
+        if table.required or Path(raw_table(name)).exists()
+    }
 
 
 def clean_tables(wildcards):
@@ -71,10 +88,26 @@ def clean_tables(wildcards):
     return [f"{RESULTS}/{wildcards.trial}/clean/{name}.parquet" for name in names]
 
 
+def notebook_inputs(wildcards):
+    """What a notebook reads: clean tables (monitoring: the raw tables, valid or not)."""
+    if wildcards.analysis == "monitoring":
+        return [*raw_tables(wildcards).values(), config["hubs"], config["instruments"]]
+    return clean_tables(wildcards)
+
+
 def upstream_results(wildcards):
-    """Results of the analyses this one reads, for the same scope."""
+    """Results of the analyses this one reads: for its scope, and a hub's contract also
+    judges effect targets on the trial-wide impact estimates."""
     base = f"{RESULTS}/{wildcards.trial}/{wildcards.scope}"
-    return [f"{base}/{need}" for need in NEEDS.get(wildcards.analysis, [])]
+    upstream = [f"{base}/{need}" for need in NEEDS.get(wildcards.analysis, [])]
+    if wildcards.analysis == "contract" and wildcards.scope != TRIAL_SCOPE:
+        upstream.append(f"{RESULTS}/{wildcards.trial}/{TRIAL_SCOPE}/impact")
+    return upstream
+
+
+def notebook_config(wildcards):
+    """The config files this notebook reads."""
+    return NOTEBOOK_CONFIG.get(wildcards.analysis, [])
 
 
 def scope_results(wildcards):
@@ -92,7 +125,6 @@ def report_template(wildcards):
 
 
 def all_reports(wildcards):
-    """HTML and PDF reports of every scope: what the index links."""
-    return [
-        f"{SITE}/{TRIAL}/{scope}.{ext}" for scope in SCOPES for ext in ("html", "pdf")
-    ]
+    """HTML and PDF of every scope's report and of every standalone report: what the index links."""
+    names = [*SCOPES, *STANDALONE]
+    return [f"{SITE}/{TRIAL}/{name}.{ext}" for name in names for ext in ("html", "pdf")]

@@ -2,8 +2,9 @@ rule notebook:
     """Execute one analysis notebook for one scope (the trial or a hub) with papermill."""
     input:
         notebook="notebooks/{analysis}.ipynb",
-        tables=clean_tables,
+        tables=notebook_inputs,
         upstream=upstream_results,
+        config=notebook_config,
     output:
         notebook=f"{RESULTS}/{{trial}}/{{scope}}/{{analysis}}.ipynb",
         out_dir=directory(f"{RESULTS}/{{trial}}/{{scope}}/{{analysis}}"),
@@ -15,7 +16,7 @@ rule notebook:
     resources:
         mem_mb=2000,
     params:
-        clean=lambda wildcards, input: Path(input.tables[0]).parent,
+        clean=lambda wildcards: f"{RESULTS}/{wildcards.trial}/clean",
     shell:
         "psp-eval execute {input.notebook} {output.notebook}"
         " -p trial={wildcards.trial} -p scope={wildcards.scope}"

@@ -161,3 +161,15 @@ def test_outputs_write_tables_figures_and_numbers(tmp_path):
 @pytest.mark.parametrize(("p", "text"), [(0.0004, "<0.001"), (0.001, "0.001"), (0.04418, "0.044"), (1.0, "1.000")])
 def test_format_p(p, text):
     assert impact.format_p(p) == text
+
+
+def test_markdown_table_prints_cells_as_formatted():
+    from psp_eval.outputs import markdown_table
+
+    frame = pd.DataFrame(
+        {"arm": ["SFFC", "usual"], "n": [np.int64(1234), 5], "p": ["0.380", "<0.001"], "m": [1.5, np.nan], "c": ["[c]", 7]}
+    )
+    lines = markdown_table(frame).splitlines()
+    assert lines[1] == "|:------|------:|-------:|----:|----:|"  # text left, numbers right
+    assert lines[2] == "| SFFC  | 1,234 |  0.380 | 1.5 | [c] |"  # "0.380" kept, not 0.38
+    assert lines[3] == "| usual |     5 | <0.001 |   – |   7 |"

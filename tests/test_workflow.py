@@ -36,8 +36,9 @@ def test_dry_run_plans_every_job(tmp_path):
         "validate": 1,
         "clean": 1,
         "score": 1,
-        "notebook": 3 * scopes,
+        "notebook": 4 * scopes + 2,  # four analyses per scope, need and monitoring once
         "render": scopes,
+        "render_standalone": 2,
         "index": 1,
     }
 

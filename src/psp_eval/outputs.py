@@ -10,18 +10,50 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 from IPython.display import SVG, Markdown
 from matplotlib.figure import Figure
 
 from psp_eval.atomic import temporary_path, write_text
+from psp_eval.disclosure import SUPPRESSED
+
+NUMERIC = re.compile(r"^[<>≤≥]?[−+-]?(\d+(\.\d*)?|\.\d+)([eE][−+-]?\d+)?%?$")
 
 # Same figure, same bytes: no creation date in the SVG and a fixed id salt.
 matplotlib.rcParams["svg.hashsalt"] = "psp-eval"
 matplotlib.rcParams["svg.fonttype"] = "none"
+
+
+def _cell_text(value: object) -> str:
+    """A cell as the report prints it: integers with thousands separators, missing as a dash."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    return str(value)
+
+
+def _numeric_text(text: str) -> bool:
+    return bool(NUMERIC.match(text.replace(",", ""))) or text in ("–", SUPPRESSED)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A pipe table that prints every value exactly as the notebook formatted it.
+
+    tabulate would re-parse "0.380" as 0.38; here cells are text, and columns whose values are
+    all numbers (or suppressed, or missing) are right-aligned.
+    """
+    text = frame.map(_cell_text) if len(frame) else frame.astype(str)
+    align = [
+        "right" if len(text) and text[column].map(_numeric_text).all() else "left"
+        for column in text.columns
+    ]
+    return text.to_markdown(index=False, disable_numparse=True, colalign=align)
 
 
 class Outputs:
@@ -38,7 +70,7 @@ class Outputs:
         with temporary_path(self.out_dir / "tables" / f"{name}.csv") as tmp:
             frame.to_csv(tmp, index=index)
         shown = frame.reset_index() if index else frame
-        return Markdown(shown.to_markdown(index=False, floatfmt="", intfmt=",", missingval="–"))
+        return Markdown(markdown_table(shown))
 
     def figure(self, name: str, fig: Figure) -> SVG:
         """Write `figures/<name>.svg` (no timestamp) and return it for display."""
