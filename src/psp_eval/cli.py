@@ -7,38 +7,58 @@ exit code: a researcher sees what to fix, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
-
-import pandas as pd
-
-from psp_eval import contract, notebooks, pipeline, provenance, render, scoring, synth
-from psp_eval import power as power_module
-from psp_eval import randomise as randomise_module
-from psp_eval.atomic import write_text
 
 ROOT = Path.cwd()
 DEFAULT_HUBS = Path("config/hubs.tsv")
 DEFAULT_INSTRUMENTS = Path("config/instruments.yaml")
 
-# Errors that are the user's to fix: shown as one message, exit code 1.
-USER_ERRORS = (
-    contract.ContractError,
-    notebooks.NotebookError,
-    render.RenderError,
-    scoring.ScoringError,
-    scoring.ScoringConfigError,
-    pipeline.PipelineError,
-    randomise_module.RandomisationError,
-    power_module.PowerError,
-    FileNotFoundError,
-)
+
+class _Library:
+    """A psp_eval module imported on first use: `psp-eval run` (and its no-op rerun) then
+    starts without importing pandas, statsmodels or the renderer it does not need."""
+
+    def __init__(self, name: str) -> None:
+        self._name = f"psp_eval.{name}"
+
+    def __getattr__(self, attribute: str):
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+atomic = _Library("atomic")
+contract = _Library("contract")
+notebooks = _Library("notebooks")
+pipeline = _Library("pipeline")
+provenance = _Library("provenance")
+render = _Library("render")
+scoring = _Library("scoring")
+synth = _Library("synth")
+power_module = _Library("power")
+randomise_module = _Library("randomise")
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that are the user's to fix: shown as one message, exit code 1."""
+    return (
+        contract.ContractError,
+        notebooks.NotebookError,
+        render.RenderError,
+        scoring.ScoringError,
+        scoring.ScoringConfigError,
+        pipeline.PipelineError,
+        randomise_module.RandomisationError,
+        power_module.PowerError,
+        FileNotFoundError,
+    )
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
+    seed = synth.DEFAULT_SEED if args.seed is None else args.seed
     written = synth.generate(
-        args.out, seed=args.seed, n_hubs=args.hubs, n_las=args.las, n_families=args.families
+        args.out, seed=seed, n_hubs=args.hubs, n_las=args.las, n_families=args.families
     )
     print(f"Wrote the synthetic trial ({len(written)} files) to {args.out}")
     return 0
@@ -63,7 +83,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             "warnings": [str(p) for p in result.warnings],
         }
         if result.ok:  # a report exists only for data that passed, so the DAG cannot go on
-            write_text(Path(args.report), json.dumps(summary, indent=2) + "\n")
+            atomic.write_text(Path(args.report), json.dumps(summary, indent=2) + "\n")
     result.raise_if_errors()
     rows = sum(len(frame) for frame in result.tables.values())
     print(f"{args.data_dir}: {len(result.tables)} tables, {rows:,} rows, all valid")
@@ -82,6 +102,8 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     instruments = scoring.load_instruments(args.instruments)
+    import pandas as pd
+
     measures = pd.read_parquet(Path(args.clean_dir) / "measures.parquet")
     scores = scoring.score(measures, instruments)
     outcomes = scoring.outcomes_wide(scores, instruments)
@@ -148,7 +170,9 @@ def _cmd_randomise_sequence(args: argparse.Namespace) -> int:
 
 
 def _cmd_randomise_allocate(args: argparse.Namespace) -> int:
-    allocated_at = args.date or pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    from datetime import datetime, timezone
+
+    allocated_at = args.date or datetime.now(timezone.utc).isoformat(timespec="seconds")
     got = randomise_module.allocate(
         args.sequence, args.log, args.family_id, args.hub, args.group, allocated_at=allocated_at
     )
@@ -207,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="write the synthetic demo trial")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--seed", type=int, default=synth.DEFAULT_SEED)
+    p.add_argument("--seed", type=int, help="random seed (default: the demo's)")
     p.add_argument("--hubs", type=int, default=5)
     p.add_argument("--las", type=int, default=25)
     p.add_argument("--families", type=int, default=1055)
@@ -274,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = steps.add_parser("allocate", help="allocate the next family of a stratum (logged)")
     q.add_argument("family_id")
     q.add_argument("--hub", required=True)
-    q.add_argument("--group", required=True, choices=contract.REFERRAL_GROUPS)
+    q.add_argument("--group", required=True, help="referral group: emerging or edge_of_care")
     q.add_argument("--sequence", type=Path, required=True)
     q.add_argument("--log", type=Path, required=True, help="allocation log (CSV, appended)")
     q.add_argument("--date", help="time of allocation (default: now, UTC)")
@@ -309,7 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except USER_ERRORS as err:
+    except Exception as err:
+        if not isinstance(err, _user_errors()):
+            raise
         print(f"psp-eval {args.command}: {err}", file=sys.stderr)
         return 1
 

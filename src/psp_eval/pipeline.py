@@ -10,8 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TRIAL_SCOPE = "trial"
 # What a fresh copy of the workflow needs (raw data and results are made or copied apart).
