@@ -70,7 +70,7 @@ def _check_page(page: Page, html: Path, check: PageCheck, pixels: int) -> None:
 
 def check_site(site: Path, screenshots: Path) -> list[PageCheck]:
     """Every HTML page under `site`, at desktop and phone widths."""
-    site, screenshots = Path(site), Path(screenshots)
+    site, screenshots = Path(site).resolve(), Path(screenshots)
     screenshots.mkdir(parents=True, exist_ok=True)
     checks = []
     with sync_playwright() as playwright:
