@@ -233,5 +233,3 @@ def test_wsipp_table_has_every_perspective():
         assert word in text
 
 
-def test_shown_count_hides_small_counts():
-    assert cba.shown_count(3) == "[c]" and cba.shown_count(0) == 0 and cba.shown_count(5) == 5

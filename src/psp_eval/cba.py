@@ -697,14 +697,6 @@ def _fmt(x: float) -> str:
 
 
 # --- helpers the notebooks share --------------------------------------------------------------
-def shown_count(n: int, threshold: int | None = None) -> int | str:
-    """A count of people as a report may quote it: 1-4 read "[c]" (psp_eval.disclosure)."""
-    from psp_eval import disclosure
-
-    limit = disclosure.DEFAULT_THRESHOLD if threshold is None else threshold
-    return disclosure.SUPPRESSED if 0 < n < limit else int(n)
-
-
 def delivery_cost_per_sffc_family(
     scope_costs: pd.DataFrame,
     trial_costs: pd.DataFrame,

@@ -24,6 +24,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from psp_eval import disclosure
 from psp_eval.contract import ARMS
 
 
@@ -485,14 +486,6 @@ def shown_value(value: object, digits: int = 2) -> object:
     return round(number, digits) if np.isfinite(number) else NOT_ESTIMABLE
 
 
-def shown_count(n: int, threshold: int = 5) -> object:
-    """A count of people for a report: "[c]" when 1 to threshold-1 (disclosure control)."""
-    from psp_eval.disclosure import SUPPRESSED
-
-    n = int(n)
-    return SUPPRESSED if 0 < n < threshold else n
-
-
 def baseline_table(
     frame: pd.DataFrame, arm: str, arm_labels: dict[str, str], continuous: dict[str, str],
     categorical: dict[str, str],
@@ -500,13 +493,11 @@ def baseline_table(
     """Table 1: baseline characteristics by arm, no p-values. Continuous: mean (SD) and the
     number with a value; categorical: n (%) of those with a value, counts through disclosure
     control (a category of 1-4 families and its giveaway read "[c]")."""
-    from psp_eval import disclosure
-
     rows: list[dict[str, str]] = []
     arms = list(arm_labels)
     sizes = frame[arm].value_counts()
     rows.append({"Characteristic": "Families randomised, n",
-                 **{arm_labels[a]: str(shown_count(sizes.get(a, 0))) for a in arms}})
+                 **{arm_labels[a]: str(disclosure.safe_count(sizes.get(a, 0))) for a in arms}})
     for column, label in continuous.items():
         row = {"Characteristic": f"{label}, mean (SD)"}
         for a in arms:
