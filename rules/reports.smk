@@ -60,6 +60,7 @@ rule index:
     input:
         reports=all_reports,
         hubs=config["hubs"],
+        data_cut=f"{RESULTS}/{TRIAL}/{TRIAL_SCOPE}/process",
     output:
         f"{SITE}/index.html",
     log:
