@@ -30,11 +30,13 @@ lint: $(INSTALLED)
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint --cores 1
 
-# The pinned environment: uv installs the lock in seconds; pip only bootstraps uv.
+# The pinned environment: uv installs the lock in seconds; pip only bootstraps uv. Bytecode is
+# compiled at install, so no run (and no notebook kernel) pays for it, even where Python may
+# not write it (PYTHONDONTWRITEBYTECODE).
 $(INSTALLED): envs/requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r envs/requirements.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r envs/requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
