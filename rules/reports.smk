@@ -71,7 +71,7 @@ rule index:
     params:
         trial=TRIAL,
         raw=RAW,
-        results=RESULTS,
+        results=lambda wildcards, input: Path(input.data_cut).parents[2],
         configs=" ".join(f"--config-file {path}" for path in CONFIG_FILES),
         standalone=" ".join(f"--report {name}" for name in STANDALONE),
     shell:
