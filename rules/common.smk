@@ -89,9 +89,12 @@ def clean_tables(wildcards):
 
 
 def notebook_inputs(wildcards):
-    """What a notebook reads: clean tables (monitoring: the raw tables, valid or not)."""
+    """What a notebook reads: clean tables; monitoring reads whatever raw tables exist, valid
+    or not, because it reports on in-progress data (a missing file is one of its findings).
+    """
     if wildcards.analysis == "monitoring":
-        return [*raw_tables(wildcards).values(), config["hubs"], config["instruments"]]
+        raw = [path for path in raw_tables(wildcards).values() if Path(path).exists()]
+        return [*raw, config["hubs"], config["instruments"]]
     return clean_tables(wildcards)
 
 

@@ -88,3 +88,11 @@ def test_whole_pipeline_on_a_small_demo(small_site):
     }
     planned_outputs = re.findall(r"^\s+output: (.*)$", dry, re.M)
     assert not [o for o in planned_outputs if "/impact" in o or "/cost_benefit" in o]
+
+
+def test_monitoring_is_planned_on_data_with_a_missing_file(tmp_path):
+    # Monitoring reports on in-progress data: a missing table is a finding, not a blocker.
+    project = project_copy(tmp_path, n_hubs=2, n_las=3, n_families=60)
+    (project / "data/raw/demo/costs.csv").unlink()
+    jobs = _planned_jobs(project, "reports/_site/demo/monitoring.html")
+    assert jobs == {"notebook": 1, "render_standalone": 1}
