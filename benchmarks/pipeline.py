@@ -87,6 +87,8 @@ def naive(project: Path) -> float:
     _run([psp, "clean", raw, "--out", clean], project)
     _run([psp, "score", clean, "--out", clean], project)
     for scope, _ in scopes:
+        _run([psp, "hub-sheet", "config/hubs.tsv", "--scope", scope, "--out", f"{clean}/hubs/{scope}.parquet"], project)
+    for scope, _ in scopes:
         for analysis in config["analyses"]:
             _papermill(project, analysis, scope, clean)
     for report in config["standalone_reports"]:

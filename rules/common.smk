@@ -3,7 +3,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 from psp_eval.contract import TABLES
-from psp_eval.scope import EXTRA_TABLES, TRIAL_SCOPE
+from psp_eval.scope import EXTRA_TABLES, HUB_SHEETS, TRIAL_SCOPE
 
 min_version("9.0")
 
@@ -33,6 +33,10 @@ CONFIG_FILES = sorted(
         *NOTEBOOK_CONFIG.values()
     )
 )
+# What a report is rendered from besides results: not the hub sheet, whose rows reach each
+# report through its own notebooks, so one hub's edit rerenders that hub's report only
+# (the provenance block still hashes every config file as it is at render time).
+REPORT_CONFIG = [path for path in CONFIG_FILES if path != config["hubs"]]
 
 HUBS = pd.read_csv(config["hubs"], sep="\t", dtype=str)
 SCOPES = [TRIAL_SCOPE, *HUBS["hub_id"]]
@@ -83,7 +87,7 @@ def raw_tables(wildcards):
 
 
 def clean_tables(wildcards):
-    """The clean Parquet tables, hub sheet and scores a notebook reads."""
+    """The clean Parquet tables and scores a notebook reads."""
     names = [*TABLES, *EXTRA_TABLES]
     return [f"{RESULTS}/{wildcards.trial}/clean/{name}.parquet" for name in names]
 
@@ -96,6 +100,27 @@ def notebook_inputs(wildcards):
         raw = [path for path in raw_tables(wildcards).values() if Path(path).exists()]
         return [*raw, config["hubs"], config["instruments"]]
     return clean_tables(wildcards)
+
+
+# Notebooks that read their scope's rows of the hub sheet (names, recruitment targets).
+HUB_SHEET_READERS = ("process", "contract", "need")
+
+
+def hub_sheet(wildcards):
+    """The scope's hub sheet rows, for the notebooks that read them (and only those)."""
+    if wildcards.analysis not in HUB_SHEET_READERS:
+        return []
+    return f"{RESULTS}/{wildcards.trial}/clean/{HUB_SHEETS}/{wildcards.scope}.parquet"
+
+
+def hub_rows(wildcards):
+    """The hub sheet rows of a scope as text: a change to them (only) reruns its jobs."""
+    rows = (
+        HUBS
+        if wildcards.scope == TRIAL_SCOPE
+        else HUBS[HUBS["hub_id"] == wildcards.scope]
+    )
+    return rows.to_csv(sep="\t", index=False)
 
 
 def upstream_results(wildcards):

@@ -2,7 +2,6 @@ rule validate:
     """Check every raw table against the data contract; all problems reported at once."""
     input:
         unpack(raw_tables),
-        hubs=config["hubs"],
         instruments=config["instruments"],
     output:
         report=f"{RESULTS}/{{trial}}/validation.json",
@@ -13,8 +12,12 @@ rule validate:
     threads: 1
     params:
         raw=RAW,
+        # The data are checked against the hub ids only: a change to a hub's name or target
+        # must not revalidate (and so rerun) everything, a new or removed hub must.
+        hubs=config["hubs"],
+        hub_ids=" ".join(HUBS["hub_id"]),
     shell:
-        "psp-eval validate {params.raw} --hubs {input.hubs} --instruments {input.instruments}"
+        "psp-eval validate {params.raw} --hubs {params.hubs} --instruments {input.instruments}"
         " --report {output.report} > {log} 2>&1"
 
 
@@ -23,10 +26,9 @@ rule clean:
     input:
         unpack(raw_tables),
         report=rules.validate.output.report,
-        hubs=config["hubs"],
         instruments=config["instruments"],
     output:
-        [f"{CLEAN}/{table}.parquet" for table in (*TABLES, "hubs")],
+        [f"{CLEAN}/{table}.parquet" for table in TABLES],
     log:
         "logs/{trial}/clean.log",
     conda:
@@ -35,8 +37,10 @@ rule clean:
     params:
         raw=RAW,
         out=lambda wildcards, output: Path(output[0]).parent,
+        hubs=config["hubs"],
+        hub_ids=" ".join(HUBS["hub_id"]),
     shell:
-        "psp-eval clean {params.raw} --hubs {input.hubs} --instruments {input.instruments}"
+        "psp-eval clean {params.raw} --hubs {params.hubs} --instruments {input.instruments}"
         " --out {params.out} > {log} 2>&1"
 
 
@@ -58,3 +62,19 @@ rule score:
     shell:
         "psp-eval score {params.clean} --instruments {input.instruments} --out {params.clean}"
         " > {log} 2>&1"
+
+
+rule hub_sheet:
+    """One scope's rows of the hub sheet: its notebooks rerun only when those rows change."""
+    output:
+        f"{CLEAN}/{HUB_SHEETS}/{{scope}}.parquet",
+    log:
+        "logs/{trial}/hub_sheet-{scope}.log",
+    conda:
+        "../envs/psp-eval.yaml"
+    threads: 1
+    params:
+        hubs=config["hubs"],
+        rows=hub_rows,
+    shell:
+        "psp-eval hub-sheet {params.hubs} --scope {wildcards.scope} --out {output} > {log} 2>&1"

@@ -3,6 +3,7 @@ rule notebook:
     input:
         notebook="notebooks/{analysis}.ipynb",
         tables=notebook_inputs,
+        hub_sheet=hub_sheet,
         upstream=upstream_results,
         config=notebook_config,
     output:

@@ -4,7 +4,7 @@ rule render:
         unpack(scope_results),
         template=report_template,
         partials=PARTIALS,
-        config=CONFIG_FILES,
+        config=REPORT_CONFIG,
     output:
         qmd=f"{RESULTS}/{{trial}}/{{scope}}/report.qmd",
         html=f"{SITE}/{{trial}}/{{scope}}.html",
@@ -32,7 +32,7 @@ rule render_standalone:
         notebook=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}.ipynb",
         out_dir=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}",
         template="reports/{report}.qmd",
-        config=CONFIG_FILES,
+        config=REPORT_CONFIG,
     output:
         qmd=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}-report.qmd",
         html=f"{SITE}/{{trial}}/{{report}}.html",

@@ -39,6 +39,7 @@ def test_dry_run_plans_every_job(tmp_path):
         "notebook": 4 * scopes + 2,  # four analyses per scope, need and monitoring once
         "render": scopes,
         "render_standalone": 2,
+        "hub_sheet": scopes,  # the trial's rows for process, contract and need; each hub's
         "index": 1,
     }
 
@@ -88,6 +89,31 @@ def test_whole_pipeline_on_a_small_demo(small_site):
     }
     planned_outputs = re.findall(r"^\s+output: (.*)$", dry, re.M)
     assert not [o for o in planned_outputs if "/impact" in o or "/cost_benefit" in o]
+    # Changing one hub's row of the hub sheet reruns that hub's jobs and the trial-level ones
+    # that read the sheet (process, contract, need, monitoring): no other hub's.
+    sheet = project / "config/hubs.tsv"
+    original_sheet = sheet.read_text()
+    lines = original_sheet.splitlines()
+    cells = lines[1].split("\t")
+    cells[3] = str(int(cells[3]) + 10)
+    sheet.write_text("\n".join([lines[0], "\t".join(cells), *lines[2:]]) + "\n")
+    try:
+        jobs = _planned_jobs(project)
+        dry = _run([str(BIN / "snakemake"), "-n", "--cores", "1"], project).stdout
+    finally:
+        sheet.write_text(original_sheet)
+    changed, other = cells[0], [s for s in scopes if s not in ("trial", cells[0])]
+    assert jobs == {
+        "hub_sheet": 2,
+        "notebook": 2 * 2 + 2,  # process and contract for the hub and the trial; need, monitoring
+        "render": 2,
+        "render_standalone": 2,
+        "index": 1,
+        "all": 1,
+    }
+    planned_outputs = re.findall(r"^\s+output: (.*)$", dry, re.M)
+    assert any(f"/{changed}/" in o for o in planned_outputs)
+    assert not [o for o in planned_outputs for hub in other if f"/{hub}/" in o or f"/{hub}." in o]
 
 
 def test_monitoring_is_planned_on_data_with_a_missing_file(tmp_path):

@@ -35,6 +35,7 @@ pipeline = _Library("pipeline")
 provenance = _Library("provenance")
 render = _Library("render")
 scoring = _Library("scoring")
+scope = _Library("scope")
 synth = _Library("synth")
 power_module = _Library("power")
 randomise_module = _Library("randomise")
@@ -49,6 +50,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         scoring.ScoringError,
         scoring.ScoringConfigError,
         pipeline.PipelineError,
+        scope.ScopeError,
         randomise_module.RandomisationError,
         power_module.PowerError,
         FileNotFoundError,
@@ -93,10 +95,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_clean(args: argparse.Namespace) -> int:
     result = _validate(args)
     result.raise_if_errors()
-    # The hub sheet travels with the data, so every notebook sees the hubs it was cleaned with.
-    hubs = contract.read_hubs(args.hubs)
-    contract.write_clean({**result.tables, "hubs": hubs}, args.out)
+    contract.write_clean(result.tables, args.out)
     print(f"Wrote {len(result.tables)} clean tables to {args.out}")
+    return 0
+
+
+def _cmd_hub_sheet(args: argparse.Namespace) -> int:
+    hubs = contract.read_hubs(args.hubs)
+    if args.scope != scope.TRIAL_SCOPE:
+        hubs = hubs[hubs["hub_id"] == args.scope]
+        if hubs.empty:
+            raise scope.ScopeError(f"{args.hubs} has no hub {args.scope!r}")
+    with atomic.temporary_path(args.out) as tmp:
+        hubs.to_parquet(tmp, index=False)
+    print(f"Wrote the hub sheet for {args.scope} ({len(hubs)} rows) to {args.out}")
     return 0
 
 
@@ -246,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     data_options(p)
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=_cmd_clean)
+
+    p = sub.add_parser("hub-sheet", help="write one scope's rows of the hub sheet (Parquet)")
+    p.add_argument("hubs", type=Path, help="hub sheet (TSV)")
+    p.add_argument("--scope", required=True, help="'trial' (all hubs) or a hub id")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=_cmd_hub_sheet)
 
     p = sub.add_parser("score", help="score the instruments of clean measures")
     p.add_argument("clean_dir", type=Path)

@@ -9,19 +9,36 @@ import pandas as pd
 from psp_eval.contract import TABLES
 
 TRIAL_SCOPE = "trial"
-# Beside the contract tables, the clean folder holds the hub sheet and the scores.
-EXTRA_TABLES = ("hubs", "scores", "outcomes")
+# Beside the contract tables, the clean folder holds the scores, and the hub sheet split by
+# scope (hubs/<scope>.parquet): a notebook depends on its own hub's row only, so editing one
+# hub's target reruns that hub's jobs and the trial's, not every hub's.
+EXTRA_TABLES = ("scores", "outcomes")
+HUB_SHEETS = "hubs"
 
 
 class ScopeError(ValueError):
     """The scope names no hub of the trial."""
 
 
-def load_tables(clean_dir: str | Path, names: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
-    """Read clean Parquet tables (all of them, by default)."""
+def hub_sheet_path(clean_dir: str | Path, scope: str) -> Path:
+    """Where the hub sheet's rows for `scope` are (all rows for the trial scope)."""
+    return Path(clean_dir) / HUB_SHEETS / f"{scope}.parquet"
+
+
+def load_tables(
+    clean_dir: str | Path,
+    names: tuple[str, ...] | None = None,
+    *,
+    hub_sheet_for: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Read clean Parquet tables (the contract's and the scores, by default), and with
+    `hub_sheet_for`, that scope's rows of the hub sheet as the table "hubs"."""
     clean_dir = Path(clean_dir)
     names = names or (*TABLES, *EXTRA_TABLES)
-    return {name: pd.read_parquet(clean_dir / f"{name}.parquet") for name in names}
+    tables = {name: pd.read_parquet(clean_dir / f"{name}.parquet") for name in names}
+    if hub_sheet_for is not None:
+        tables[HUB_SHEETS] = pd.read_parquet(hub_sheet_path(clean_dir, hub_sheet_for))
+    return tables
 
 
 def restrict_to_scope(tables: dict[str, pd.DataFrame], scope: str) -> dict[str, pd.DataFrame]:
@@ -53,6 +70,9 @@ def restrict_to_scope(tables: dict[str, pd.DataFrame], scope: str) -> dict[str, 
     return out
 
 
-def load_scope(clean_dir: str | Path, scope: str) -> dict[str, pd.DataFrame]:
-    """The clean tables of one scope, ready for a notebook."""
-    return restrict_to_scope(load_tables(clean_dir), scope)
+def load_scope(
+    clean_dir: str | Path, scope: str, *, hub_sheet: bool = False
+) -> dict[str, pd.DataFrame]:
+    """The clean tables of one scope, ready for a notebook (with its hub sheet rows if asked)."""
+    tables = load_tables(clean_dir, hub_sheet_for=scope if hub_sheet else None)
+    return restrict_to_scope(tables, scope)
