@@ -37,6 +37,14 @@ CONFIG_FILES = sorted(
 # report through its own notebooks, so one hub's edit rerenders that hub's report only
 # (the provenance block still hashes every config file as it is at render time).
 REPORT_CONFIG = [path for path in CONFIG_FILES if path != config["hubs"]]
+CONFIG_ARGS = " ".join(f"--config-file {path}" for path in CONFIG_FILES)
+# The render command of every report (trial, hub or standalone), from its rule's params.
+RENDER_SHELL = (
+    "psp-eval render --template {input.template} --qmd {output.qmd}"
+    " --html {output.html} --pdf {output.pdf} --engine {params.engine}"
+    " --trial {wildcards.trial} --scope {params.scope} --scope-name {params.name:q}"
+    " --data-dir {params.raw} {params.configs} > {log} 2>&1"
+)
 
 HUBS = pd.read_csv(config["hubs"], sep="\t", dtype=str)
 SCOPES = [TRIAL_SCOPE, *HUBS["hub_id"]]

@@ -16,14 +16,12 @@ rule render:
     threads: 1
     params:
         raw=RAW,
+        scope=lambda wildcards: wildcards.scope,
         name=lambda wildcards: SCOPE_NAMES[wildcards.scope],
-        configs=" ".join(f"--config-file {path}" for path in CONFIG_FILES),
+        configs=CONFIG_ARGS,
         engine=config["render"]["engine"],
     shell:
-        "psp-eval render --template {input.template} --qmd {output.qmd}"
-        " --html {output.html} --pdf {output.pdf} --engine {params.engine}"
-        " --trial {wildcards.trial} --scope {wildcards.scope} --scope-name {params.name:q}"
-        " --data-dir {params.raw} {params.configs} > {log} 2>&1"
+        RENDER_SHELL
 
 
 rule render_standalone:
@@ -46,13 +44,10 @@ rule render_standalone:
         raw=RAW,
         scope=TRIAL_SCOPE,
         name=SCOPE_NAMES[TRIAL_SCOPE],
-        configs=" ".join(f"--config-file {path}" for path in CONFIG_FILES),
+        configs=CONFIG_ARGS,
         engine=config["render"]["engine"],
     shell:
-        "psp-eval render --template {input.template} --qmd {output.qmd}"
-        " --html {output.html} --pdf {output.pdf} --engine {params.engine}"
-        " --trial {wildcards.trial} --scope {params.scope} --scope-name {params.name:q}"
-        " --data-dir {params.raw} {params.configs} > {log} 2>&1"
+        RENDER_SHELL
 
 
 rule index:
@@ -72,7 +67,7 @@ rule index:
         trial=TRIAL,
         raw=RAW,
         results=lambda wildcards, input: Path(input.data_cut).parents[2],
-        configs=" ".join(f"--config-file {path}" for path in CONFIG_FILES),
+        configs=CONFIG_ARGS,
         standalone=" ".join(f"--report {name}" for name in STANDALONE),
     shell:
         "psp-eval index --trial {params.trial} --hubs {input.hubs} --results-dir {params.results}"

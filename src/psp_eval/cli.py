@@ -131,10 +131,14 @@ def _cmd_execute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _provenance(args: argparse.Namespace) -> dict:
+    """Hashes of the raw data and config files a report was made from, and the code version."""
+    data_files = sorted(Path(args.data_dir).glob("*.*"))
+    return provenance.collect(data_files, [Path(p) for p in args.config_file], root=ROOT)
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
-    prov = provenance.collect(
-        sorted(Path(args.data_dir).glob("*.*")), [Path(p) for p in args.config_file], root=ROOT
-    )
+    prov = _provenance(args)
     variables = {"trial": args.trial, "scope": args.scope, "scope_name": args.scope_name}
     qmd = render.instantiate(
         args.template, args.qmd, variables=variables, provenance=prov, engine=args.engine
@@ -149,9 +153,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     entries = pipeline.index_entries(
         args.trial, hubs, args.out.parent, args.results_dir, standalone=args.report
     )
-    prov = provenance.collect(
-        sorted(Path(args.data_dir).glob("*.*")), [Path(p) for p in args.config_file], root=ROOT
-    )
+    prov = _provenance(args)
     render.build_index(entries, Path(args.out), title=args.title, provenance=prov)
     print(f"Wrote {args.out}")
     return 0

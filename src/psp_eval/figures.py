@@ -34,30 +34,6 @@ def cumulative_recruitment(by_month: pd.DataFrame, target: float | None = None) 
     return fig
 
 
-def means_with_intervals(means: pd.DataFrame) -> Figure:
-    """Mean and 95% CI per arm and timepoint, one panel per outcome.
-
-    `means` has columns outcome, timepoint, arm, mean, ci_low, ci_high.
-    """
-    outcomes = list(dict.fromkeys(means["outcome"]))
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(3.2 * len(outcomes), 3.4), layout="constrained")
-    axes = [axes] if len(outcomes) == 1 else list(axes)
-    for ax, outcome in zip(axes, outcomes):
-        part = means[means["outcome"] == outcome]
-        timepoints = list(dict.fromkeys(part["timepoint"]))
-        for shift, (arm, colour) in zip((-0.08, 0.08), ARM_COLOURS.items()):
-            rows = part[part["arm"] == arm].set_index("timepoint").reindex(timepoints)
-            x = [i + shift for i in range(len(timepoints))]
-            err = [rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]]
-            ax.errorbar(x, rows["mean"], yerr=err, fmt="o-", color=colour, capsize=3, label=ARM_LABELS[arm])
-        ax.set_xticks(range(len(timepoints)), timepoints)
-        ax.set_title(outcome, fontsize=10)
-        ax.spines[["top", "right"]].set_visible(False)
-    axes[0].set_ylabel("Mean score (95% CI)")
-    axes[-1].legend(frameon=False, fontsize=8)
-    return fig
-
-
 def stacked_costs(by_quarter: pd.DataFrame) -> Figure:
     """Delivery spending per quarter, stacked by cost category (£, cash prices)."""
     fig, ax = _figure()

@@ -17,7 +17,6 @@ import yaml
 if TYPE_CHECKING:
     import pandas as pd
 
-TRIAL_SCOPE = "trial"
 # What a fresh copy of the workflow needs (raw data and results are made or copied apart).
 WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs", "notebooks", "reports")
 
@@ -110,6 +109,8 @@ def index_entries(
     reports_dir: Path = Path("reports"),
 ) -> list[dict[str, str]]:
     """One entry per rendered report of `trial`: the trial report, each hub, then the rest."""
+    from psp_eval.scope import TRIAL_SCOPE  # here, so that `psp-eval run` needs no pandas
+
     numbers_file = Path(results_dir) / trial / TRIAL_SCOPE / "process" / "numbers.json"
     data_cut = json.loads(numbers_file.read_text(encoding="utf-8"))["data_cut"]
     scopes = [(TRIAL_SCOPE, "All hubs", "trial")]
