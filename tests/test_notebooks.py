@@ -54,11 +54,12 @@ def test_notebook_without_parameters_cell_is_refused(tmp_path):
         check_parameters(tmp_path / "b.ipynb", {})
 
 
-def test_failing_cell_names_notebook_cell_and_error(tmp_path):
+@pytest.mark.parametrize("kernel", [False, True], ids=["in-process", "kernel"])
+def test_failing_cell_names_notebook_cell_and_error(tmp_path, kernel):
     nb = _notebook(tmp_path / "fails.ipynb", "#| label: tbl-broken\nraise ValueError('no hub called ' + scope)")
     out = tmp_path / "out" / "fails.ipynb"
     with pytest.raises(NotebookError) as err:
-        execute(nb, out, {"scope": "york"}, cwd=tmp_path)
+        execute(nb, out, {"scope": "york"}, cwd=tmp_path, kernel=kernel)
     message = str(err.value)
     assert "fails.ipynb" in message
     assert "tbl-broken" in message
@@ -73,3 +74,48 @@ def test_successful_run_writes_executed_notebook(tmp_path):
     executed = nbformat.read(out, as_version=4)
     printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert "LEEDS" in printed
+
+
+def _outputs(path: Path) -> list[list[dict]]:
+    """Each code cell's outputs and execution count, without timing metadata."""
+    executed = nbformat.read(path, as_version=4)
+    cells = [c for c in executed.cells if c.cell_type == "code"]
+    return [(c.execution_count, [dict(o) for o in c.outputs]) for c in cells]
+
+
+def test_in_process_outputs_match_a_kernel(tmp_path):
+    """Streams, displays, results (a trailing ; hides one), figures and cwd as a kernel gives."""
+    cells = [
+        "print('out', scope)\nprint('more')",
+        "import sys\nprint('err', file=sys.stderr)",
+        "from IPython.display import Markdown, display\ndisplay(Markdown('**shown**'))\n1 + 1",
+        "import pandas as pd\npd.DataFrame({'n': [5, 6]})",
+        "40 + 2;",
+        "from pathlib import Path\nPath.cwd().name",
+        "import matplotlib\nmatplotlib.use('Agg')\nmatplotlib.rcParams['svg.hashsalt'] = 'x'\nfrom matplotlib.figure import Figure\n"
+        "from IPython.display import SVG\nimport io\nfig = Figure()\nfig.subplots().plot([1, 2])\n"
+        "buf = io.StringIO()\nfig.savefig(buf, format='svg', metadata={'Date': None})\n"
+        "SVG(buf.getvalue())",
+        "get_ipython().__class__.__name__ != '' and __name__",
+    ]
+    nb = _notebook(tmp_path / "same.ipynb", *cells)
+    here = execute(nb, tmp_path / "here.ipynb", {"scope": "leeds"}, cwd=tmp_path)
+    kernel = execute(nb, tmp_path / "kernel.ipynb", {"scope": "leeds"}, cwd=tmp_path, kernel=True)
+    assert _outputs(here) == _outputs(kernel)
+    outputs = _outputs(here)
+    assert outputs[2][1][0]["text"] == "out leeds\nmore\n"  # after parameters, injected cell
+    assert outputs[3][1][0]["name"] == "stderr"
+    assert outputs[6][1] == []  # 40 + 2; shows nothing
+    assert outputs[7][1][0]["data"]["text/plain"] == repr(tmp_path.name)
+
+
+def test_in_process_run_leaves_the_process_as_it_was(tmp_path):
+    import sys
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    main, stdout = sys.modules["__main__"], sys.stdout
+    nb = _notebook(tmp_path / "state.ipynb", "x = 1")
+    execute(nb, tmp_path / "state_out.ipynb", {"scope": "leeds"}, cwd=tmp_path)
+    assert sys.modules["__main__"] is main and sys.stdout is stdout
+    assert not InteractiveShell.initialized()

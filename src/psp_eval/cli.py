@@ -126,7 +126,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 def _cmd_execute(args: argparse.Namespace) -> int:
     parameters = dict(args.param or [])
-    notebooks.execute(args.notebook, args.output, parameters, cwd=ROOT)
+    notebooks.execute(args.notebook, args.output, parameters, cwd=ROOT, kernel=args.kernel)
     print(f"Executed {args.notebook} -> {args.output}")
     return 0
 
@@ -277,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebook", type=Path)
     p.add_argument("output", type=Path)
     p.add_argument("-p", "--param", type=_key_value, action="append", metavar="NAME=VALUE")
+    p.add_argument(
+        "--kernel", action="store_true", help="run a Jupyter kernel instead of this process"
+    )
     p.set_defaults(func=_cmd_execute)
 
     p = sub.add_parser("render", help="instantiate a report template for a scope and render it")

@@ -3,7 +3,8 @@
 papermill only warns on unknown parameters and leaves a half-executed notebook behind on a
 failing cell; here an unknown parameter is an error, a failing cell raises `NotebookError`
 naming the notebook, the cell and the error, and the output appears only when the run
-succeeded (written to a temporary name, then renamed).
+succeeded (written to a temporary name, then renamed). Cells run in this process
+(`psp_eval.inprocess`) unless a kernel is asked for or an IPython shell is already running.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
+from psp_eval import inprocess
 from psp_eval.atomic import temporary_path
 
 
@@ -49,10 +51,18 @@ def _cell_label(source: str) -> str:
     return lines[0] if lines else "(empty cell)"
 
 
-def execute(notebook: Path, output: Path, parameters: dict[str, object], *, cwd: Path) -> Path:
+def execute(
+    notebook: Path,
+    output: Path,
+    parameters: dict[str, object],
+    *,
+    cwd: Path,
+    kernel: bool = False,
+) -> Path:
     """Run `notebook` with `parameters` into `output`; raise NotebookError on any failure.
 
-    A failed run keeps its partly executed copy at `<output>.failed.ipynb` for inspection.
+    In this process by default (no kernel to start); `kernel=True` runs a Jupyter kernel, as
+    JupyterLab would. A failed run keeps its partly executed copy at `<output>.failed.ipynb`.
     """
     notebook, output = Path(notebook), Path(output)
     check_parameters(notebook, parameters)
@@ -65,6 +75,7 @@ def execute(notebook: Path, output: Path, parameters: dict[str, object], *, cwd:
                 str(tmp),
                 parameters=parameters,
                 kernel_name="python3",
+                engine_name=None if kernel or not inprocess.available() else inprocess.ENGINE,
                 progress_bar=False,
                 cwd=str(cwd),
             )

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # What a fresh copy of the workflow needs (raw data and results are made or copied apart).
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs", "notebooks", "reports")
+WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs", "notebooks", "reports", "profiles")
 
 
 class PipelineError(RuntimeError):
