@@ -62,7 +62,7 @@ def test_run_refuses_malformed_config_override(tmp_path):
 
 def test_copy_workflow_takes_sources_only(tmp_path):
     source = tmp_path / "src"
-    for name in ("rules", "config", "envs", "notebooks", "reports/_site", "results"):
+    for name in ("rules", "config", "envs", "notebooks", "profiles", "reports/_site", "results"):
         (source / name).mkdir(parents=True)
     (source / "Snakefile").write_text("")
     (source / "reports/trial.qmd").write_text("x")

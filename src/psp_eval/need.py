@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 import yaml
 
 
@@ -252,6 +251,10 @@ def trend(values: pd.Series) -> Trend:
     y = values.astype(float).to_numpy()
     if len(y) < 3:
         raise NeedError("a trend needs at least 3 years")
+    # imported here: the monitoring notebook uses this module but never a trend, and
+    # statsmodels is a second of import for every job that loads it
+    import statsmodels.api as sm
+
     x = sm.add_constant(np.arange(len(y), dtype=float))
     fit = sm.OLS(y, x).fit()
     low, high = fit.conf_int(0.05)[1]

@@ -249,7 +249,7 @@ def _expand_embeds(text: str, qmd: Path) -> str:
                 f"{match.group(0)} (it expands {{{{< embed notebook.ipynb#label >}}}} alone "
                 "on a line; instantiate the template first for num/var/provenance)"
             )
-    notebooks: dict[Path, nbformat.NotebookNode] = {}
+    notebooks: dict[Path, list[tuple[nbformat.NotebookNode, dict]]] = {}
 
     def expand(match: re.Match[str]) -> str:
         notebook, label = qmd.parent / match.group(1), match.group(2)
@@ -258,9 +258,15 @@ def _expand_embeds(text: str, qmd: Path) -> str:
             if not notebook.is_file():
                 raise RenderError(f"{where}: notebook {notebook} does not exist")
             try:
-                notebooks[notebook] = nbformat.read(notebook, as_version=4)
+                executed = nbformat.read(notebook, as_version=4)
             except (OSError, ValueError) as error:  # nbformat's read errors are ValueErrors
                 raise RenderError(f"{where}: cannot read {notebook}: {error}") from error
+            # each cell's options parsed once, not once per embed
+            notebooks[notebook] = [
+                (cell, _cell_options(cell.source, notebook))
+                for cell in executed.cells
+                if cell.cell_type == "code"
+            ]
         cell, options = _labelled_cell(notebooks[notebook], label, notebook, where)
         return "\n" + _cell_markdown(cell, label, options, qmd, f"{where} (in {notebook})") + "\n"
 
@@ -268,14 +274,11 @@ def _expand_embeds(text: str, qmd: Path) -> str:
 
 
 def _labelled_cell(
-    notebook: nbformat.NotebookNode, label: str, path: Path, where: str
+    cells: list[tuple[nbformat.NotebookNode, dict]], label: str, path: Path, where: str
 ) -> tuple[nbformat.NotebookNode, dict]:
-    """The one code cell whose `#|` options say `label: <label>`, with its options."""
+    """The one code cell (of `cells`, with their options) whose options say `label: <label>`."""
     found, labels = [], []
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        options = _cell_options(cell.source, path)
+    for cell, options in cells:
         if "label" in options:
             labels.append(str(options["label"]))
         if options.get("label") == label:
