@@ -169,7 +169,7 @@ def test_bad_arm_value_is_quoted(data_dir, hubs):
     edit(data_dir, "randomisation", "F3,2024-01-22,sffc", "F3,2024-01-22,sfc")
     assert only(messages(data_dir, hubs)) == (
         "randomisation.csv, rows 2, 4: column 'arm' breaks rule "
-        "'allowed values: sffc, usual' (found 'SFFC ', 'sfc')"
+        "'allowed values: sffc, usual' (found 'SFFC ' (meant 'sffc'?), 'sfc' (meant 'sffc'?))"
     )
 
 
@@ -244,10 +244,38 @@ def test_not_utf8(data_dir, hubs):
     (data_dir / "las.csv").write_bytes(text.encode("latin-1"))
     found = messages(data_dir, hubs)
     assert found[0] == (
-        "las.csv, row 3: breaks rule 'is UTF-8 text' "
-        "(found byte 0xe9: not UTF-8; save the file as 'CSV UTF-8')"
+        "las.csv, row 3: column 'la_name' breaks rule 'is UTF-8 text' "
+        "(found 'L\\xe9eds'; save the file as \"CSV UTF-8\")"
     )
     assert len(found) == 1  # tables that reference las are not checked against a missing table
+
+
+def test_not_utf8_in_the_header_and_in_several_cells(data_dir, hubs):
+    text = VALID["las"].replace("la_name", "la_nåme").replace("Leeds,leeds", "Léeds,leeds")
+    text = text.replace("Newcastle upon", "Newcastlé upon")
+    (data_dir / "las.csv").write_bytes(text.encode("cp1252"))
+    found = messages(data_dir, hubs)
+    assert found == [
+        "las.csv, row 1: breaks rule 'is UTF-8 text' "
+        "(found 'la_n\\xe5me'; save the file as \"CSV UTF-8\")",
+        "las.csv, rows 2, 3: column 'la_n\\xe5me' breaks rule 'is UTF-8 text' "
+        "(found 'Newcastl\\xe9 upon Tyne', 'L\\xe9eds'; save the file as \"CSV UTF-8\")",
+    ]
+
+
+def test_parquet_tables_are_checked_like_csv_and_for_their_stored_types(data_dir, hubs):
+    typed = validate_dir(data_dir, hubs, INSTRUMENTS).tables["randomisation"]
+    (data_dir / "randomisation.csv").unlink()
+    typed.to_parquet(data_dir / "randomisation.parquet")
+    assert messages(data_dir, hubs) == []
+    as_text = typed.assign(randomised_date=typed["randomised_date"].dt.strftime("%Y-%m-%d"))
+    as_text.assign(arm=["sffc", "SFFC", "usual"]).to_parquet(data_dir / "randomisation.parquet")
+    assert messages(data_dir, hubs) == [
+        "randomisation.parquet: column 'randomised_date' breaks rule "
+        "'Parquet type date or timestamp' (found string)",
+        "randomisation.parquet, row 3: column 'arm' breaks rule 'allowed values: sffc, usual' "
+        "(found 'SFFC' (meant 'sffc'?))",
+    ]
 
 
 def test_excel_csv_utf8_with_bom_and_crlf_is_read(data_dir, hubs):

@@ -7,8 +7,10 @@ validator, the cleaner and the synthetic demo generator all read it.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from psp_eval.atomic import temporary_path
@@ -550,7 +553,7 @@ def _read_file(table: Table, path: Path, sep: str = ",") -> tuple[_Loaded | None
     """Read, type and check one file; None when it cannot be read or lacks columns."""
     try:
         if path.suffix == ".parquet":
-            raw, problems = _parquet_as_text(path, table), []
+            raw, problems = _parquet_as_text(path, table)
         else:
             raw, problems = _read_text(path, sep)
     except Exception as err:  # a corrupt file must become a Problem, not a traceback
@@ -583,9 +586,7 @@ def _read_text(path: Path, sep: str) -> tuple[pd.DataFrame | None, list[Problem]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        row = data.count(b"\n", 0, err.start) + 1
-        found = f"byte 0x{data[err.start]:02x}: not UTF-8; save the file as 'CSV UTF-8'"
-        return None, [Problem(file, (row,), None, "is UTF-8 text", found)]
+        return None, _not_utf8(file, data, sep, err)
     records: list[list[str]] = []
     try:
         records.extend(csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True))
@@ -617,9 +618,76 @@ def _read_text(path: Path, sep: str) -> tuple[pd.DataFrame | None, list[Problem]
     return raw.loc[:, ~raw.columns.duplicated()], problems
 
 
-def _parquet_as_text(path: Path, table: Table) -> pd.DataFrame:
-    """A Parquet table rendered as the text a CSV would hold, so one set of checks serves both."""
-    df = pq.read_table(path).to_pandas(date_as_object=False).reset_index(drop=True)
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that failed to decode, kept as surrogates
+
+
+def _not_utf8(file: str, data: bytes, sep: str, err: UnicodeDecodeError) -> list[Problem]:
+    """The cells (row and column) holding bytes that are not UTF-8, shown with those bytes
+    escaped ('Gr\\xe9nham'): typically a spreadsheet saved as Windows-1252 'CSV'."""
+    rule, advice = "is UTF-8 text", '; save the file as "CSV UTF-8"'
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    except csv.Error:
+        records = []
+
+    def escaped(cell: str) -> str:
+        return cell.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+    header = [escaped(name) for name in records[0]] if records else []
+    found: dict[str | None, list[tuple[int, str]]] = {}
+    for i, record in enumerate(records):
+        for j, cell in enumerate(record):
+            if _NOT_UTF8.search(cell):
+                column = header[j] if 0 < i and j < len(header) else None
+                found.setdefault(column, []).append((i + 1, f"'{escaped(cell)}'"))
+    if not found:  # unparseable as CSV too: at least the row of the first bad byte
+        row = data.count(b"\n", 0, err.start) + 1
+        return [Problem(file, (row,), None, rule, f"byte 0x{data[err.start]:02x}{advice}")]
+    problems = []
+    for column, cells in found.items():
+        rows = tuple(row for row, _ in cells)
+        texts = list(dict.fromkeys(text for _, text in cells))
+        more = f" and {len(texts) - _SHOWN} more" if len(texts) > _SHOWN else ""
+        found = ", ".join(texts[:_SHOWN]) + more + advice
+        problems.append(Problem(file, rows, column, rule, found))
+    return problems
+
+
+_PARQUET_TYPES: dict[str, tuple[str, tuple[Callable[[pa.DataType], bool], ...]]] = {
+    "str": ("text", (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer)),
+    "int": ("integer", (pa.types.is_integer, pa.types.is_floating)),  # NA-holding ints are floats
+    "float": ("number", (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal)),
+    "bool": ("boolean", (pa.types.is_boolean,)),
+    "date": ("date or timestamp", (pa.types.is_date, pa.types.is_timestamp)),
+    "date_dmy": ("date or timestamp", (pa.types.is_date, pa.types.is_timestamp)),
+}
+"""The Parquet (Arrow) types each column kind accepts; an all-empty (null) column fits any."""
+
+
+def _parquet_types(schema: pa.Schema, table: Table, file: str) -> list[Problem]:
+    """Columns whose stored type is not their kind's: a Parquet file carries its types, so a
+    date stored as text or a count stored as text is an export error, even where the text
+    would parse (the same column would be typed differently by the next export)."""
+    problems = []
+    for col in table.columns:
+        if col.name not in schema.names:
+            continue
+        stored = schema.field(col.name).type
+        if pa.types.is_dictionary(stored):
+            stored = stored.value_type
+        expected, fits = _PARQUET_TYPES[col.kind]
+        if not pa.types.is_null(stored) and not any(fit(stored) for fit in fits):
+            problems.append(Problem(file, (), col.name, f"Parquet type {expected}", str(stored)))
+    return problems
+
+
+def _parquet_as_text(path: Path, table: Table) -> tuple[pd.DataFrame, list[Problem]]:
+    """A Parquet table rendered as the text a CSV would hold, so one set of checks serves both,
+    and the problems of its stored column types."""
+    arrow = pq.read_table(path)
+    problems = _parquet_types(arrow.schema, table, path.name)
+    df = arrow.to_pandas(date_as_object=False).reset_index(drop=True)
     kinds = {c.name: c.kind for c in table.columns}
     text = {}
     for name, values in df.items():
@@ -628,7 +696,7 @@ def _parquet_as_text(path: Path, table: Table) -> pd.DataFrame:
             text[name] = values.dt.strftime(fmt).fillna("")
         else:
             text[name] = values.astype(object).map(lambda v: "" if pd.isna(v) else str(v))
-    return pd.DataFrame(text).set_axis(np.arange(2, len(df) + 2))
+    return pd.DataFrame(text).set_axis(np.arange(2, len(df) + 2)), problems
 
 
 def _check_columns(table: Table, raw: pd.DataFrame, file: str) -> list[Problem]:
@@ -690,9 +758,9 @@ def _cell_rules(
             problems += _problem(file, raw, empty, col.name, "not empty")
         if col.allowed is not None:
             rule = "allowed values: " + ", ".join(map(str, col.allowed))
-            problems += _problem(
-                file, raw, values.notna() & ~values.isin(col.allowed), col.name, rule
-            )
+            shown = _near_miss(raw, col.name, col.allowed) if col.kind == "str" else None
+            not_allowed = values.notna() & ~values.isin(col.allowed)
+            problems += _problem(file, raw, not_allowed, col.name, rule, shown)
         if col.min is not None:
             problems += _problem(file, raw, values < col.min, col.name, f">= {col.min:g}")
         if col.max is not None:
@@ -704,6 +772,18 @@ def _cell_rules(
         shown = _key_text(raw, key)
         problems += _problem(file, raw, repeated, names, f"unique key ({names})", shown)
     return problems
+
+
+def _near_miss(raw: pd.DataFrame, column: str, allowed: Sequence[Any]) -> _Shown:
+    """Quote each cell with the allowed value it most likely stands for, "'Usual ' (meant
+    'usual'?)": stray spaces, capitals and typos are why hand-typed labels fail."""
+    choices = {str(a).casefold(): str(a) for a in allowed}
+
+    def meant(cell: str) -> str:
+        close = difflib.get_close_matches(cell.strip().casefold(), choices, n=1, cutoff=0.75)
+        return f"{cell!r} (meant {choices[close[0]]!r}?)" if close else repr(cell)
+
+    return lambda rows: raw.loc[rows, column].map(meant)
 
 
 def _key_text(raw: pd.DataFrame, key: list[str]) -> _Shown:
