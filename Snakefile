@@ -6,12 +6,15 @@ include: "rules/common.smk"
 
 
 rule all:
-    """Every report of the trial and its hubs, and the index page that links them."""
+    """Every report of the trial and its hubs, the index page that links them, and the
+    disclosure audit of them all (the last step)."""
     default_target: True
     input:
         f"{SITE}/index.html",
+        f"{RESULTS}/{TRIAL}/audit.json",
 
 
 include: "rules/data.smk"
 include: "rules/notebooks.smk"
 include: "rules/reports.smk"
+include: "rules/audit.smk"

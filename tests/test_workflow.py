@@ -41,6 +41,7 @@ def test_dry_run_plans_every_job(tmp_path):
         "render_standalone": 2,
         "hub_sheet": scopes,  # the trial's rows for process, contract and need; each hub's
         "index": 1,
+        "audit": 1,  # the disclosure audit of every output, last
     }
 
 
@@ -85,6 +86,7 @@ def test_whole_pipeline_on_a_small_demo(small_site):
         "notebook": readers_of_process * len(scopes),
         "render": len(scopes),
         "index": 1,
+        "audit": 1,
         "all": 1,
     }
     planned_outputs = re.findall(r"^\s+output: (.*)$", dry, re.M)
@@ -109,6 +111,7 @@ def test_whole_pipeline_on_a_small_demo(small_site):
         "render": 2,
         "render_standalone": 2,
         "index": 1,
+        "audit": 1,
         "all": 1,
     }
     planned_outputs = re.findall(r"^\s+output: (.*)$", dry, re.M)

@@ -29,6 +29,7 @@ class _Library:
 
 
 atomic = _Library("atomic")
+audit_module = _Library("audit")
 contract = _Library("contract")
 notebooks = _Library("notebooks")
 pipeline = _Library("pipeline")
@@ -39,6 +40,8 @@ scope = _Library("scope")
 synth = _Library("synth")
 power_module = _Library("power")
 randomise_module = _Library("randomise")
+lock_module = _Library("lock")
+verify_module = _Library("verify")
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -50,9 +53,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         scoring.ScoringError,
         scoring.ScoringConfigError,
         pipeline.PipelineError,
+        lock_module.LockError,
+        verify_module.VerifyError,
         scope.ScopeError,
         randomise_module.RandomisationError,
         power_module.PowerError,
+        audit_module.AuditError,
         FileNotFoundError,
     )
 
@@ -67,15 +73,19 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> contract.ValidationResult:
+    """Validate the data folder, showing warnings (e.g. unknown columns) whatever the outcome."""
     hubs = contract.read_hubs(args.hubs)
     instruments = scoring.load_instruments(args.instruments)
-    return contract.validate_dir(args.data_dir, hubs, instruments)
+    result = contract.validate_dir(args.data_dir, hubs, instruments)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return result
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.report:  # a report on disk always means the data passed this latest check
+        Path(args.report).unlink(missing_ok=True)
     result = _validate(args)
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     if args.report:
         summary = {
             "data_dir": str(args.data_dir),
@@ -159,6 +169,26 @@ def _cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    result = audit_module.audit(args.site, args.results, args.data_dir, relative_to=ROOT)
+    for line in audit_module.iter_report(result):
+        print(line)
+    report = Path(args.report) if args.report else None
+    if not result.ok:
+        if report is not None:  # a report exists only for outputs that passed
+            report.unlink(missing_ok=True)
+        print(
+            f"psp-eval audit: {len(result.findings)} finding(s) above must not reach funders:"
+            " suppress the count (disclosure.safe_count / count_table) or drop the identifier",
+            file=sys.stderr,
+        )
+        return 1
+    if report is not None:
+        atomic.write_text(report, json.dumps(result.summary(), indent=2) + "\n")
+    print(f"Audited {len(result.files)} files: no count of 1-4 people, no identifier")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     return pipeline.run(
         cores=args.cores,
@@ -225,6 +255,37 @@ def _cmd_power(args: argparse.Namespace) -> int:
     if args.effect is None and args.n_per_arm is None:
         raise power_module.PowerError("give --effect (for a sample size) and/or --n-per-arm (for an MDE)")
     return 0
+
+
+def _cmd_lock(args: argparse.Namespace) -> int:
+    if not args.check:
+        path = lock_module.write_lock(ROOT, note=args.note, by=args.by, force=args.force)
+        files = len(json.loads(path.read_text(encoding="utf-8"))["files"])
+        print(f"Locked the analysis plan: {files} files hashed into {path}; commit it.")
+        return 0
+    status = lock_module.check(ROOT)
+    if status is None:
+        raise lock_module.LockError(f"no {lock_module.LOCK_FILE} in {ROOT}: psp-eval lock writes it")
+    if status.unchanged:
+        print(f"{status.lock_file}: the analysis plan is unchanged since {status.locked_utc}")
+        return 0
+    rows = status.differences()
+    print(f"{status.lock_file}: {len(rows)} file(s) differ from the lock of {status.locked_utc}")
+    for what, name in rows:
+        print(f"  {what:<8} {name}")
+    return 1
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    report = verify_module.verify(
+        args.results_dir,
+        project=args.project,
+        cores=args.cores,
+        config=args.config or [],
+        keep=args.keep,
+    )
+    print(report.text())
+    return 0 if report.ok else 1
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -308,6 +369,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config-file", action="append", default=[])
     p.set_defaults(func=_cmd_index)
 
+    p = sub.add_parser("audit", help="fail on small counts or identifiers in funder outputs")
+    p.add_argument("site", type=Path, nargs="+", help="site folder(s) or report files (HTML, PDF)")
+    p.add_argument("--results", type=Path, help="the trial's results (its tables/*.csv)")
+    p.add_argument("--data-dir", type=Path, help="raw data: its id values are looked for too")
+    p.add_argument("--report", type=Path, help="write a JSON summary here when the audit passes")
+    p.set_defaults(func=_cmd_audit)
+
     p = sub.add_parser("randomise", help="allocation sequence and concealed allocation")
     steps = p.add_subparsers(dest="step", required=True)
     q = steps.add_parser("sequence", help="write a stratified permuted-block sequence")
@@ -340,6 +408,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cluster-size", type=float, default=1.0, help="families per hub")
     p.add_argument("--power", type=float, default=0.8)
     p.set_defaults(func=_cmd_power)
+
+    p = sub.add_parser("lock", help="lock the analysis plan (SAP) before unblinding, or check it")
+    p.add_argument("--check", action="store_true", help="list files changed since the lock")
+    p.add_argument("--note", default="", help="why and when, e.g. 'SAP v1.2, before unblinding'")
+    p.add_argument("--by", help="who locks it (default: git user.name, else the login)")
+    p.add_argument("--force", action="store_true", help="replace an existing lock")
+    p.set_defaults(func=_cmd_lock)
+
+    p = sub.add_parser("verify", help="rerun the pipeline from raw data and diff every number")
+    p.add_argument("results_dir", type=Path, help="the results folder to check (results/)")
+    p.add_argument("--project", type=Path, default=Path.cwd(), help="project the results are of")
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument("--config", nargs="+", metavar="KEY=VALUE", help="overrides the run used")
+    p.add_argument("--keep", action="store_true", help="keep the temporary rerun folder")
+    p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("run", help="run the whole pipeline (wraps snakemake)")
     p.add_argument("--cores", type=int, default=2)

@@ -66,6 +66,9 @@ def run(
     root = Path(root or Path.cwd())
     if not (root / "Snakefile").exists():
         raise PipelineError(f"no Snakefile in {root}: run psp-eval from the project's folder")
+    from psp_eval.lock import warn_if_changed  # standard library only: still no pandas
+
+    warn_if_changed(root)  # a loud banner when the analysis plan changed since its lock
     for item in config:
         if "=" not in item:
             raise PipelineError(f"--config expects KEY=VALUE, got {item!r}")

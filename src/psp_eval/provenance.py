@@ -3,6 +3,7 @@
 Every report ends with this record so a reader can tell whether two reports rest on the same
 inputs, and a reviewer can rebuild one. `collect` returns plain JSON-able values (so the record
 can be saved beside the results); `to_markdown` turns it into the report's last section.
+The record also says whether the analysis plan is as locked before unblinding (`psp_eval.lock`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pypandoc
 
+from psp_eval import lock
+
 #: Distributions whose versions change results or their rendering. pandoc is reported as the
 #: version of the binary the pypandoc-binary wheel ships, which is what renders.
 PACKAGES = ("pandas", "numpy", "statsmodels", "lifelines", "snakemake", "papermill", "typst")
@@ -25,7 +28,8 @@ NOT_INSTALLED = "not installed"
 
 
 def collect(data_files: list[Path], config_files: list[Path], *, root: Path) -> dict:
-    """Gather file hashes, the config hash, the git commit of `root`, versions and the time.
+    """Gather file hashes, the config hash, the git commit of `root`, versions, the time and
+    the state of the SAP lock of the project at `root`.
 
     File names are shown relative to `root` when they lie under it, so the record does not
     depend on where the project was checked out.
@@ -43,11 +47,15 @@ def collect(data_files: list[Path], config_files: list[Path], *, root: Path) -> 
         "commit": git_commit(root),
         "versions": package_versions(),
         "generated_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "sap_lock": lock.summary(root),
     }
 
 
 def to_markdown(prov: dict, *, engine: str | None = None) -> str:
-    """The "Provenance" section of a report (same heading whichever engine renders it)."""
+    """The "Provenance" section of a report (same heading whichever engine renders it).
+
+    It opens with the state of the analysis plan, in bold when it changed since the lock.
+    """
     rows = [
         ("Code version (git)", prov["commit"]),
         ("Configuration hash", prov["config_hash"]),
@@ -59,12 +67,22 @@ def to_markdown(prov: dict, *, engine: str | None = None) -> str:
         "## Provenance {.unnumbered}",
         "SHA-256 hashes are shortened to their first "
         f"{HASH_CHARS} characters; the same inputs always give the same hashes.",
+        sap_lock_markdown(prov.get("sap_lock")),
         _table(("Item", "Value"), rows),
         _table(("Data file", "SHA-256"), sorted(prov["data_files"].items())),
         _table(("Configuration file", "SHA-256"), sorted(prov["config_files"].items())),
         _table(("Software", "Version"), prov["versions"].items()),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def sap_lock_markdown(state: dict | None) -> str:
+    """The sentence on the SAP lock, file names as code; bold unless the plan is unchanged."""
+    state = state or {"state": "none"}
+    if state.get("state") == "changed":
+        state = {**state, "files": [_code(name) for name in state["files"]]}
+    text = lock.describe(state)
+    return text if state.get("state") == "unchanged" else f"**{text}**"
 
 
 def git_commit(root: Path) -> str:
@@ -133,6 +151,13 @@ def _table(header: tuple[str, str], rows: Iterable[tuple[str, str]]) -> str:
     lines = [f"| {header[0]} | {header[1]} |", "|:---|:---|"]
     lines += [f"| {_cell(a)} | {_cell(b)} |" for a, b in rows] or ["| none | |"]
     return "\n".join(lines)
+
+
+def _code(name: str) -> str:
+    """`name (what)` with the file name as inline code (as it is, if it has a backtick)."""
+    file, _, what = name.partition(" (")
+    shown = file if "`" in file else f"`{file}`"
+    return f"{shown} ({what}" if what else shown
 
 
 def _cell(value: object) -> str:

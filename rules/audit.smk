@@ -1,0 +1,31 @@
+# The results folders whose tables the reports embed: their CSVs are audited too.
+AUDITED_TABLES = [
+    *(
+        f"{RESULTS}/{TRIAL}/{scope}/{analysis}"
+        for scope in SCOPES
+        for analysis in ANALYSES
+    ),
+    *(f"{RESULTS}/{TRIAL}/{TRIAL_SCOPE}/{report}" for report in STANDALONE),
+]
+
+
+rule audit:
+    """Last step: fail on any count of 1-4 people or any identifier in what funders see."""
+    input:
+        reports=all_reports,
+        index=f"{SITE}/index.html",
+        tables=AUDITED_TABLES,
+    output:
+        f"{RESULTS}/{TRIAL}/audit.json",
+    log:
+        f"logs/{TRIAL}/audit.log",
+    conda:
+        "../envs/psp-eval.yaml"
+    threads: 1
+    params:
+        site=lambda wildcards, input: Path(input.reports[0]).parent,
+        results=lambda wildcards, output: Path(output[0]).parent,
+        raw=RAW,
+    shell:
+        "psp-eval audit {params.site} {input.index} --results {params.results}"
+        " --data-dir {params.raw} --report {output} > {log} 2>&1"
