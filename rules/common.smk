@@ -1,8 +1,10 @@
 import pandas as pd
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 from psp_eval.contract import TABLES
+from psp_eval.lock import LOCK_FILE
+from psp_eval.paths import ConfigError, check_config
 from psp_eval.scope import EXTRA_TABLES, HUB_SHEETS, TRIAL_SCOPE
 
 min_version("9.0")
@@ -11,7 +13,16 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-validate(config, "../config/schema/config.schema.yaml")
+# The config file with any --config overrides, against its schema: one line per bad key
+# (Snakemake's validate() would print the whole schema for an unknown key).
+try:
+    check_config(
+        config,
+        Path(workflow.basedir) / "config/schema/config.schema.yaml",
+        source="config (config/config.yaml with any --config)",
+    )
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
 
 TRIAL = config["trial"]
 RAW = Path(config["raw_dir"]) / TRIAL
@@ -37,6 +48,9 @@ CONFIG_FILES = sorted(
 # report through its own notebooks, so one hub's edit rerenders that hub's report only
 # (the provenance block still hashes every config file as it is at render time).
 REPORT_CONFIG = [path for path in CONFIG_FILES if path != config["hubs"]]
+# The SAP lock, once made: every report states whether the plan changed since, so locking
+# (or relocking) rerenders them.
+SAP_LOCK = [LOCK_FILE] if Path(LOCK_FILE).exists() else []
 CONFIG_ARGS = " ".join(f"--config-file {path}" for path in CONFIG_FILES)
 # The render command of every report (trial, hub or standalone), from its rule's params.
 RENDER_SHELL = (

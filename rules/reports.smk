@@ -5,6 +5,7 @@ rule render:
         template=report_template,
         partials=PARTIALS,
         config=REPORT_CONFIG,
+        sap_lock=SAP_LOCK,
     output:
         qmd=f"{RESULTS}/{{trial}}/{{scope}}/report.qmd",
         html=f"{SITE}/{{trial}}/{{scope}}.html",
@@ -31,6 +32,7 @@ rule render_standalone:
         out_dir=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}",
         template="reports/{report}.qmd",
         config=REPORT_CONFIG,
+        sap_lock=SAP_LOCK,
     output:
         qmd=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}-report.qmd",
         html=f"{SITE}/{{trial}}/{{report}}.html",
@@ -56,6 +58,7 @@ rule index:
         reports=all_reports,
         hubs=config["hubs"],
         data_cut=f"{RESULTS}/{TRIAL}/{TRIAL_SCOPE}/process",
+        sap_lock=SAP_LOCK,
     output:
         f"{SITE}/index.html",
     log:

@@ -33,7 +33,9 @@ import pytest
 from psp_eval.cli import main
 from psp_eval.contract import S903_PLACE
 from psp_eval.notebooks import declared_parameters
-from psp_eval.paths import ConfigError, check_config_file
+import yaml
+
+from psp_eval.paths import SCHEMA, ConfigError, check_config
 from psp_eval.pipeline import copy_workflow
 from psp_eval.synth import generate
 
@@ -599,9 +601,9 @@ def _workflow_run(config: list[str]):
 def _(t: Trial) -> Expected:
     return Expected(
         (
-            "ValidationError: 'high' is not of type 'number'",
-            "Failed validating 'type' in schema['properties']['sap']['properties']['alpha']",
-            "On instance['sap']['alpha']:\n    'high'",
+            "1 error in config (config/config.yaml with any --config):",
+            "config (config/config.yaml with any --config): key 'sap.alpha' breaks rule"
+            " 'is of type number' (found 'high')",
         ),
         errors=None,
     )
@@ -670,7 +672,7 @@ def test_bad_input_fails_clearly_and_writes_nothing(kind, valid_trial, tmp_path,
 
 
 def test_config_errors_are_one_line_per_key(tmp_path):
-    """paths.check_config_file words schema errors like the data contract: the file, the key,
+    """paths.check_config words schema errors like the data contract: the file, the key,
     the rule and the value, and an unknown key without a dump of the schema."""
     project = copy_workflow(ROOT, tmp_path / "project")
     config = project / "config/config.yaml"
@@ -680,7 +682,7 @@ def test_config_errors_are_one_line_per_key(tmp_path):
     )
     config.write_text(text + "alpha: 0.01\n", encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
-        check_config_file(project)
+        check_config(yaml.safe_load(config.read_text()), project / SCHEMA, source=str(config))
     assert str(caught.value) == "\n".join(
         [
             f"3 errors in {config}:",
@@ -693,9 +695,9 @@ def test_config_errors_are_one_line_per_key(tmp_path):
     )
     config.write_text(text.replace("trial: demo", "# no trial"), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"key 'trial' breaks rule 'is given' \(found nothing\)"):
-        check_config_file(project)
-    (project / "config/config.yaml").write_text((ROOT / "config/config.yaml").read_text())
-    assert check_config_file(project)["trial"] == "demo"
+        check_config(yaml.safe_load(config.read_text()), project / SCHEMA, source=str(config))
+    shipped = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    check_config(shipped, project / SCHEMA, source="config/config.yaml")  # passes
 
 
 def test_an_unknown_column_is_left_out_of_the_clean_table(valid_trial, tmp_path, capsys):

@@ -46,14 +46,6 @@ def load_config(start: str | Path | None = None) -> dict:
     return yaml.safe_load(config_file("config.yaml", start).read_text(encoding="utf-8"))
 
 
-def check_config_file(start: str | Path | None = None) -> dict:
-    """config/config.yaml checked against its schema before anything runs (ConfigError)."""
-    path = config_file("config.yaml", start)
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    check_config(config, project_root(start) / SCHEMA, source=str(path))
-    return config
-
-
 def check_config(config: Any, schema: str | Path, *, source: str = "config") -> None:
     """Raise ConfigError naming every key of `config` that breaks `schema` (JSON Schema in
     YAML): the key, the rule and the value found, one line each, where jsonschema's own
