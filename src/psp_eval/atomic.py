@@ -1,11 +1,65 @@
-"""Atomic file output: a reader (or a rerun after a crash) never sees a half-written file."""
+"""Atomic file output: a reader (or a rerun after a crash) never sees a half-written file.
+
+Every writer of the pipeline writes to `.<stem>.<pid>.tmp<suffix>` beside its output and
+renames it into place when done. A process killed mid-write (SIGKILL, power loss) leaves only
+such a temporary file, never a truncated output; the next writer of the same output removes
+it, so a rerun after a kill leaves no litter either.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+TEMPORARY = re.compile(r"^\.(?P<stem>.*)\.(?P<pid>\d+)\.tmp(?P<suffix>.*)$")
+
+
+def temporary_name(final: Path, pid: int | None = None) -> Path:
+    """Where `final` is written before its rename: `.<stem>.<pid>.tmp<suffix>`, same folder.
+
+    The suffix is kept because writers such as papermill and typst infer the format from it.
+    """
+    final = Path(final)
+    return final.with_name(f".{final.stem}.{os.getpid() if pid is None else pid}.tmp{final.suffix}")
+
+
+def is_temporary(path: Path) -> bool:
+    """Whether `path` is named like a temporary file of `temporary_path`."""
+    return TEMPORARY.match(Path(path).name) is not None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    except OverflowError:  # not a pid at all
+        return False
+    return True
+
+
+def remove_stale(final: Path) -> list[Path]:
+    """Remove the temporary files of `final` left by writers that no longer run.
+
+    A writer that is still running (another process, or this one) keeps its file.
+    """
+    final = Path(final)
+    removed = []
+    if not final.parent.is_dir():
+        return removed
+    for candidate in final.parent.iterdir():
+        match = TEMPORARY.match(candidate.name)
+        if match is None or (match["stem"], match["suffix"]) != (final.stem, final.suffix):
+            continue  # `.a.b.7.tmp.csv` belongs to `a.b.csv`, not to `a.csv`
+        if int(match["pid"]) != os.getpid() and not _alive(int(match["pid"])):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
 
 
 @contextmanager
@@ -13,12 +67,13 @@ def temporary_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path beside `final`; rename it onto `final` if the block succeeds.
 
     The temporary file sits in the same folder so the rename is atomic on one filesystem;
-    on error it is removed and `final` is left untouched.
+    on error it is removed and `final` is left untouched. Temporary files of `final` left by
+    a killed writer are removed first.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    # keep the suffix: writers such as papermill and typst infer the format from it
-    tmp = final.with_name(f".{final.stem}.{os.getpid()}.tmp{final.suffix}")
+    remove_stale(final)
+    tmp = temporary_name(final)
     try:
         yield tmp
         os.replace(tmp, final)

@@ -65,10 +65,16 @@ class Outputs:
         (self.out_dir / "figures").mkdir(parents=True, exist_ok=True)
         self.numbers: dict[str, object] = {}
 
+    def csv(self, name: str, frame: pd.DataFrame, *, index: bool = False) -> Path:
+        """Write `tables/<name>.csv` for reviewers only (the report does not show it)."""
+        path = self.out_dir / "tables" / f"{name}.csv"
+        with temporary_path(path) as tmp:
+            frame.to_csv(tmp, index=index)
+        return path
+
     def table(self, name: str, frame: pd.DataFrame, *, index: bool = False) -> Markdown:
         """Write `tables/<name>.csv` and return the table as Markdown for the report."""
-        with temporary_path(self.out_dir / "tables" / f"{name}.csv") as tmp:
-            frame.to_csv(tmp, index=index)
+        self.csv(name, frame, index=index)
         shown = frame.reset_index() if index else frame
         return Markdown(markdown_table(shown))
 

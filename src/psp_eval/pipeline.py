@@ -78,6 +78,10 @@ def run(
     if dry_run:
         cmd += ["--dry-run"]
     cmd += [arg for arg in (extra or []) if arg != "--"]
+    cmd += ["--rerun-incomplete"]  # the jobs a killed run left unfinished run again
+    from psp_eval.recovery import clear_stale_locks  # standard library only
+
+    clear_stale_locks(root)  # the lock a killed run left would block this one
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     started = time.perf_counter()

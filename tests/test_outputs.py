@@ -1,0 +1,58 @@
+"""What a notebook hands to the reports is the same bytes on every run, and written atomically."""
+
+import json
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from psp_eval import atomic
+from psp_eval.figures import ARM_COLOURS
+from psp_eval.outputs import Outputs
+
+
+def _figure():
+    fig, ax = plt.subplots()
+    ax.bar(["SFFC", "usual"], [3, 5], color=list(ARM_COLOURS.values()))
+    ax.set_title("Families")
+    return fig
+
+
+def _written(folder):
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def _one_run(folder, numbers):
+    out = Outputs(folder)
+    out.figure("bars", _figure())
+    out.table("shown", pd.DataFrame({"arm": ["SFFC", "usual"], "n": [3, 5]}))
+    path = out.csv("reviewers", pd.DataFrame({"x": [0.1, 1 / 3]}))
+    for key, value in numbers:
+        out.number(key, value)
+    out.save()
+    return path
+
+
+def test_the_same_outputs_give_the_same_bytes(tmp_path):
+    # Numbers recorded in another order, figures made afresh: files identical all the same.
+    _one_run(tmp_path / "first", [("b", 2.5), ("a", 1)])
+    _one_run(tmp_path / "second", [("a", 1), ("b", 2.5)])
+    first, second = _written(tmp_path / "first"), _written(tmp_path / "second")
+    assert sorted(first) == [
+        "figures/bars.svg",
+        "numbers.json",
+        "tables/reviewers.csv",
+        "tables/shown.csv",
+    ]
+    assert first == second
+    svg = first["figures/bars.svg"].decode()
+    assert "<dc:date>" not in svg  # no creation time
+    assert list(json.loads(first["numbers.json"])) == ["a", "b"]
+
+
+def test_outputs_leave_no_temporary_files(tmp_path):
+    path = _one_run(tmp_path, [("n", 3)])
+    assert path == tmp_path / "tables" / "reviewers.csv"
+    assert pd.read_csv(path)["x"].tolist() == [0.1, 1 / 3]
+    assert not [p for p in tmp_path.rglob("*") if atomic.is_temporary(p)]
