@@ -18,3 +18,18 @@ include: "rules/data.smk"
 include: "rules/notebooks.smk"
 include: "rules/reports.smk"
 include: "rules/audit.smk"
+
+
+# Notebook jobs on this machine run in a worker that has imported the analysis libraries once
+# (psp_eval.warm); cluster jobs, and any job that finds no worker, run on their own.
+onstart:
+    if workflow.local_exec:
+        warm.start()
+
+
+onsuccess:
+    warm.stop()
+
+
+onerror:
+    warm.stop()

@@ -2,6 +2,7 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
+from psp_eval import warm
 from psp_eval.contract import TABLES
 from psp_eval.lock import LOCK_FILE
 from psp_eval.paths import ConfigError, check_config
