@@ -55,12 +55,11 @@ def _project(folder: Path, families: int, hubs: int, las: int) -> Path:
 
 
 def _job_counts(output: str) -> str:
-    """'rule xN' for every rule a snakemake run executed (from its Job stats table)."""
-    if "Job stats:" not in output:
+    """'rule xN' for every rule a run executed, from `psp-eval run`'s progress lines."""
+    rules = re.findall(r"^\[\s*\d+/\d+\] (\w+)", output, re.M)
+    if not rules:
         return "no jobs"
-    table = output.split("Job stats:", 1)[1]
-    counts = re.findall(r"^(\w+)\s+(\d+)$", table, re.M)
-    return ", ".join(f"{rule} x{n}" for rule, n in counts if rule != "total")
+    return ", ".join(f"{rule} x{rules.count(rule)}" for rule in dict.fromkeys(rules))
 
 
 def _papermill(project: Path, notebook: str, scope: str, clean: str) -> None:
