@@ -19,10 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
+from statsmodels.discrete.discrete_model import Logit, NegativeBinomial
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.multitest import multipletests
+from statsmodels.tools.tools import add_constant
 
 from psp_eval import disclosure
 from psp_eval.contract import ARMS
@@ -122,7 +126,7 @@ def ancova(
     if n_t < 2 or n_c < 2 or len(rows) <= x.shape[1] + 1:
         raise NotEstimable(f"too few complete rows for {outcome} ({n_t} treated, {n_c} control)")
     y = rows[outcome].astype(float)
-    fit = sm.OLS(y, x).fit()
+    fit = OLS(y, x).fit()
     low, high = fit.conf_int(0.05).loc["treated"]
     sd = pooled_sd(y[x["treated"] == 1], y[x["treated"] == 0])
     g = hedges_g_from_d(float(fit.params["treated"]) / sd, n_t, n_c)
@@ -333,8 +337,8 @@ def mice_ancova(
     for _ in range(m):
         imputer.update_all(iterations)
         done = imputer.data
-        x = sm.add_constant(done[["x0", baseline, *covariate_columns]], has_constant="add")
-        fit = sm.OLS(done[outcome], x).fit()
+        x = add_constant(done[["x0", baseline, *covariate_columns]], has_constant="add")
+        fit = OLS(done[outcome], x).fit()
         estimates.append(float(fit.params["x0"]))
         variances.append(float(fit.bse["x0"] ** 2))
     return rubin_pool(estimates, variances)
@@ -352,14 +356,14 @@ def attrition_model(data: pd.DataFrame, missing: str, predictors: Sequence[str])
             parts.append(column.astype(float).rename(name))
         else:
             parts.append(pd.get_dummies(column.astype(str), prefix=name, drop_first=True, dtype=float))
-    x = sm.add_constant(pd.concat(parts, axis=1))
+    x = add_constant(pd.concat(parts, axis=1))
     x = x.loc[:, (x.nunique() > 1) | (x.columns == "const")]
     y = rows[missing].astype(float)
     if y.sum() < 5 or (1 - y).sum() < 5:
         raise NotEstimable("too few families with (or without) missing follow-up")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = sm.Logit(y, x).fit(disp=False)
+        fit = Logit(y, x).fit(disp=False)
     ci = fit.conf_int()
     out = pd.DataFrame({"term": fit.params.index, "odds_ratio": np.exp(fit.params.values),
                         "ci_low": np.exp(ci[0].values), "ci_high": np.exp(ci[1].values),
@@ -387,14 +391,14 @@ def rate_ratio(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            nb = sm.NegativeBinomial(y, x, offset=offset).fit(disp=False, maxiter=200)
+            nb = NegativeBinomial(y, x, offset=offset).fit(disp=False, maxiter=200)
             if nb.mle_retvals.get("converged", False) and np.isfinite(nb.bse["treated"]):
                 fit = nb
         except (np.linalg.LinAlgError, ValueError):
             fit = None
         if fit is None:
             model = "Poisson, robust SE"
-            fit = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset).fit(cov_type="HC0")
+            fit = GLM(y, x, family=families.Poisson(), offset=offset).fit(cov_type="HC0")
     low, high = fit.conf_int(0.05).loc["treated"]
     return pd.DataFrame([{
         "rate_ratio": float(np.exp(fit.params["treated"])), "ci_low": float(np.exp(low)),
@@ -456,8 +460,8 @@ def interaction_test(
         raise NotEstimable(f"only one level of {group}")
     inter = x[levels].mul(x["treated"], axis=0).add_suffix(":treated")
     y = rows[outcome].astype(float)
-    small = sm.OLS(y, x).fit()
-    large = sm.OLS(y, pd.concat([x, inter], axis=1)).fit()
+    small = OLS(y, x).fit()
+    large = OLS(y, pd.concat([x, inter], axis=1)).fit()
     f, p, df = large.compare_f_test(small)
     return {"f": float(f), "df_num": float(df), "df_den": float(large.df_resid), "p_value": float(p)}
 
