@@ -3,6 +3,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 from psp_eval import warm
+from psp_eval.blinding import MARKER as BLINDING_MARKER
 from psp_eval.contract import TABLES
 from psp_eval.lock import LOCK_FILE
 from psp_eval.paths import ConfigError, check_config
@@ -58,8 +59,13 @@ RENDER_SHELL = (
     "psp-eval render --template {input.template} --qmd {output.qmd}"
     " --html {output.html} --pdf {output.pdf} --engine {params.engine}"
     " --trial {wildcards.trial} --scope {params.scope} --scope-name {params.name:q}"
-    " --data-dir {params.raw} {params.configs} > {log} 2>&1"
+    " --data-dir {params.raw} {params.configs}{params.blinded} > {log} 2>&1"
 )
+# Blinded analysis (psp-eval run --blinded): the clean step writes a dummy allocation and the
+# reports name the arms A and B (psp_eval.blinding).
+BLINDED = bool(config.get("blinded", False))
+BLINDING_SEED = config.get("blinding", {}).get("seed", 20261123)
+CLEAN_BLINDING = f" --blinded --blinding-seed {BLINDING_SEED}" if BLINDED else ""
 
 HUBS = pd.read_csv(config["hubs"], sep="\t", dtype=str)
 SCOPES = [TRIAL_SCOPE, *HUBS["hub_id"]]
@@ -112,7 +118,11 @@ def raw_tables(wildcards):
 def clean_tables(wildcards):
     """The clean Parquet tables and scores a notebook reads."""
     names = [*TABLES, *EXTRA_TABLES]
-    return [f"{RESULTS}/{wildcards.trial}/clean/{name}.parquet" for name in names]
+    clean = f"{RESULTS}/{wildcards.trial}/clean"
+    return [
+        *(f"{clean}/{name}.parquet" for name in names),
+        f"{clean}/{BLINDING_MARKER}",
+    ]
 
 
 def notebook_inputs(wildcards):
@@ -168,6 +178,13 @@ def scope_results(wildcards):
         **{f"nb_{a}": f"{base}/{a}.ipynb" for a in ANALYSES},
         **{f"out_{a}": f"{base}/{a}" for a in ANALYSES},
     }
+
+
+def render_blinded(wildcards):
+    """The render flag of a blinded run; not for monitoring, which reads the raw data (the
+    true arms) and never compares arms, so it reads the same blinded or not."""
+    standalone = getattr(wildcards, "report", None)
+    return " --blinded" if BLINDED and standalone != "monitoring" else ""
 
 
 def report_template(wildcards):

@@ -29,6 +29,7 @@ rule clean:
         instruments=config["instruments"],
     output:
         [f"{CLEAN}/{table}.parquet" for table in TABLES],
+        marker=f"{CLEAN}/{BLINDING_MARKER}",
     log:
         "logs/{trial}/clean.log",
     conda:
@@ -39,9 +40,10 @@ rule clean:
         out=lambda wildcards, output: Path(output[0]).parent,
         hubs=config["hubs"],
         hub_ids=" ".join(HUBS["hub_id"]),
+        blinding=CLEAN_BLINDING,
     shell:
         "psp-eval clean {params.raw} --hubs {params.hubs} --instruments {input.instruments}"
-        " --out {params.out} > {log} 2>&1"
+        " --out {params.out}{params.blinding} > {log} 2>&1"
 
 
 rule score:

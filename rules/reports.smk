@@ -21,6 +21,7 @@ rule render:
         name=lambda wildcards: SCOPE_NAMES[wildcards.scope],
         configs=CONFIG_ARGS,
         engine=config["render"]["engine"],
+        blinded=render_blinded,
     shell:
         RENDER_SHELL
 
@@ -48,6 +49,7 @@ rule render_standalone:
         name=SCOPE_NAMES[TRIAL_SCOPE],
         configs=CONFIG_ARGS,
         engine=config["render"]["engine"],
+        blinded=render_blinded,
     shell:
         RENDER_SHELL
 

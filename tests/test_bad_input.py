@@ -686,7 +686,7 @@ def test_config_errors_are_one_line_per_key(tmp_path):
     assert str(caught.value) == "\n".join(
         [
             f"3 errors in {config}:",
-            f"  - {config}: key 'alpha' breaks rule 'known key (analyses, hubs, instruments, "
+            f"  - {config}: key 'alpha' breaks rule 'known key (analyses, blinded, blinding, hubs, instruments, "
             "raw_dir, render, results_dir, sap, site_dir, standalone_reports, trial)' (found 0.01)",
             f"  - {config}: key 'render.engine' breaks rule 'one of auto, quarto, embedded' "
             "(found 'pdf')",

@@ -29,6 +29,7 @@ class _Library:
 
 
 atomic = _Library("atomic")
+blinding = _Library("blinding")
 audit_module = _Library("audit")
 contract = _Library("contract")
 notebooks = _Library("notebooks")
@@ -59,6 +60,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         randomise_module.RandomisationError,
         power_module.PowerError,
         audit_module.AuditError,
+        blinding.BlindingError,
         FileNotFoundError,
     )
 
@@ -105,8 +107,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_clean(args: argparse.Namespace) -> int:
     result = _validate(args)
     result.raise_if_errors()
-    contract.write_clean(result.tables, args.out)
-    print(f"Wrote {len(result.tables)} clean tables to {args.out}")
+    tables = dict(result.tables)
+    if args.blinded:  # a dummy split: nothing downstream can reveal the true arms
+        tables["randomisation"] = blinding.dummy_allocation(
+            tables["randomisation"], seed=args.blinding_seed
+        )
+    contract.write_clean(tables, args.out)
+    blinding.write_marker(args.out, args.blinded, args.blinding_seed)
+    blinded = f" (BLINDED: dummy allocation, seed {args.blinding_seed})" if args.blinded else ""
+    print(f"Wrote {len(tables)} clean tables to {args.out}{blinded}")
     return 0
 
 
@@ -150,10 +159,18 @@ def _provenance(args: argparse.Namespace) -> dict:
 def _cmd_render(args: argparse.Namespace) -> int:
     prov = _provenance(args)
     variables = {"trial": args.trial, "scope": args.scope, "scope_name": args.scope_name}
+    variables.update(blinding.report_variables(args.blinded))
     qmd = render.instantiate(
         args.template, args.qmd, variables=variables, provenance=prov, engine=args.engine
     )
-    engine = render.render(qmd, args.html, args.pdf, engine=args.engine)
+    if args.blinded:  # arms read A and B in the text and in every embedded output
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="psp-eval-blinded-") as workdir:
+            blinded_qmd = blinding.blind_report(qmd, workdir)
+            engine = render.render(blinded_qmd, args.html, args.pdf, engine=args.engine)
+    else:
+        engine = render.render(qmd, args.html, args.pdf, engine=args.engine)
     print(f"Rendered {args.html} and {args.pdf} with the {engine} engine")
     return 0
 
@@ -195,6 +212,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         config=args.config or [],
         dry_run=args.dry_run,
         extra=args.snakemake_args,
+        blinded=args.blinded,
     )
 
 
@@ -320,6 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("clean", help="validate, then write typed Parquet tables")
     data_options(p)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument(
+        "--blinded", action="store_true", help="replace the arms by a dummy stratified allocation"
+    )
+    p.add_argument("--blinding-seed", type=int, default=20261123, help="seed of the dummy split")
     p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("hub-sheet", help="write one scope's rows of the hub sheet (Parquet)")
@@ -354,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, required=True, help="raw data (for provenance)")
     p.add_argument("--config-file", action="append", default=[], help="config (for provenance)")
     p.add_argument("--engine", choices=("auto", "quarto", "embedded"), default="auto")
+    p.add_argument("--blinded", action="store_true", help="the data are a dummy allocation")
     p.set_defaults(func=_cmd_render)
 
     p = sub.add_parser("index", help="write the index page linking every report")
@@ -428,6 +451,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--config", nargs="+", metavar="KEY=VALUE", help="override config keys")
     p.add_argument("-n", "--dry-run", action="store_true", help="show what would run")
+    p.add_argument(
+        "--blinded",
+        action="store_true",
+        help="dummy allocation, arms named A and B, into results/blinded and reports/_site/blinded",
+    )
     p.add_argument(
         "snakemake_args", nargs=argparse.REMAINDER, help="after --, passed on to snakemake"
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
-from psp_eval import disclosure
+from psp_eval import blinding, disclosure
 from psp_eval.contract import ARMS
 
 
@@ -105,7 +105,7 @@ def consort_counts(
     return Consort(counts, reasons, tuple(splits))
 
 
-ARM_TITLES = {"sffc": "SFFC", "usual": "Services as usual"}
+ARM_TITLES = blinding.live_labels()  # the CONSORT boxes: A and B for blinded data
 
 
 def consort_figure(flow: Consort, outcome_label: str = "week-8 SDQ") -> Figure:

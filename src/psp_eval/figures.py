@@ -9,9 +9,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from psp_eval import blinding  # noqa: E402
+
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 ARM_COLOURS = {"sffc": "#0072B2", "usual": "#E69F00"}
-ARM_LABELS = {"sffc": "SFFC", "usual": "Services as usual"}
+ARM_LABELS = blinding.live_labels()  # "SFFC" and "Services as usual", or A and B when blinded
 CATEGORY_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
 
 

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs", "notebooks", "reports", "profiles")
 
 
+# What `psp-eval run --blinded` sets: blinded outputs never mix with (or replace) true ones.
+BLINDED_CONFIG = ("blinded=True", "results_dir=results/blinded", "site_dir=reports/_site/blinded")
+
+
 class PipelineError(RuntimeError):
     """The pipeline could not start or did not finish."""
 
@@ -57,8 +61,12 @@ def run(
     dry_run: bool = False,
     extra: list[str] | None = None,
     root: Path | None = None,
+    blinded: bool = False,
 ) -> int:
     """Run snakemake in `root` and, when it succeeds, say where the reports are.
+
+    `blinded` runs on a dummy allocation with arms named A and B (psp_eval.blinding), into
+    results and site folders of its own (BLINDED_CONFIG) unless `config` names others.
 
     The virtual environment's `bin` goes first on PATH so the rules' `psp-eval` calls use
     this same installation, whether or not the user activated it.
@@ -72,6 +80,9 @@ def run(
     for item in config:
         if "=" not in item:
             raise PipelineError(f"--config expects KEY=VALUE, got {item!r}")
+    if blinded:
+        given = {item.partition("=")[0] for item in config}
+        config = [item for item in BLINDED_CONFIG if item.partition("=")[0] not in given] + config
     cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--show-failed-logs"]
     if config:
         cmd += ["--config", *config]
@@ -85,11 +96,21 @@ def run(
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     started = time.perf_counter()
-    completed = subprocess.run(cmd, cwd=root, env=env, check=False)
+    from psp_eval.progress import FULL_OUTPUT_ARGS, run_summarised  # standard library only
+
+    summary = None
+    if dry_run or FULL_OUTPUT_ARGS.intersection(cmd):  # snakemake's own output, unabridged
+        returncode = subprocess.run(cmd, cwd=root, env=env, check=False).returncode
+    else:
+        returncode, summary = run_summarised(cmd, root, env)
     seconds = time.perf_counter() - started
-    if completed.returncode != 0:
+    if returncode != 0:
         print(f"psp-eval run: snakemake failed after {seconds:.1f} s (see above)", file=sys.stderr)
-        return completed.returncode
+        for job in summary.failed if summary else []:
+            print(f"  failed: {job.name}; its log: {job.log or '(none)'}", file=sys.stderr)
+        if summary and summary.complete_log:
+            print(f"  snakemake's complete log: {summary.complete_log}", file=sys.stderr)
+        return returncode
     if not dry_run:
         site = root / _config_value(config, "site_dir", root / "config" / "config.yaml")
         print(f"Done in {seconds:.1f} s. Reports: {site / 'index.html'}")

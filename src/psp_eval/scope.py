@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from psp_eval import blinding
 from psp_eval.contract import TABLES
 
 TRIAL_SCOPE = "trial"
@@ -32,8 +33,12 @@ def load_tables(
     hub_sheet_for: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Read clean Parquet tables (the contract's and the scores, by default), and with
-    `hub_sheet_for`, that scope's rows of the hub sheet as the table "hubs"."""
+    `hub_sheet_for`, that scope's rows of the hub sheet as the table "hubs".
+
+    The folder's blinding marker decides how the library names the arms from here on (true
+    names, or A and B for a dummy allocation): see `psp_eval.blinding`."""
     clean_dir = Path(clean_dir)
+    blinding.set_blinded(blinding.is_blinded(clean_dir))
     names = names or (*TABLES, *EXTRA_TABLES)
     tables = {name: pd.read_parquet(clean_dir / f"{name}.parquet") for name in names}
     if hub_sheet_for is not None:
