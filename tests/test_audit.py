@@ -96,6 +96,7 @@ CLEAN_PARTS = (
         "tbl-child",
     ),
     _figure("0", "1", "2", "3", "4", "Families randomised (cumulative)", "Allocated (n = 411)"),
+    "<p>Randomised (n = 37,726), followed up (n = 12,274).</p>",  # thousands: no small count
 )
 
 

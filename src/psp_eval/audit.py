@@ -99,7 +99,7 @@ PEOPLE_NOUNS = (
     r"volunteers?|respondents?|households?|mothers?|fathers?|girls?|boys?"
 )
 TEXT_COUNTS = (
-    re.compile(r"(?<![\w.,])[nN]\s*=\s*(?P<n>\d+)(?![\d.,]\d)"),
+    re.compile(r"(?<![\w.,])[nN]\s*=\s*(?P<n>\d+)(?![\d.,]?\d)"),
     re.compile(r"(?<![\w.,\-–])(?P<n>\d+)\s*\(\s*\d+(?:\.\d+)?\s*%\s*\)"),
     re.compile(
         rf"(?<![\w.,\-–/])(?P<n>\d+)\s+(?:(?:SFFC|more|other|further|new)\s+)?(?:{PEOPLE_NOUNS})\b",
