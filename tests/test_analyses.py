@@ -8,7 +8,7 @@ import pytest
 
 from psp_eval import cba, impact, process
 from psp_eval.outputs import Outputs
-from psp_eval.scope import ScopeError, restrict_to_scope
+from psp_eval.scope import ScopeError, load_scope, restrict_to_scope
 
 D = pd.Timestamp
 
@@ -138,6 +138,31 @@ def test_scope_keeps_only_the_hub():
     assert restrict_to_scope(tables, "trial")["costs"].shape[0] == 2
     with pytest.raises(ScopeError, match="'hull'"):
         restrict_to_scope(tables, "hull")
+
+
+def test_a_scope_reads_only_the_tables_used(tmp_path, monkeypatch):
+    """Large tables a notebook never uses (item responses, scores) are never read."""
+    from psp_eval.contract import TABLES
+    from psp_eval.scope import EXTRA_TABLES
+
+    frames = {
+        "las": pd.DataFrame({"la_code": ["E1", "E2"], "hub_id": ["leeds", "york"]}),
+        "referrals": _referrals(),
+        "randomisation": _randomisation(),
+    }
+    for name in (*TABLES, *EXTRA_TABLES):
+        frames.get(name, pd.DataFrame({"family_id": ["F1"]})).to_parquet(tmp_path / f"{name}.parquet")
+    read = []
+    real_read = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda path, **kw: read.append(path.stem) or real_read(path, **kw))
+    york = load_scope(tmp_path, "york")
+    assert york["randomisation"]["family_id"].tolist() == ["F4", "F5", "F6", "F7"]
+    assert york["randomisation"] is york["randomisation"]  # read and restricted once
+    assert sorted(read) == ["las", "randomisation", "referrals"]
+    assert set(york) == {*TABLES, *EXTRA_TABLES}
+    (tmp_path / "measures.parquet").unlink()
+    with pytest.raises(FileNotFoundError, match="measures.parquet does not exist"):
+        load_scope(tmp_path, "york")
 
 
 def test_outputs_write_tables_figures_and_numbers(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -26,27 +27,54 @@ def hub_sheet_path(clean_dir: str | Path, scope: str) -> Path:
     return Path(clean_dir) / HUB_SHEETS / f"{scope}.parquet"
 
 
+class Tables(Mapping[str, pd.DataFrame]):
+    """Tables by name, each read (or restricted to a scope) the first time it is used.
+
+    Why: a notebook reads a few of the clean tables, and the others can be large (at 50,000
+    families the item responses are 3 million rows); reading every table in every notebook
+    job cost more time and memory than the analysis. Used like a read-only dict.
+    """
+
+    def __init__(self, loaders: Mapping[str, Callable[[], pd.DataFrame]]) -> None:
+        self._loaders = dict(loaders)
+        self._read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._read:
+            self._read[name] = self._loaders[name]()
+        return self._read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+
 def load_tables(
     clean_dir: str | Path,
     names: tuple[str, ...] | None = None,
     *,
     hub_sheet_for: str | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Read clean Parquet tables (the contract's and the scores, by default), and with
-    `hub_sheet_for`, that scope's rows of the hub sheet as the table "hubs".
+) -> Tables:
+    """The clean Parquet tables (the contract's and the scores, by default), and with
+    `hub_sheet_for`, that scope's rows of the hub sheet as the table "hubs"; each is read
+    when first used.
 
     The folder's blinding marker decides how the library names the arms from here on (true
     names, or A and B for a dummy allocation): see `psp_eval.blinding`."""
     clean_dir = Path(clean_dir)
     blinding.set_blinded(blinding.is_blinded(clean_dir))
-    names = names or (*TABLES, *EXTRA_TABLES)
-    tables = {name: pd.read_parquet(clean_dir / f"{name}.parquet") for name in names}
+    paths = {name: clean_dir / f"{name}.parquet" for name in names or (*TABLES, *EXTRA_TABLES)}
     if hub_sheet_for is not None:
-        tables[HUB_SHEETS] = pd.read_parquet(hub_sheet_path(clean_dir, hub_sheet_for))
-    return tables
+        paths[HUB_SHEETS] = hub_sheet_path(clean_dir, hub_sheet_for)
+    for path in paths.values():
+        if not path.exists():  # now, not when a cell first reads the table
+            raise FileNotFoundError(f"clean table {path} does not exist (has the pipeline run?)")
+    return Tables({name: lambda path=path: pd.read_parquet(path) for name, path in paths.items()})
 
 
-def restrict_to_scope(tables: dict[str, pd.DataFrame], scope: str) -> dict[str, pd.DataFrame]:
+def restrict_to_scope(tables: Mapping[str, pd.DataFrame], scope: str) -> Tables:
     """Keep only the rows that belong to `scope`'s hub (everything for the trial scope).
 
     A family belongs to the hub of the LA that referred it; volunteers, surveys, costs and
@@ -54,15 +82,16 @@ def restrict_to_scope(tables: dict[str, pd.DataFrame], scope: str) -> dict[str, 
     stay with the trial scope only.
     """
     if scope == TRIAL_SCOPE:
-        return dict(tables)
+        return Tables({name: lambda name=name: tables[name] for name in tables})
     las = tables["las"]
     if scope not in set(las["hub_id"]):
         raise ScopeError(f"scope {scope!r} is neither 'trial' nor a hub with LAs in las")
     hub_las = set(las.loc[las["hub_id"] == scope, "la_code"])
     referrals = tables["referrals"]
     families = set(referrals.loc[referrals["la_code"].isin(hub_las), "family_id"])
-    out: dict[str, pd.DataFrame] = {}
-    for name, frame in tables.items():
+
+    def restricted(name: str) -> pd.DataFrame:
+        frame = tables[name]
         if "hub_id" in frame.columns:
             keep = frame["hub_id"] == scope
         elif "family_id" in frame.columns:
@@ -71,13 +100,12 @@ def restrict_to_scope(tables: dict[str, pd.DataFrame], scope: str) -> dict[str, 
             keep = frame["la_code"].isin(hub_las)
         else:
             raise ScopeError(f"table {name!r} has no column that ties it to a hub")
-        out[name] = frame.loc[keep.fillna(False).astype(bool)].reset_index(drop=True)
-    return out
+        return frame.loc[keep.fillna(False).astype(bool)].reset_index(drop=True)
+
+    return Tables({name: lambda name=name: restricted(name) for name in tables})
 
 
-def load_scope(
-    clean_dir: str | Path, scope: str, *, hub_sheet: bool = False
-) -> dict[str, pd.DataFrame]:
+def load_scope(clean_dir: str | Path, scope: str, *, hub_sheet: bool = False) -> Tables:
     """The clean tables of one scope, ready for a notebook (with its hub sheet rows if asked)."""
     tables = load_tables(clean_dir, hub_sheet_for=scope if hub_sheet else None)
     return restrict_to_scope(tables, scope)
