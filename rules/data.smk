@@ -10,6 +10,8 @@ rule validate:
     conda:
         "../envs/psp-eval.yaml"
     threads: 1
+    resources:
+        raw_readers=1,  # holds every raw table as text: see profiles/default
     params:
         raw=RAW,
         # The data are checked against the hub ids only: a change to a hub's name or target
@@ -35,6 +37,8 @@ rule clean:
     conda:
         "../envs/psp-eval.yaml"
     threads: 1
+    resources:
+        raw_readers=1,
     params:
         raw=RAW,
         out=lambda wildcards, output: Path(output[0]).parent,

@@ -16,6 +16,7 @@ rule notebook:
     threads: 1
     resources:
         mem_mb=2000,
+        raw_readers=lambda wildcards: int(wildcards.analysis == "monitoring"),  # reads raw data
     params:
         clean=lambda wildcards: f"{RESULTS}/{wildcards.trial}/clean",
     shell:

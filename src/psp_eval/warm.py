@@ -31,6 +31,7 @@ from pathlib import Path
 
 ENV = "PSP_EVAL_WARM"  # the worker's socket, for the jobs Snakemake starts
 IDLE_SECONDS = 120
+_worker: subprocess.Popen | None = None  # the worker this process started
 # What the notebook jobs import (see notebooks/*.ipynb): imported once, in the worker.
 PRELOAD = (
     "pandas",
@@ -110,7 +111,8 @@ def start(path: Path | None = None) -> Path:
         if owner.isdigit() and not _alive(int(owner)):  # left by a killed run
             old.unlink(missing_ok=True)
     path.unlink(missing_ok=True)
-    subprocess.Popen(
+    global _worker
+    _worker = subprocess.Popen(
         [sys.executable, "-m", "psp_eval.warm", str(path), str(os.getpid())],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -124,6 +126,11 @@ def stop(path: Path | None = None) -> None:
     """Ask the worker to leave (from `onsuccess` / `onerror`): removing its socket does it."""
     path = Path(path or os.environ.get(ENV) or socket_path())
     path.unlink(missing_ok=True)
+    if _worker is not None:  # wait, so that its time and memory count as the run's
+        try:
+            _worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _worker.kill()
 
 
 def serve(
