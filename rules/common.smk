@@ -6,7 +6,7 @@ from psp_eval import warm
 from psp_eval.blinding import MARKER as BLINDING_MARKER
 from psp_eval.contract import TABLES
 from psp_eval.lock import LOCK_FILE
-from psp_eval.paths import ConfigError, check_config
+from psp_eval.paths import SCHEMA, ConfigError, check_config
 from psp_eval.scope import EXTRA_TABLES, HUB_SHEETS, TRIAL_SCOPE
 
 min_version("9.0")
@@ -20,7 +20,7 @@ configfile: "config/config.yaml"
 try:
     check_config(
         config,
-        Path(workflow.basedir) / "config/schema/config.schema.yaml",
+        Path(workflow.basedir) / SCHEMA,
         source="config (config/config.yaml with any --config)",
     )
 except ConfigError as error:
@@ -64,8 +64,11 @@ RENDER_SHELL = (
 # Blinded analysis (psp-eval run --blinded): the clean step writes a dummy allocation and the
 # reports name the arms A and B (psp_eval.blinding).
 BLINDED = bool(config.get("blinded", False))
-BLINDING_SEED = config.get("blinding", {}).get("seed", 20261123)
-CLEAN_BLINDING = f" --blinded --blinding-seed {BLINDING_SEED}" if BLINDED else ""
+# The seed of the dummy allocation when the config sets one (else psp-eval clean's default).
+SEED_ARG = (
+    f" --blinding-seed {config['blinding']['seed']}" if "blinding" in config else ""
+)
+CLEAN_BLINDING = f" --blinded{SEED_ARG}" if BLINDED else ""
 
 HUBS = pd.read_csv(config["hubs"], sep="\t", dtype=str)
 SCOPES = [TRIAL_SCOPE, *HUBS["hub_id"]]

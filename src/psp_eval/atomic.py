@@ -31,7 +31,8 @@ def is_temporary(path: Path) -> bool:
     return TEMPORARY.match(Path(path).name) is not None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a writer, a worker's owner): signal 0 asks only."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -56,7 +57,7 @@ def remove_stale(final: Path) -> list[Path]:
         match = TEMPORARY.match(candidate.name)
         if match is None or (match["stem"], match["suffix"]) != (final.stem, final.suffix):
             continue  # `.a.b.7.tmp.csv` belongs to `a.b.csv`, not to `a.csv`
-        if int(match["pid"]) != os.getpid() and not _alive(int(match["pid"])):
+        if int(match["pid"]) != os.getpid() and not process_alive(int(match["pid"])):
             candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed

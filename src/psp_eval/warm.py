@@ -14,7 +14,8 @@ The worker leaves when Snakemake finishes, after `IDLE_SECONDS` without a job, o
 killed with the run (it stays in Snakemake's process group); a child whose caller died is
 killed, so a killed run leaves nothing behind writing.
 
-Standard library only at import: the caller side (`delegate`) must start in milliseconds.
+Standard library (and `psp_eval.atomic`) only at import: the caller side (`delegate`) must
+start in milliseconds.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from psp_eval.atomic import process_alive
 
 ENV = "PSP_EVAL_WARM"  # the worker's socket, for the jobs Snakemake starts
 IDLE_SECONDS = 120
@@ -108,7 +111,7 @@ def start(path: Path | None = None) -> Path:
     path = Path(path or socket_path())
     for old in path.parent.glob(f"psp-eval-warm-{os.getuid()}-*.sock"):
         owner = old.stem.rsplit("-", 1)[-1]
-        if owner.isdigit() and not _alive(int(owner)):  # left by a killed run
+        if owner.isdigit() and not process_alive(int(owner)):  # left by a killed run
             old.unlink(missing_ok=True)
     path.unlink(missing_ok=True)
     global _worker
@@ -157,7 +160,7 @@ def serve(
     running: dict[int, socket.socket] = {}  # child pid -> its caller's connection
     idle_since = time.monotonic()
     try:
-        while path.exists() and (owner is None or _alive(owner)):
+        while path.exists() and (owner is None or process_alive(owner)):
             for key, _ in selector.select(timeout=0.2):
                 if key.fileobj is listener:
                     connection, _ = listener.accept()
@@ -238,16 +241,6 @@ def _finished(running: dict[int, socket.socket]) -> list[tuple[int, int]]:
             code = os.waitstatus_to_exitcode(status)
             done.append((pid, code if code >= 0 else 128 - code))
     return done
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 if __name__ == "__main__":
