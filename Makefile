@@ -42,7 +42,7 @@ $(INSTALLED): envs/requirements.lock pyproject.toml
 
 # The synthetic demo trial (raw data are read-only inputs; regenerated when the generator changes).
 demo: $(DEMO)/truth.json
-$(DEMO)/truth.json: src/psp_eval/synth.py config/hubs.tsv | $(INSTALLED)
+$(DEMO)/truth.json: src/psp_eval/data/demo.py config/hubs.tsv | $(INSTALLED)
 	$(BIN)/psp-eval synth --out $(DEMO)
 
 # JupyterLab is an optional extra: the pipeline never needs it.

@@ -21,7 +21,7 @@ include: "rules/audit.smk"
 
 
 # Notebook jobs on this machine run in a worker that has imported the analysis libraries once
-# (psp_eval.warm); cluster jobs, and any job that finds no worker, run on their own.
+# (psp_eval.engine.warm); cluster jobs, and any job that finds no worker, run on their own.
 onstart:
     if workflow.local_exec:
         warm.start()

@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-from psp_eval import cba
-from psp_eval.paths import config_file
-from psp_eval.scope import load_tables
+from psp_eval.analyses import cost_benefit as cba
+from psp_eval.engine.paths import config_file
+from psp_eval.data.scope import load_tables
 
 TARGET_SECONDS = 1.0
 

@@ -2,12 +2,12 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
-from psp_eval import warm
-from psp_eval.blinding import MARKER as BLINDING_MARKER
-from psp_eval.contract import TABLES
-from psp_eval.lock import LOCK_FILE
-from psp_eval.paths import SCHEMA, ConfigError, check_config
-from psp_eval.scope import EXTRA_TABLES, HUB_SHEETS, TRIAL_SCOPE
+from psp_eval.engine import warm
+from psp_eval.governance.blinding import MARKER as BLINDING_MARKER
+from psp_eval.data.contract import TABLES
+from psp_eval.governance.lock import LOCK_FILE
+from psp_eval.engine.paths import SCHEMA, ConfigError, check_config
+from psp_eval.data.scope import EXTRA_TABLES, HUB_SHEETS, TRIAL_SCOPE
 
 min_version("9.0")
 
@@ -32,12 +32,12 @@ RESULTS = config["results_dir"]
 SITE = config["site_dir"]
 CLEAN = f"{RESULTS}/{{trial}}/clean"
 PARTIALS = sorted(str(p) for p in Path("reports/partials").glob("*.qmd"))
-# Config files each notebook reads (through psp_eval.paths): editing one reruns its jobs.
+# Config files each notebook reads (through psp_eval.engine.paths): editing one reruns its jobs.
 NOTEBOOK_CONFIG = {
     "process": [config["instruments"]],
     "impact": ["config/config.yaml"],
     "cost_benefit": ["config/unit_costs.yaml", "config/deflators.csv"],
-    "contract": ["config/psp_targets.yaml"],
+    "payment": ["config/payment.yaml"],
     "need": ["config/need.yaml", "config/power.yaml"],
     "monitoring": ["config/monitoring.yaml", "config/config.yaml"],
 }
@@ -62,7 +62,7 @@ RENDER_SHELL = (
     " --data-dir {params.raw} {params.configs}{params.blinded} > {log} 2>&1"
 )
 # Blinded analysis (psp-eval run --blinded): the clean step writes a dummy allocation and the
-# reports name the arms A and B (psp_eval.blinding).
+# reports name the arms A and B (psp_eval.governance.blinding).
 BLINDED = bool(config.get("blinded", False))
 # The seed of the dummy allocation when the config sets one (else psp-eval clean's default).
 SEED_ARG = (
@@ -75,7 +75,7 @@ SCOPES = [TRIAL_SCOPE, *HUBS["hub_id"]]
 ANALYSES = config["analyses"]
 STANDALONE = config["standalone_reports"]
 # Analyses that read other analyses' results for the same scope (<scope>/<analysis>/).
-NEEDS = {"cost_benefit": ["impact"], "contract": ["process", "impact", "cost_benefit"]}
+NEEDS = {"cost_benefit": ["impact"], "payment": ["process", "impact", "cost_benefit"]}
 for analysis in ANALYSES:
     missing = [need for need in NEEDS.get(analysis, []) if need not in ANALYSES]
     if missing:
@@ -139,7 +139,7 @@ def notebook_inputs(wildcards):
 
 
 # Notebooks that read their scope's rows of the hub sheet (names, recruitment targets).
-HUB_SHEET_READERS = ("process", "contract", "need")
+HUB_SHEET_READERS = ("process", "payment", "need")
 
 
 def hub_sheet(wildcards):
@@ -160,11 +160,11 @@ def hub_rows(wildcards):
 
 
 def upstream_results(wildcards):
-    """Results of the analyses this one reads: for its scope, and a hub's contract also
+    """Results of the analyses this one reads: for its scope, and a hub's payment decision also
     judges effect targets on the trial-wide impact estimates."""
     base = f"{RESULTS}/{wildcards.trial}/{wildcards.scope}"
     upstream = [f"{base}/{need}" for need in NEEDS.get(wildcards.analysis, [])]
-    if wildcards.analysis == "contract" and wildcards.scope != TRIAL_SCOPE:
+    if wildcards.analysis == "payment" and wildcards.scope != TRIAL_SCOPE:
         upstream.append(f"{RESULTS}/{wildcards.trial}/{TRIAL_SCOPE}/impact")
     return upstream
 

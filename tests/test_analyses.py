@@ -6,9 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psp_eval import cba, impact, process
-from psp_eval.outputs import Outputs
-from psp_eval.scope import ScopeError, load_scope, restrict_to_scope
+from psp_eval.analyses import cost_benefit as cba
+from psp_eval.analyses import impact
+from psp_eval.analyses import process
+from psp_eval.report.outputs import Outputs
+from psp_eval.data.scope import ScopeError, load_scope, restrict_to_scope
+from psp_eval.present import tables
 
 D = pd.Timestamp
 
@@ -142,8 +145,8 @@ def test_scope_keeps_only_the_hub():
 
 def test_a_scope_reads_only_the_tables_used(tmp_path, monkeypatch):
     """Large tables a notebook never uses (item responses, scores) are never read."""
-    from psp_eval.contract import TABLES
-    from psp_eval.scope import EXTRA_TABLES
+    from psp_eval.data.contract import TABLES
+    from psp_eval.data.scope import EXTRA_TABLES
 
     frames = {
         "las": pd.DataFrame({"la_code": ["E1", "E2"], "hub_id": ["leeds", "york"]}),
@@ -185,11 +188,11 @@ def test_outputs_write_tables_figures_and_numbers(tmp_path):
 
 @pytest.mark.parametrize(("p", "text"), [(0.0004, "<0.001"), (0.001, "0.001"), (0.04418, "0.044"), (1.0, "1.000")])
 def test_format_p(p, text):
-    assert impact.format_p(p) == text
+    assert tables.format_p(p) == text
 
 
 def test_markdown_table_prints_cells_as_formatted():
-    from psp_eval.outputs import markdown_table
+    from psp_eval.report.outputs import markdown_table
 
     frame = pd.DataFrame(
         {"arm": ["SFFC", "usual"], "n": [np.int64(1234), 5], "p": ["0.380", "<0.001"], "m": [1.5, np.nan], "c": ["[c]", 7]}

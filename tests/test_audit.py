@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import BIN, run_command
 
-from psp_eval import audit as audit_module
-from psp_eval.audit import AuditError, audit
+from psp_eval.governance import audit as audit_module
+from psp_eval.governance.audit import AuditError, audit
 
 PDFTOTEXT = shutil.which("pdftotext")
 needs_pdftotext = pytest.mark.skipif(PDFTOTEXT is None, reason="needs poppler-utils (pdftotext)")

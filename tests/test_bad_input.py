@@ -31,13 +31,13 @@ import pandas as pd
 import pytest
 
 from psp_eval.cli import main
-from psp_eval.contract import S903_PLACE
-from psp_eval.notebooks import declared_parameters
+from psp_eval.data.contract import S903_PLACE
+from psp_eval.engine.execution import declared_parameters
 import yaml
 
-from psp_eval.paths import SCHEMA, ConfigError, check_config
-from psp_eval.pipeline import copy_workflow
-from psp_eval.synth import generate
+from psp_eval.engine.paths import SCHEMA, ConfigError, check_config
+from psp_eval.engine.pipeline import copy_workflow
+from psp_eval.data.demo import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

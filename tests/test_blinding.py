@@ -10,17 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psp_eval import blinding, consort, figures, scope
-from psp_eval.randomise import allocation_sequence
+from psp_eval.governance import blinding
+from psp_eval.report import blinded
+from psp_eval.analyses.randomisation import allocation_sequence
 
 from conftest import BIN, project_copy, run_command
-
-
-@pytest.fixture(autouse=True)
-def _unblinded_after():
-    """Tests that load blinded data must not leave the library naming arms A and B."""
-    yield
-    blinding.set_blinded(False)
 
 
 def randomisation(n_hubs: int = 3, per_stratum: int = 41, seed: int = 5) -> pd.DataFrame:
@@ -129,18 +123,6 @@ def test_arm_labels():
     assert blinding.arm_labels(True) == {"sffc": "Arm A", "usual": "Arm B"}
 
 
-def test_loading_blinded_tables_renames_the_library_arms(tmp_path):
-    pd.DataFrame({"la_code": ["E1"], "hub_id": ["H0"]}).to_parquet(tmp_path / "las.parquet")
-    blinding.write_marker(tmp_path, True, 1)
-    scope.load_tables(tmp_path, ("las",))
-    assert figures.ARM_LABELS == consort.ARM_TITLES == {"sffc": "Arm A", "usual": "Arm B"}
-    replaced = pd.DataFrame({"arm": ["sffc", "usual"]}).replace({"arm": figures.ARM_LABELS})
-    assert replaced["arm"].tolist() == ["Arm A", "Arm B"]
-    blinding.write_marker(tmp_path, False)
-    scope.load_tables(tmp_path, ("las",))
-    assert figures.ARM_LABELS == {"sffc": "SFFC", "usual": "Services as usual"}
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -179,7 +161,7 @@ def test_relabel_notebook_keeps_code_and_relabels_what_reports_show():
         nbformat.v4.new_output("display_data", {"text/markdown": "| SFFC | Services as usual |"}),
         nbformat.v4.new_output("stream", text="SFFC\n"),
     ]
-    out = blinding.relabel_notebook(nb)
+    out = blinded.relabel_notebook(nb)
     assert out.cells[0].source == "Families Arm A supported"
     assert out.cells[1].source == '#| tbl-cap: "Arm A minus Arm B"\nLABELS = {"sffc": "SFFC"}'
     assert out.cells[1].outputs[0]["data"]["text/markdown"] == "| Arm A | Arm B |"
@@ -208,7 +190,7 @@ def test_blind_report_relabels_and_adds_the_banner(tmp_path):
         '---\ntitle: "Safe Families for Children: trial report"\n---\n\n## Summary\n\n'
         "SFFC minus services as usual.\n\n{{< embed impact.ipynb#tbl-x >}}\n"
     )
-    rendered = blinding.blind_report(qmd, work)
+    rendered = blinded.blind_report(qmd, work)
     text = qmd.read_text()
     assert rendered.read_text() == text and rendered.parent == work
     assert text.startswith('---\ntitle: "Safe Families for Children: trial report"\n---\n')
@@ -220,7 +202,7 @@ def test_blind_report_relabels_and_adds_the_banner(tmp_path):
     assert original.cells[0].source.endswith('"n SFFC, services as usual"')  # left as executed
     qmd.write_text("{{< embed process.ipynb#tbl-y >}}\n")
     with pytest.raises(blinding.BlindingError, match="embeds process.ipynb"):
-        blinding.blind_report(qmd, work)
+        blinded.blind_report(qmd, work)
 
 
 # --- the whole pipeline, blinded ------------------------------------------------------------
@@ -261,8 +243,8 @@ def test_blinded_pipeline(tmp_path):
     assert "Arm A" in trial and "Arm B" in trial
 
     # The data behind it: a dummy split, not the true one.
-    from psp_eval.contract import read_hubs, validate_dir
-    from psp_eval.scoring import load_instruments
+    from psp_eval.data.contract import read_hubs, validate_dir
+    from psp_eval.data.scoring import load_instruments
 
     raw = validate_dir(
         project / "data/raw/demo",
@@ -275,7 +257,7 @@ def test_blinded_pipeline(tmp_path):
 
 
 def test_run_blinded_sets_its_own_folders_and_user_overrides_win(tmp_path, monkeypatch):
-    from psp_eval import pipeline
+    from psp_eval.engine import pipeline
 
     (tmp_path / "Snakefile").write_text("")
     calls = []

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psp_eval import cba
-from psp_eval.cba import ModelInputs, Parameter
-from psp_eval.paths import config_file
+from psp_eval.analyses import cost_benefit as cba
+from psp_eval.analyses.cost_benefit import ModelInputs, Parameter
+from psp_eval.engine.paths import config_file
 
 D = pd.Timestamp
 
@@ -84,7 +84,7 @@ def test_real_costs_and_cost_per_sffc_family_share_central_costs():
 
 
 # --- effects ----------------------------------------------------------------------------------
-def test_effects_from_new_keys_old_keys_or_planted(tmp_path):
+def test_effects_from_new_keys_old_keys_or_not_estimable(tmp_path):
     new = {"sdq_total_difficulties_effect": -2.0, "sdq_total_difficulties_effect_ci_low": -3.96,
            "sdq_total_difficulties_effect_ci_high": -0.04, "care_entry_risk_ratio": 0.8,
            "care_entry_risk_ratio_ci_low": 0.5, "care_entry_risk_ratio_ci_high": 1.28,
@@ -100,9 +100,11 @@ def test_effects_from_new_keys_old_keys_or_planted(tmp_path):
     assert eff.at["care_entry", "se"] == pytest.approx((math.log(1.28) - math.log(0.5)) / 3.919928, rel=1e-6)
     assert eff.at["re_referral", "source"] == "impact: re_referral_hazard_ratio"  # rate ratio not estimable
     assert eff.at["gad7_total", "source"] == "impact: gad7_total_diff_estimate"  # the old layout
-    assert eff.at["mspss_total", "source"].startswith("planted")  # missing
-    assert eff.at["nights_away", "estimate"] == pytest.approx(0.7)
-    assert cba.read_effects(tmp_path / "absent.json", 100, 100)["source"].str.startswith("planted").all()
+    # missing: not estimable, never a substitute (no demo truth in the analysis)
+    assert eff.at["mspss_total", "source"] == "not estimable: no impact estimate"
+    assert math.isnan(eff.at["mspss_total", "estimate"])
+    assert math.isnan(eff.at["nights_away", "estimate"])
+    assert cba.read_effects(tmp_path / "absent.json", 100, 100)["source"].str.startswith("not estimable").all()
 
 
 def test_base_rates_from_the_usual_arm():

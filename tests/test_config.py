@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from psp_eval.scoring import load_instruments
+from psp_eval.data.scoring import load_instruments
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((ROOT / "config/schema/config.schema.yaml").read_text())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from psp_eval import consort
+from psp_eval.analyses import consort
+from psp_eval.present.figures.impact import consort_figure
+from psp_eval.present.impact import consort_shown
 
 
 def _tables():
@@ -40,10 +42,10 @@ def test_consort_check_reports_a_broken_split():
 
 def test_consort_shown_suppresses_small_boxes_and_their_giveaways():
     flow = consort.consort_counts(*_tables(), "y8", "y0")
-    shown = flow.shown()
+    shown = consort_shown(flow)
     assert shown["reason: declined consent"] == "[c]" and shown["reason: not eligible"] == "[c]"
     for parent, parts in flow.splits:  # no split has exactly one hidden box
         assert sum(shown[k] == "[c]" for k in (parent, *parts)) != 1
-    fig = consort.consort_figure(flow)
+    fig = consort_figure(flow, {"sffc": "SFFC", "usual": "Services as usual"})
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     assert "[c]" in texts and "n = 30" in texts

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from psp_eval.contract import (
+from psp_eval.data.contract import (
     TABLES,
     ContractError,
     load_dir,

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from psp_eval.disclosure import (
+from psp_eval.present.disclosure import (
     SUPPRESSED,
     count_table,
     hide_small_groups,

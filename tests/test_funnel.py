@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from psp_eval.funnel import funnel_points, limit_curves, mean_limits, proportion_limits
+from psp_eval.analyses.funnel import funnel_points, limit_curves, mean_limits, proportion_limits
 
 
 def test_normal_limits_for_a_proportion():

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psp_eval import impact
+from psp_eval.analyses import impact
+from psp_eval.present import impact as present_impact
+from psp_eval.present import tables
 
 
 def _kidney() -> pd.DataFrame:
@@ -131,23 +133,25 @@ def test_interaction_test_flags_a_planted_interaction():
 def test_baseline_table_hides_small_categories():
     frame = pd.DataFrame({"arm": ["sffc"] * 20 + ["usual"] * 20, "age": np.arange(40.0),
                           "sex": ["female"] * 18 + ["male"] * 2 + ["female"] * 10 + ["male"] * 10})
-    table = impact.baseline_table(frame, "arm", {"sffc": "SFFC", "usual": "Usual"}, {"age": "Age"}, {"sex": "Sex"})
+    table = present_impact.baseline_table(frame, "arm", {"sffc": "SFFC", "usual": "Usual"}, {"age": "Age"}, {"sex": "Sex"})
     row = table.set_index("Characteristic").loc["  male"]
     assert row["SFFC"] == "[c]"
     assert table.set_index("Characteristic").loc["  female", "SFFC"] == "[c]"  # else 20 - 18 gives it away
 
 
 def test_shown_values():
-    assert impact.shown_value(None) == "not estimable"
-    assert impact.shown_value(float("nan")) == "not estimable"
-    assert impact.shown_value(1.2345, 2) == 1.23
+    assert tables.shown_value(None) == "not estimable"
+    assert tables.shown_value(float("nan")) == "not estimable"
+    assert tables.shown_value(1.2345, 2) == 1.23
 
 
 @pytest.fixture(scope="module")
 def demo_frame(tmp_path_factory):
     """The analysis frame of the demo trial (default seed and size), built as the pipeline does."""
-    from psp_eval import contract, scoring, synth
-    from psp_eval.paths import config_file
+    from psp_eval.data import contract
+    from psp_eval.data import scoring
+    from psp_eval.data import demo as synth
+    from psp_eval.engine.paths import config_file
 
     raw = tmp_path_factory.mktemp("demo")
     synth.generate(raw)
@@ -167,7 +171,7 @@ def test_demo_recovers_planted_score_effects(demo_frame, outcome, truth):
 
 @pytest.mark.slow
 def test_demo_recovers_planted_count_and_time_effects(demo_frame):
-    from psp_eval import survival
+    from psp_eval.analyses import survival
 
     covariates = ("hub_id", "referral_group")
     nights = impact.rate_ratio(demo_frame, "away_episodes", "years_followed", "arm", "sffc", "usual", covariates).iloc[0]

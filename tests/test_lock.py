@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from psp_eval import cli, lock, pipeline, provenance
+from psp_eval import cli
+from psp_eval.governance import lock
+from psp_eval.engine import pipeline
+from psp_eval.report import provenance
 
 NOTEBOOK = {
     "cells": [
@@ -78,7 +81,7 @@ def test_lock_covers_the_plan_and_nothing_else(project):
 
 def test_the_real_library_is_locked():
     names = lock.locked_files(Path(__file__).resolve().parents[1])
-    assert {"psp_eval/lock.py", "psp_eval/impact.py", "config/config.yaml", "Snakefile"} <= set(
+    assert {"psp_eval/governance/lock.py", "psp_eval/analyses/impact.py", "config/config.yaml", "Snakefile"} <= set(
         names
     )
     assert not any("__pycache__" in name for name in names)
@@ -229,7 +232,8 @@ def test_psp_eval_run_warns_before_snakemake(project, monkeypatch, capsys):
         return subprocess.CompletedProcess(cmd, 0)
 
     monkeypatch.setattr(pipeline.subprocess, "run", fake_snakemake)
-    assert pipeline.run(cores=1, config=[], dry_run=True, root=project) == 0
+    monkeypatch.setattr(cli, "ROOT", project)
+    assert cli.main(["run", "--cores", "1", "-n"]) == 0
     assert "CHANGED" in calls[0] and "rules/common.smk" in calls[0]
 
 
@@ -250,7 +254,7 @@ def test_cli_lock_and_check(project, monkeypatch, capsys):
 
 def test_lock_needs_no_pandas():
     """`psp-eval run` checks the lock: it must stay free of the heavy libraries."""
-    code = "import sys, psp_eval.lock; sys.exit('pandas' in sys.modules or 'numpy' in sys.modules)"
+    code = "import sys, psp_eval.governance.lock; sys.exit('pandas' in sys.modules or 'numpy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

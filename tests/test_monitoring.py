@@ -5,8 +5,11 @@ import shutil
 import pandas as pd
 import pytest
 
-from psp_eval import contract, monitoring, scoring, synth
-from psp_eval.monitoring import BlindingError, MonitoringConfig
+from psp_eval.data import contract
+from psp_eval.analyses import monitoring
+from psp_eval.data import scoring
+from psp_eval.data import demo as synth
+from psp_eval.analyses.monitoring import BlindingError, MonitoringConfig
 
 HUBS = pd.DataFrame(
     {

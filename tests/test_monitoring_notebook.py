@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from psp_eval import monitoring, synth
-from psp_eval.notebooks import execute
+from psp_eval.analyses import monitoring
+from psp_eval.data import demo as synth
+from psp_eval.engine.execution import execute
 
 ROOT = Path(__file__).resolve().parents[1]
 

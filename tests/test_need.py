@@ -6,8 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from psp_eval import need
-from psp_eval.need import NeedError, ProfileRules
+from psp_eval.analyses import need
+from psp_eval.analyses.need import NeedError, ProfileRules
+from psp_eval.present import disclosure
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRACT = "2025-03-31"
@@ -245,7 +246,7 @@ def test_scotland_feasibility_per_la():
 
 
 def test_demo_profile_share_is_near_the_planted_value(tmp_path):
-    from psp_eval import synth
+    from psp_eval.data import demo as synth
 
     synth.generate(tmp_path, seed=3, n_hubs=2, n_las=4, n_families=60)
     truth = json.loads((tmp_path / "truth.json").read_text())
@@ -274,7 +275,7 @@ def test_part_of_whole_suppression_hides_small_parts_and_small_rests():
         },
         index=["a", "b", "c", "all"],
     )
-    shown = need.suppress_part_of_whole(
+    shown = disclosure.suppress_part_of_whole(
         frame, "children_fitting", "children_starting", total_row="all", derived=("share_pct",)
     )
     assert shown.loc["a", "children_fitting"] == "[c]" and shown.loc["a", "share_pct"] == "[c]"

@@ -5,7 +5,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from psp_eval import contract, need, scoring, synth
+from psp_eval.data import contract
+from psp_eval.analyses import need
+from psp_eval.data import scoring
+from psp_eval.data import demo as synth
 
 
 @pytest.fixture(scope="module")

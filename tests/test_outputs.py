@@ -5,9 +5,9 @@ import json
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from psp_eval import atomic
-from psp_eval.figures import ARM_COLOURS
-from psp_eval.outputs import Outputs
+from psp_eval.engine import atomic
+from psp_eval.present.figures.style import ARM_COLOURS
+from psp_eval.report.outputs import Outputs
 
 
 def _figure():

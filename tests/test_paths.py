@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from psp_eval.paths import ProjectNotFound, config_file, load_config, project_root
+from psp_eval.engine.paths import ProjectNotFound, config_file, load_config, project_root
 
 ROOT = Path(__file__).resolve().parents[1]
 

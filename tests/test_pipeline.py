@@ -6,7 +6,9 @@ import sys
 import pandas as pd
 import pytest
 
-from psp_eval.pipeline import PipelineError, copy_workflow, index_entries, report_title, run
+from psp_eval.engine.pipeline import PipelineError, copy_workflow, run
+from psp_eval.report.index import index_entries, report_title
+from psp_eval.report.render import RenderError
 
 
 def _site(tmp_path, scopes):
@@ -40,13 +42,13 @@ def test_index_lists_trial_hubs_then_standalone_reports(tmp_path):
 def test_index_refuses_a_missing_report(tmp_path):
     hubs = pd.DataFrame({"hub_id": ["leeds"], "hub_name": ["Leeds"]})
     site = _site(tmp_path, ["trial"])
-    with pytest.raises(PipelineError, match=r"leeds\.html is missing"):
+    with pytest.raises(RenderError, match=r"leeds\.html is missing"):
         index_entries("demo", hubs, site, tmp_path / "results")
 
 
 def test_report_title_needs_front_matter(tmp_path):
     (tmp_path / "x.qmd").write_text("# No front matter\n")
-    with pytest.raises(PipelineError, match="no title"):
+    with pytest.raises(RenderError, match="no title"):
         report_title(tmp_path / "x.qmd")
 
 
@@ -195,7 +197,7 @@ Complete log(s): /p/.snakemake/log/2026-11-23T210845.864052.snakemake.log
 
 
 def _summarise(text):
-    from psp_eval.progress import Summary
+    from psp_eval.engine.progress import Summary
 
     said = []
     ticks = iter(range(0, 1000, 2))  # each reading of the clock: 2 s later
@@ -280,7 +282,7 @@ def test_run_shows_finished_and_failed_jobs_then_where_the_complete_log_is(tmp_p
 
 @pytest.mark.parametrize("live", [False, True])
 def test_run_summarised_shows_jobs_on_a_terminal_and_in_a_log(tmp_path, capsys, live):
-    from psp_eval.progress import run_summarised
+    from psp_eval.engine.progress import run_summarised
 
     script = tmp_path / "fake_snakemake.py"
     script.write_text(f"import sys\nsys.stderr.write({RECORDED_FAILURE!r})\nsys.exit(1)\n")

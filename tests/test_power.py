@@ -5,8 +5,8 @@ import math
 import pytest
 from statsmodels.stats.power import TTestIndPower
 
-from psp_eval import power as pw
-from psp_eval.power import Design, PowerError
+from psp_eval.analyses import power as pw
+from psp_eval.analyses.power import Design, PowerError
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psp_eval import process
-from psp_eval.disclosure import SUPPRESSED
+from psp_eval.analyses import process
+from psp_eval.present.disclosure import SUPPRESSED
+from psp_eval.present import process as present_process
 
 D = pd.Timestamp
 INSTRUMENTS = {
@@ -93,7 +94,7 @@ def test_profile_table_suppresses_each_block():
             "referral_group": ["emerging"] * 17 + ["edge_of_care"] * 3 + ["emerging"] * 6 + ["edge_of_care"] * 6,
         }
     )
-    table = process.profile_table(
+    table = present_process.profile_table(
         profile,
         {"referral_group": ("Referral group", ["emerging", "edge_of_care"])},
         groups=(("sffc_supported", "SFFC"), ("not_randomised", "Not randomised")),
@@ -146,7 +147,7 @@ def test_delivery_summary_hides_rows_about_few_families():
             "duration_days": [30] * 8 + [np.nan] * 2,
         }
     )
-    table = process.delivery_summary(per).set_index("Measure")
+    table = present_process.delivery_summary(per).set_index("Measure")
     days = table.loc["Days from randomisation to first support"]
     assert days.tolist() == [8, 80.0, "4.5 (2.8 to 6.2)"]
     assert table.loc["Hosting (nights), per family receiving it"].tolist() == [SUPPRESSED] * 3  # 2 families
@@ -175,7 +176,7 @@ def test_volunteer_capacity_suppresses_roles_and_ratio():
     )
     families = pd.DataFrame({"family_id": [f"F{i}" for i in range(30)], "la_code": ["A"] * 20 + ["B"] * 10})
     las = pd.DataFrame({"la_code": ["A", "B"], "hub_id": ["h1", "h2"]})
-    table = process.volunteer_capacity(volunteers, families, las, "2024-06-01").set_index("hub_id")
+    table = present_process.volunteer_capacity(volunteers, families, las, "2024-06-01").set_index("hub_id")
     assert table.loc["h1", "friend"] == SUPPRESSED  # 3 friends
     assert table.loc["h1", "host"] == SUPPRESSED  # else 9 - 6 hosts in h1 gives h2's 3 away
     assert table.loc["h2", "active"] == SUPPRESSED  # 3 volunteers in all
@@ -228,7 +229,7 @@ def test_indicator_funnel_leaves_out_small_units_but_keeps_their_target():
             "hub_id": ["h"] * 3,
         }
     )
-    points = process.indicator_funnel(units, "follow_up")
+    points = present_process.indicator_funnel(units, "follow_up")
     assert points["la_code"].tolist() == ["a", "b"]
     assert points["target"].iloc[0] == pytest.approx(120 / 202)  # c's two families still count
     assert "hub_id" in points.columns
@@ -236,7 +237,7 @@ def test_indicator_funnel_leaves_out_small_units_but_keeps_their_target():
 
 def test_la_table_suppresses_with_a_total_row():
     la = pd.DataFrame({"la_name": ["A", "B", "C"], "randomised": [3, 20, 30], "rate": [0.5, 0.6, 0.7]})
-    table = process.la_table(la, {"randomised": ["rate"]}, ["la_name"]).set_index("la_name")
+    table = present_process.la_table(la, {"randomised": ["rate"]}, ["la_name"]).set_index("la_name")
     assert table.loc["A", "randomised"] == SUPPRESSED and table.loc["A", "rate"] == SUPPRESSED
     assert table.loc["B", "randomised"] == SUPPRESSED  # else 53 - 20 - 30 gives A away
     assert table.loc["C", "randomised"] == 30
@@ -264,7 +265,7 @@ def test_likert_distribution_and_table():
     dist = process.likert_distribution(_surveys(), "family").set_index("question_id")
     assert dist.loc["q1", ["n_1", "n_2", "n_3", "n_4", "n_5", "n"]].tolist() == [1, 0, 1, 2, 2, 6]
     assert dist.loc["q1", "pct_5"] == pytest.approx(100 * 2 / 6)
-    table = process.likert_table(dist.reset_index()).set_index("question_id")
+    table = present_process.likert_table(dist.reset_index()).set_index("question_id")
     # disagree 1, neither 1, agree 4: every cell is small, so all three are hidden; n = 6 shown.
     assert table.loc["q1", ["disagree", "neither", "agree"]].tolist() == [SUPPRESSED] * 3
     assert table.loc["q1", "responses"] == 6
@@ -285,7 +286,7 @@ def test_likert_table_shows_large_cells_with_percent():
             "n": [40],
         }
     )
-    table = process.likert_table(dist)
+    table = present_process.likert_table(dist)
     assert table.loc[0, ["disagree", "neither", "agree"]].tolist() == ["0 (0.0%)", "10 (25.0%)", "30 (75.0%)"]
 
 
@@ -312,7 +313,7 @@ def test_response_rates_count_households_and_suppress():
         ("volunteer", "baseline"): {f"V{i}" for i in range(6)} | {"V9"},
         ("volunteer_child", "baseline"): {"V0", "V1"},
     }
-    rates = process.response_rates(surveys, eligible).set_index(["respondent_type", "timepoint"])
+    rates = present_process.response_rates(surveys, eligible).set_index(["respondent_type", "timepoint"])
     assert rates.loc[("family", "week8")].tolist() == [6, 10, 60.0]
     assert rates.loc[("volunteer", "baseline")].tolist() == [6, 7, 85.7]
     # one household (two children) of two eligible: hidden.
@@ -331,7 +332,7 @@ def test_theme_counts_suppressed():
             "theme": "practical help",
         }
     )
-    themes = process.theme_counts(pd.concat([surveys, more]), ["family", "volunteer"]).set_index("theme")
+    themes = present_process.theme_counts(pd.concat([surveys, more]), ["family", "volunteer"]).set_index("theme")
     assert themes.loc["practical help"].tolist() == [5, 0]
     assert themes.loc["respite", "family"] == SUPPRESSED  # two families
     assert themes.index.tolist() == ["practical help", "respite"]
@@ -339,14 +340,14 @@ def test_theme_counts_suppressed():
 
 def test_survey_change_pairs_respondents():
     surveys = _surveys()
-    change = process.survey_change(surveys, "volunteer", "baseline", "month12").set_index("question_id")
+    change = present_process.survey_change(surveys, "volunteer", "baseline", "month12").set_index("question_id")
     # baseline all 3; month 12: 3, 4, 5, 3, 4, 5: change 0, 1, 2, 0, 1, 2 -> mean 1, sd 0.894427,
     # se 0.365148, t(0.975, 5) = 2.570582: CI 1 ± 0.938650.
     assert change.loc["v1", "n_pairs"] == 6
     assert change.loc["v1", "mean_change"] == pytest.approx(1.0)
     assert change.loc["v1", "ci_low"] == pytest.approx(1 - 2.570582 * 0.894427 / 6**0.5, abs=1e-5)
     # Children: 2 at baseline and none later: hidden.
-    kids = process.survey_change(surveys, "volunteer_child", "baseline", "month12")
+    kids = present_process.survey_change(surveys, "volunteer_child", "baseline", "month12")
     assert kids.loc[0, "n_first"] == SUPPRESSED
 
 
@@ -374,13 +375,13 @@ def test_retention_matches_kaplan_meier_by_hand_and_hides_small_risk_sets():
     spells = pd.DataFrame(
         {"months": [2, 3, 4, 5, 6, 8], "ended": [True, False, True, False, True, False], "role": "host"}
     )
-    table = process.retention_at(spells, [1, 4.5, 7], threshold=2)
+    table = present_process.retention_at(spells, [1, 4.5, 7], threshold=2)
     assert table["retained_pct"].tolist() == [100.0, 62.5, SUPPRESSED]  # 1 at risk at 7 months
     assert table["at_risk"].tolist() == [6, 3, SUPPRESSED]
-    unhidden = process.retention_at(spells, [7], threshold=1)
+    unhidden = present_process.retention_at(spells, [7], threshold=1)
     assert unhidden.loc[0, "retained_pct"] == pytest.approx(31.25, abs=0.06)  # rounded to 1 decimal
     assert process.median_retention(spells) == 6
-    default = process.retention_at(spells, [4.5])
+    default = present_process.retention_at(spells, [4.5])
     assert default.loc[0, "at_risk"] == SUPPRESSED  # 3 < 5
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from psp_eval import provenance
+from psp_eval.report import provenance
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -5,8 +5,8 @@ import re
 import pandas as pd
 import pytest
 
-from psp_eval import randomise
-from psp_eval.randomise import RandomisationError
+from psp_eval.analyses import randomisation as randomise
+from psp_eval.analyses.randomisation import RandomisationError
 
 HUBS = ["leeds", "bristol"]
 

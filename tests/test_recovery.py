@@ -1,7 +1,7 @@
 """A run killed at any point and started again finishes with correct outputs and no litter.
 
-Quick tests cover the pieces: atomic writes (`psp_eval.atomic`) and the removal of the lock a
-killed Snakemake leaves (`psp_eval.recovery`, against a fake /proc). The slow test kills a real
+Quick tests cover the pieces: atomic writes (`psp_eval.engine.atomic`) and the removal of the lock a
+killed Snakemake leaves (`psp_eval.engine.recovery`, against a fake /proc). The slow test kills a real
 run with SIGKILL while notebooks are running, reruns it and compares with a clean run.
 """
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN, project_copy, run_command
-from psp_eval import atomic, recovery
+from psp_eval.engine import atomic
+from psp_eval.engine import recovery
 from test_determinism import compared_kinds, differences
 
 

@@ -14,8 +14,9 @@ import matplotlib
 import nbformat
 import pytest
 
-from psp_eval import render
-from psp_eval.render import RenderError
+from psp_eval.report import render
+from psp_eval.report.render import RenderError
+from psp_eval.report import index
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
@@ -362,7 +363,7 @@ def test_index_links_every_report_relative_to_the_page(tmp_path):
             ("north", 'North *East* "NE"', "hub"),
         ]
     ]
-    out = render.build_index(
+    out = index.build_index(
         entries, site / "index.html", title="PSP evaluation", provenance=PROVENANCE
     )
     page = out.read_text(encoding="utf-8")
@@ -377,7 +378,7 @@ def test_index_links_every_report_relative_to_the_page(tmp_path):
 
 def test_index_entry_missing_a_key(tmp_path):
     with pytest.raises(RenderError, match="entry 1 .* lacks pdf"):
-        render.build_index(
+        index.build_index(
             [
                 {
                     "trial": "t",

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from psp_eval.scoring import (
+from psp_eval.data.scoring import (
     ScoringConfigError,
     ScoringError,
     band,

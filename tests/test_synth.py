@@ -1,4 +1,4 @@
-"""The synthetic demo trial (psp_eval.synth): contract-shaped, deterministic, truthful."""
+"""The synthetic demo trial (psp_eval.data.demo): contract-shaped, deterministic, truthful."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from psp_eval import contract, synth
-from psp_eval.contract import TABLES
+from psp_eval.data import contract
+from psp_eval.data import demo as synth
+from psp_eval.data.contract import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_HUBS = ROOT / "config" / "hubs.tsv"

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from psp_eval import warm
+from psp_eval.engine import warm
 
 BIN = Path(sys.executable).parent
 
@@ -30,7 +30,7 @@ def _notebook(path: Path, source: str) -> Path:
 def worker(tmp_path):
     """A worker with nothing preloaded (quick to start), listening on a socket in tmp_path."""
     sock = tmp_path / "w.sock"
-    code = f"from pathlib import Path; from psp_eval.warm import serve; serve(Path({str(sock)!r}), preload=())"
+    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(sock)!r}), preload=())"
     process = subprocess.Popen([sys.executable, "-c", code])
     for _ in range(200):
         if sock.exists():
@@ -111,11 +111,11 @@ def test_the_worker_leaves_when_stopped_idle_or_orphaned(tmp_path, worker):
     warm.stop(sock)
     assert process.wait(timeout=5) == 0
     idle = tmp_path / "idle.sock"
-    code = f"from pathlib import Path; from psp_eval.warm import serve; serve(Path({str(idle)!r}), idle_seconds=0.5, preload=())"
+    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(idle)!r}), idle_seconds=0.5, preload=())"
     started = time.monotonic()
     subprocess.run([sys.executable, "-c", code], check=True, timeout=20)
     assert time.monotonic() - started < 15
     assert not idle.exists()
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    orphan = f"from pathlib import Path; from psp_eval.warm import serve; serve(Path({str(idle)!r}), {int(gone.stdout)}, preload=())"
+    orphan = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(idle)!r}), {int(gone.stdout)}, preload=())"
     subprocess.run([sys.executable, "-c", orphan], check=True, timeout=20)  # its Snakemake is gone

@@ -39,7 +39,7 @@ def test_dry_run_plans_every_job(tmp_path):
         "notebook": 4 * scopes + 2,  # four analyses per scope, need and monitoring once
         "render": scopes,
         "render_standalone": 2,
-        "hub_sheet": scopes,  # the trial's rows for process, contract and need; each hub's
+        "hub_sheet": scopes,  # the trial's rows for process, payment and need; each hub's
         "index": 1,
         "audit": 1,  # the disclosure audit of every output, last
     }
@@ -81,7 +81,7 @@ def test_whole_pipeline_on_a_small_demo(small_site):
     finally:
         notebook.write_text(original)
     config = yaml.safe_load((project / "config/config.yaml").read_text())
-    readers_of_process = 1 + ("contract" in config["analyses"])
+    readers_of_process = 1 + ("payment" in config["analyses"])
     assert jobs == {
         "notebook": readers_of_process * len(scopes),
         "render": len(scopes),
@@ -92,7 +92,7 @@ def test_whole_pipeline_on_a_small_demo(small_site):
     planned_outputs = re.findall(r"^\s+output: (.*)$", dry, re.M)
     assert not [o for o in planned_outputs if "/impact" in o or "/cost_benefit" in o]
     # Changing one hub's row of the hub sheet reruns that hub's jobs and the trial-level ones
-    # that read the sheet (process, contract, need, monitoring): no other hub's.
+    # that read the sheet (process, payment, need, monitoring): no other hub's.
     sheet = project / "config/hubs.tsv"
     original_sheet = sheet.read_text()
     lines = original_sheet.splitlines()
@@ -107,7 +107,7 @@ def test_whole_pipeline_on_a_small_demo(small_site):
     changed, other = cells[0], [s for s in scopes if s not in ("trial", cells[0])]
     assert jobs == {
         "hub_sheet": 2,
-        "notebook": 2 * 2 + 2,  # process and contract for the hub and the trial; need, monitoring
+        "notebook": 2 * 2 + 2,  # process and payment for the hub and the trial; need, monitoring
         "render": 2,
         "render_standalone": 2,
         "index": 1,

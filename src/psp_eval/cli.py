@@ -7,65 +7,25 @@ exit code: a researcher sees what to fix, never a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from psp_eval.engine import execution
+from psp_eval.errors import PspEvalError
+
+if TYPE_CHECKING:
+    from psp_eval.data.contract import ValidationResult
 
 ROOT = Path.cwd()
 DEFAULT_HUBS = Path("config/hubs.tsv")
 DEFAULT_INSTRUMENTS = Path("config/instruments.yaml")
 
 
-class _Library:
-    """A psp_eval module imported on first use: `psp-eval run` (and its no-op rerun) then
-    starts without importing pandas, statsmodels or the renderer it does not need."""
-
-    def __init__(self, name: str) -> None:
-        self._name = f"psp_eval.{name}"
-
-    def __getattr__(self, attribute: str):
-        return getattr(importlib.import_module(self._name), attribute)
-
-
-atomic = _Library("atomic")
-blinding = _Library("blinding")
-audit_module = _Library("audit")
-contract = _Library("contract")
-notebooks = _Library("notebooks")
-pipeline = _Library("pipeline")
-provenance = _Library("provenance")
-render = _Library("render")
-scoring = _Library("scoring")
-scope = _Library("scope")
-synth = _Library("synth")
-power_module = _Library("power")
-randomise_module = _Library("randomise")
-lock_module = _Library("lock")
-verify_module = _Library("verify")
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Errors that are the user's to fix: shown as one message, exit code 1."""
-    return (
-        contract.ContractError,
-        notebooks.NotebookError,
-        render.RenderError,
-        scoring.ScoringError,
-        scoring.ScoringConfigError,
-        pipeline.PipelineError,
-        lock_module.LockError,
-        verify_module.VerifyError,
-        scope.ScopeError,
-        randomise_module.RandomisationError,
-        power_module.PowerError,
-        audit_module.AuditError,
-        blinding.BlindingError,
-        FileNotFoundError,
-    )
-
-
 def _cmd_synth(args: argparse.Namespace) -> int:
+    from psp_eval.data import demo as synth
+
     seed = synth.DEFAULT_SEED if args.seed is None else args.seed
     written = synth.generate(
         args.out, seed=seed, n_hubs=args.hubs, n_las=args.las, n_families=args.families
@@ -74,8 +34,11 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _validate(args: argparse.Namespace) -> contract.ValidationResult:
+def _validate(args: argparse.Namespace) -> ValidationResult:
     """Validate the data folder, showing warnings (e.g. unknown columns) whatever the outcome."""
+    from psp_eval.data import contract
+    from psp_eval.data import scoring
+
     hubs = contract.read_hubs(args.hubs)
     instruments = scoring.load_instruments(args.instruments)
     result = contract.validate_dir(args.data_dir, hubs, instruments)
@@ -85,6 +48,8 @@ def _validate(args: argparse.Namespace) -> contract.ValidationResult:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from psp_eval.engine import atomic
+
     if args.report:  # a report on disk always means the data passed this latest check
         Path(args.report).unlink(missing_ok=True)
     result = _validate(args)
@@ -105,6 +70,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
+    from psp_eval.data import contract
+    from psp_eval.governance import blinding
+
     result = _validate(args)
     result.raise_if_errors()
     tables = dict(result.tables)
@@ -120,6 +88,10 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _cmd_hub_sheet(args: argparse.Namespace) -> int:
+    from psp_eval.data import contract
+    from psp_eval.data import scope
+    from psp_eval.engine import atomic
+
     hubs = contract.read_hubs(args.hubs)
     if args.scope != scope.TRIAL_SCOPE:
         hubs = hubs[hubs["hub_id"] == args.scope]
@@ -132,6 +104,9 @@ def _cmd_hub_sheet(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
+    from psp_eval.data import contract
+    from psp_eval.data import scoring
+
     instruments = scoring.load_instruments(args.instruments)
     import pandas as pd
 
@@ -143,20 +118,18 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_execute(args: argparse.Namespace) -> int:
-    parameters = dict(args.param or [])
-    notebooks.execute(args.notebook, args.output, parameters, cwd=ROOT, kernel=args.kernel)
-    print(f"Executed {args.notebook} -> {args.output}")
-    return 0
-
-
 def _provenance(args: argparse.Namespace) -> dict:
     """Hashes of the raw data and config files a report was made from, and the code version."""
+    from psp_eval.report import provenance
+
     data_files = sorted(Path(args.data_dir).glob("*.*"))
     return provenance.collect(data_files, [Path(p) for p in args.config_file], root=ROOT)
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
+    from psp_eval.governance import blinding
+    from psp_eval.report import render
+
     prov = _provenance(args)
     variables = {"trial": args.trial, "scope": args.scope, "scope_name": args.scope_name}
     variables.update(blinding.report_variables(args.blinded))
@@ -167,7 +140,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="psp-eval-blinded-") as workdir:
-            blinded_qmd = blinding.blind_report(qmd, workdir)
+            from psp_eval.report.blinded import blind_report
+
+            blinded_qmd = blind_report(qmd, workdir)
             engine = render.render(blinded_qmd, args.html, args.pdf, engine=args.engine)
     else:
         engine = render.render(qmd, args.html, args.pdf, engine=args.engine)
@@ -176,17 +151,23 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
+    from psp_eval.data import contract
+    from psp_eval.report import index
+
     hubs = contract.read_hubs(args.hubs)
-    entries = pipeline.index_entries(
+    entries = index.index_entries(
         args.trial, hubs, args.out.parent, args.results_dir, standalone=args.report
     )
     prov = _provenance(args)
-    render.build_index(entries, Path(args.out), title=args.title, provenance=prov)
+    index.build_index(entries, Path(args.out), title=args.title, provenance=prov)
     print(f"Wrote {args.out}")
     return 0
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
+    from psp_eval.engine import atomic
+    from psp_eval.governance import audit as audit_module
+
     result = audit_module.audit(args.site, args.results, args.data_dir, relative_to=ROOT)
     for line in audit_module.iter_report(result):
         print(line)
@@ -207,16 +188,24 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from psp_eval.engine import pipeline
+    from psp_eval.governance.lock import warn_if_changed  # standard library only: no pandas
+
+    warn_if_changed(ROOT)  # a loud banner when the analysis plan changed since its lock
     return pipeline.run(
         cores=args.cores,
         config=args.config or [],
         dry_run=args.dry_run,
         extra=args.snakemake_args,
         blinded=args.blinded,
+        root=ROOT,
     )
 
 
 def _cmd_randomise_sequence(args: argparse.Namespace) -> int:
+    from psp_eval.data import contract
+    from psp_eval.analyses import randomisation as randomise_module
+
     hubs = contract.read_hubs(args.hubs)["hub_id"].tolist()
     sequence = randomise_module.allocation_sequence(
         hubs, args.per_stratum, seed=args.seed, block_sizes=args.block_sizes
@@ -232,6 +221,8 @@ def _cmd_randomise_sequence(args: argparse.Namespace) -> int:
 
 
 def _cmd_randomise_allocate(args: argparse.Namespace) -> int:
+    from psp_eval.analyses import randomisation as randomise_module
+
     from datetime import datetime, timezone
 
     allocated_at = args.date or datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -243,6 +234,8 @@ def _cmd_randomise_allocate(args: argparse.Namespace) -> int:
 
 
 def _cmd_power(args: argparse.Namespace) -> int:
+    from psp_eval.analyses import power as power_module
+
     design = power_module.Design(
         sd=args.sd,
         rho=args.rho,
@@ -276,6 +269,8 @@ def _cmd_power(args: argparse.Namespace) -> int:
 
 
 def _cmd_lock(args: argparse.Namespace) -> int:
+    from psp_eval.governance import lock as lock_module
+
     if not args.check:
         path = lock_module.write_lock(ROOT, note=args.note, by=args.by, force=args.force)
         files = len(json.loads(path.read_text(encoding="utf-8"))["files"])
@@ -295,6 +290,8 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from psp_eval.governance import verify as verify_module
+
     report = verify_module.verify(
         args.results_dir,
         project=args.project,
@@ -304,13 +301,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     )
     print(report.text())
     return 0 if report.ok else 1
-
-
-def _key_value(text: str) -> tuple[str, str]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    return key, value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -357,13 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser("execute", help="run a parameterised notebook with papermill")
-    p.add_argument("notebook", type=Path)
-    p.add_argument("output", type=Path)
-    p.add_argument("-p", "--param", type=_key_value, action="append", metavar="NAME=VALUE")
-    p.add_argument(
-        "--kernel", action="store_true", help="run a Jupyter kernel instead of this process"
-    )
-    p.set_defaults(func=_cmd_execute)
+    execution.add_arguments(p)
 
     p = sub.add_parser("render", help="instantiate a report template for a scope and render it")
     p.add_argument("--template", type=Path, required=True)
@@ -465,18 +449,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["execute"]:  # in the pipeline's warm worker when there is one
-        from psp_eval import warm
+    if argv[:1] == ["execute"]:  # in the pipeline's warm worker when there is one, else here
+        from psp_eval.engine import warm
 
-        code = warm.delegate(argv)
-        if code is not None:
-            return code
+        code = warm.delegate(argv[1:])
+        return execution.main(argv[1:]) if code is None else code
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except Exception as err:
-        if not isinstance(err, _user_errors()):
-            raise
+    except (PspEvalError, FileNotFoundError) as err:
         print(f"psp-eval {args.command}: {err}", file=sys.stderr)
         return 1
 

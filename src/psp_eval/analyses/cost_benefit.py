@@ -1,0 +1,700 @@
+"""Cost-benefit of SFFC: what delivery cost, and what it returns (the WSIPP method).
+
+The cost side counts delivery cost per family from the `costs` table in one price year (GDP
+deflator, config/deflators.csv). The model values the outcomes SFFC changes (care entries,
+re-referrals and the assessments that follow them) with the unit costs of
+config/unit_costs.yaml, each with its source, price year and uncertainty, as Investing in
+Children did with WSIPP's model: cautious effects (design and implementation adjustments),
+benefits only over the horizon, Green Book discounting, and Monte Carlo draws of effects and
+unit costs giving NPV, benefit-cost ratio and the chance that benefits exceed costs, by
+perspective (taxpayers, participants, others).
+"""
+
+from __future__ import annotations
+
+from psp_eval.errors import PspEvalError
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+# Categories that make up the cost of delivering SFFC (usual_services is the comparator's cost).
+DELIVERY_CATEGORIES = ("staff", "volunteer_expenses", "training", "overheads", "central")
+
+
+def families_supported(randomisation: pd.DataFrame, support: pd.DataFrame) -> int:
+    """SFFC-arm families with at least one support episode."""
+    sffc = randomisation.loc[randomisation["arm"] == "sffc", "family_id"]
+    return int(sffc.isin(support["family_id"]).sum())
+
+
+def delivery_costs(costs: pd.DataFrame) -> pd.DataFrame:
+    """Delivery cost by category and price year (cash prices, before deflating)."""
+    delivery = costs[costs["category"].isin(DELIVERY_CATEGORIES)]
+    table = (
+        delivery.groupby(["category", "price_year"], observed=True)["amount_gbp"]
+        .sum()
+        .unstack("price_year", fill_value=0.0)
+        .reindex([c for c in DELIVERY_CATEGORIES if c in set(delivery["category"])])
+    )
+    table.columns = [f"gbp_{year}" for year in table.columns]
+    table["total_gbp"] = table.sum(axis=1)
+    return table
+
+
+def cost_per_family(costs: pd.DataFrame, n_supported: int) -> float:
+    """Delivery cost divided by the families supported (NaN when none were)."""
+    total = costs.loc[costs["category"].isin(DELIVERY_CATEGORIES), "amount_gbp"].sum()
+    return float(total / n_supported) if n_supported else float("nan")
+
+
+def costs_by_quarter(costs: pd.DataFrame) -> pd.DataFrame:
+    """Delivery cost per quarter and category, for the spending profile figure."""
+    delivery = costs[costs["category"].isin(DELIVERY_CATEGORIES)]
+    quarter = delivery["period_start"].dt.to_period("Q").astype(str)
+    return (
+        delivery.assign(quarter=quarter)
+        .pivot_table(index="quarter", columns="category", values="amount_gbp", aggfunc="sum", fill_value=0.0)
+        .sort_index()
+    )
+
+
+# =========================================================================================
+# The cost-benefit model (WSIPP method, as Investing in Children applied it to UK data)
+# =========================================================================================
+PERSPECTIVES = ("taxpayers", "participants", "others")
+Z95 = 1.959963984540054
+
+# HM Treasury Green Book (2022), declining long-term discount rates: (last year, rate).
+GREEN_BOOK_SCHEDULE = ((30, 0.035), (75, 0.030), (125, 0.025), (200, 0.020), (300, 0.015), (math.inf, 0.010))
+
+
+class CbaError(PspEvalError, ValueError):
+    """A model input is missing or impossible; the message says which and how to fix it."""
+
+
+def discount_factors(n_years: int, schedule: str | float = "green_book") -> np.ndarray:
+    """Discount factors for years 0..n_years-1: year 0 is 1.0.
+
+    "green_book" compounds 3.5% a year for years 1-30, then 3.0% for 31-75, 2.5% for
+    76-125, 2.0% for 126-200, 1.5% for 201-300 and 1.0% after (HM Treasury Green Book); a
+    float is a flat rate for every year.
+    """
+    if n_years < 0:
+        raise CbaError(f"n_years must be 0 or more, not {n_years}")
+    years = np.arange(1, n_years)
+    if schedule == "green_book":
+        limits = np.array([limit for limit, _ in GREEN_BOOK_SCHEDULE])
+        rates = np.array([rate for _, rate in GREEN_BOOK_SCHEDULE])
+        year_rates = rates[np.searchsorted(limits, years, side="left")]
+    elif isinstance(schedule, int | float) and not isinstance(schedule, bool) and schedule > -1:
+        year_rates = np.full(len(years), float(schedule))
+    else:
+        raise CbaError(f"discount schedule {schedule!r}: use 'green_book' or a flat rate such as 0.035")
+    return np.concatenate([[1.0], np.cumprod(1.0 / (1.0 + year_rates))])[:n_years]
+
+
+# --- prices ---------------------------------------------------------------------------------
+def load_deflators(path: str | Path) -> pd.Series:
+    """The GDP deflator table (config/deflators.csv): index by calendar year."""
+    table = pd.read_csv(path, comment="#")
+    return table.set_index("year")["index"].astype(float).sort_index()
+
+
+def deflator_index(year: int, deflators: pd.Series) -> float:
+    """The deflator for `year`, interpolated log-linearly between listed years."""
+    years = deflators.index.to_numpy(dtype=float)
+    if not years[0] <= year <= years[-1]:
+        raise CbaError(
+            f"price year {year} is outside the deflator table ({int(years[0])}-{int(years[-1])}): "
+            "add the year to config/deflators.csv"
+        )
+    return float(np.exp(np.interp(year, years, np.log(deflators.to_numpy()))))
+
+
+def to_price_year(amount: float | np.ndarray, from_year: int, to_year: int, deflators: pd.Series):
+    """`amount` in `from_year` prices re-expressed in `to_year` prices (GDP deflator)."""
+    return amount * deflator_index(to_year, deflators) / deflator_index(from_year, deflators)
+
+
+def real_costs(costs: pd.DataFrame, price_year: int, deflators: pd.Series) -> pd.DataFrame:
+    """The costs table with `amount_real_gbp`: each line in `price_year` prices."""
+    factor = {int(y): deflator_index(price_year, deflators) / deflator_index(int(y), deflators)
+              for y in costs["price_year"].dropna().unique()}  # fmt: skip
+    return costs.assign(amount_real_gbp=costs["amount_gbp"] * costs["price_year"].astype(int).map(factor))
+
+
+# --- parameters -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Parameter:
+    """One uncertain model input: its base value and the distribution its draws come from.
+
+    distribution: fixed | triangular (low, value, high) | normal (sd) | lognormal (value is the
+    median, sd on the log scale) | beta (a, b) | gamma (shape, scale: mean = shape * scale).
+    """
+
+    name: str
+    value: float
+    distribution: str = "fixed"
+    low: float | None = None
+    high: float | None = None
+    sd: float | None = None
+    a: float | None = None
+    b: float | None = None
+    label: str = ""
+    source: str = ""
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """`n` draws (vectorised)."""
+        d = self.distribution
+        if d == "fixed":
+            return np.full(n, float(self.value))
+        if d == "triangular":
+            if self.low == self.high:
+                return np.full(n, float(self.value))
+            return rng.triangular(self.low, self.value, self.high, n)
+        if d == "normal":
+            return rng.normal(self.value, self.sd, n)
+        if d == "lognormal":
+            return np.exp(rng.normal(math.log(self.value), self.sd, n))
+        if d == "beta":
+            return rng.beta(self.a, self.b, n)
+        if d == "gamma":
+            return rng.gamma(self.a, self.b, n)
+        raise CbaError(f"parameter {self.name}: unknown distribution {d!r}")
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """The central `level` interval of the distribution (for the tornado chart)."""
+        from scipy import stats
+
+        q = ((1 - level) / 2, (1 + level) / 2)
+        d = self.distribution
+        if d == "fixed":
+            return (self.value, self.value)
+        if d == "triangular":
+            if self.low == self.high:
+                return (self.value, self.value)
+            c = (self.value - self.low) / (self.high - self.low)
+            dist = stats.triang(c, loc=self.low, scale=self.high - self.low)
+        elif d == "normal":
+            dist = stats.norm(self.value, self.sd)
+        elif d == "lognormal":
+            dist = stats.lognorm(self.sd, scale=self.value)
+        elif d == "beta":
+            dist = stats.beta(self.a, self.b)
+        elif d == "gamma":
+            dist = stats.gamma(self.a, scale=self.b)
+        else:
+            raise CbaError(f"parameter {self.name}: unknown distribution {d!r}")
+        low, high = dist.ppf(q)
+        return (float(low), float(high))
+
+
+def parameter_from_config(name: str, entry: Mapping[str, Any], *, scale: float = 1.0) -> Parameter:
+    """A Parameter from a unit_costs.yaml entry, with every value multiplied by `scale`."""
+    unc = dict(entry.get("uncertainty") or {"distribution": "fixed"})
+    value = float(entry["value"]) * scale
+    dist = unc.get("distribution", "fixed")
+    low = unc.get("low")
+    high = unc.get("high")
+    return Parameter(
+        name, value, dist,
+        low=None if low is None else float(low) * scale,
+        high=None if high is None else float(high) * scale,
+        sd=None if unc.get("sd") is None else float(unc["sd"]) * scale,
+        label=entry.get("label", name), source=entry.get("source", ""),
+    )  # fmt: skip
+
+
+def load_unit_costs(path: str | Path, deflators: pd.Series) -> tuple[dict, dict[str, Parameter]]:
+    """config/unit_costs.yaml: the settings and each unit cost as a Parameter in the base year."""
+    config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    base = int(config["price_year"])
+    params = {}
+    for name, entry in config["unit_costs"].items():
+        for key in ("value", "price_year", "source", "uncertainty"):
+            if key not in entry:
+                raise CbaError(f"{path}: unit cost {name!r} needs {key!r}")
+        scale = to_price_year(1.0, int(entry["price_year"]), base, deflators)
+        params[name] = parameter_from_config(name, entry, scale=scale)
+    for name, entry in config.get("assumptions", {}).items():
+        params[name] = parameter_from_config(name, entry)
+    return config, params
+
+
+def unit_cost_table(config: dict, params: Mapping[str, Parameter]) -> pd.DataFrame:
+    """The unit costs as the report shows them: source value and year, base-year value, range."""
+    base = config["price_year"]
+    rows = []
+    for name, entry in config["unit_costs"].items():
+        p = params[name]
+        rows.append({
+            "Unit cost": entry.get("label", name),
+            "Source value (£)": f"{entry['value']:,.0f} ({entry['price_year']}/{(entry['price_year'] + 1) % 100:02d})",
+            f"£ at {base} prices": round(p.value),
+            "Range used (£)": f"{p.low:,.0f} to {p.high:,.0f}" if p.low is not None else "–",
+            "Perspective": entry.get("perspective", "taxpayers"),
+            "Cashable for the LA": "yes" if entry.get("cashable") else "no",
+            "Source": entry["source"],
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+# --- effects --------------------------------------------------------------------------------
+# Outcomes the model uses: (name, scale, impact keys to try in order, planted key in TRUE_EFFECTS)
+EFFECT_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sdq_total_difficulties": ("difference", ("sdq_total_difficulties_effect", "sdq_total_difficulties_diff_estimate")),
+    "gad7_total": ("difference", ("gad7_total_effect", "gad7_total_diff_estimate")),
+    "mspss_total": ("difference", ("mspss_total_effect", "mspss_total_diff_estimate")),
+    "care_entry": ("ratio", ("care_entry_risk_ratio",)),
+    "re_referral": ("ratio", ("re_referral_rate_ratio", "re_referral_hazard_ratio")),
+    "nights_away": ("ratio", ("nights_away_rate_ratio",)),
+}
+EFFECT_LABELS = {
+    "sdq_total_difficulties": "SDQ total difficulties (points, SFFC minus usual)",
+    "gad7_total": "GAD-7 (points, SFFC minus usual)",
+    "mspss_total": "MSPSS (mean item, SFFC minus usual)",
+    "care_entry": "Care entry within 24 months (risk ratio)",
+    "re_referral": "Re-referrals (rate ratio)",
+    "nights_away": "Nights away from home (rate ratio)",
+}
+
+
+def _ci_keys(key: str) -> tuple[str, str]:
+    """The interval keys published beside an estimate key (old and new impact layouts)."""
+    if key.endswith("_diff_estimate"):
+        stem = key.removesuffix("_estimate")
+        return f"{stem}_ci_low", f"{stem}_ci_high"
+    return f"{key}_ci_low", f"{key}_ci_high"
+
+
+def _number_or_none(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None  # missing, or text such as "not estimable"
+    return float(value) if math.isfinite(value) else None
+
+
+def read_effects(
+    impact_numbers: Mapping[str, object] | str | Path | None,
+    n_sffc: int,
+    n_usual: int,
+    base: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Each effect the model uses, with its 95% interval, SE and where it came from.
+
+    Reads the impact notebook's numbers.json (a dict or its path): the new keys
+    (`{o}_effect`, `care_entry_risk_ratio`, ...) first, then the old ones
+    (`{o}_diff_estimate`); a key that is missing, not a number ("not estimable") or has no
+    interval leaves the effect not estimable (NaN), and the `source` column says so: no other
+    number is ever put in its place.
+    """
+    if isinstance(impact_numbers, str | Path):
+        path = Path(impact_numbers)
+        impact_numbers = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    numbers = dict(impact_numbers or {})
+    rows = []
+    for name, (scale, keys) in EFFECT_KEYS.items():
+        row = None
+        for key in keys:
+            estimate = _number_or_none(numbers.get(key))
+            low_key, high_key = _ci_keys(key)
+            low, high = _number_or_none(numbers.get(low_key)), _number_or_none(numbers.get(high_key))
+            if estimate is None or low is None or high is None:
+                continue
+            if scale == "ratio":
+                if min(estimate, low, high) <= 0:
+                    continue
+                se = (math.log(high) - math.log(low)) / (2 * Z95)
+            else:
+                se = (high - low) / (2 * Z95)
+            row = {"estimate": estimate, "ci_low": low, "ci_high": high, "se": se,
+                   "source": f"impact: {key}"}  # fmt: skip
+            break
+        if row is None:
+            nan = float("nan")
+            row = {"estimate": nan, "ci_low": nan, "ci_high": nan, "se": nan,
+                   "source": "not estimable: no impact estimate"}  # fmt: skip
+        rows.append({"effect": name, "label": EFFECT_LABELS[name], "scale": scale, **row})
+    return pd.DataFrame(rows)
+
+
+# --- base rates from the trial's usual-care arm ------------------------------------------------
+def base_rates(
+    randomisation: pd.DataFrame,
+    care_events: pd.DataFrame,
+    *,
+    follow_up_days: int = 730,
+    data_cut: pd.Timestamp | None = None,
+) -> dict[str, float]:
+    """What happens without SFFC, per usual-care family over follow-up, and the length of care.
+
+    Returns n_usual, n_sffc, families with a care entry (usual), care-entry risk, children
+    entering per family with an entry, re-referrals per family, nights-away events per family,
+    and the mean weeks in care per entry (both arms; stays still open are cut at the end of
+    follow-up or the data cut, so it is a floor) with the number of entries behind it.
+    """
+    arm = randomisation.set_index("family_id")["arm"]
+    usual = arm.index[arm == "usual"]
+    n_usual, n_sffc = int(len(usual)), int((arm == "sffc").sum())
+    ev = care_events[care_events["family_id"].isin(usual)]
+    entries = ev[ev["event_type"] == "care_entry"]
+    fam_entry = entries["family_id"].nunique()
+    children_entering = entries.drop_duplicates(["family_id", "child_id"]).shape[0]
+    out = {
+        "n_usual": n_usual,
+        "n_sffc": n_sffc,
+        "families_with_care_entry": int(fam_entry),
+        "care_entry_risk": fam_entry / n_usual if n_usual else float("nan"),
+        "children_per_entry_family": children_entering / fam_entry if fam_entry else 1.0,
+        "re_referrals": int((ev["event_type"] == "re_referral").sum()),
+        "re_referrals_per_family": float((ev["event_type"] == "re_referral").sum() / n_usual) if n_usual else float("nan"),
+        "nights_away_events_per_family": float((ev["event_type"] == "nights_away").sum() / n_usual) if n_usual else float("nan"),
+    }  # fmt: skip
+    # length of stay, both arms
+    all_entries = care_events[care_events["event_type"] == "care_entry"][["family_id", "child_id", "event_date"]]
+    exits = care_events[care_events["event_type"] == "care_exit"][["family_id", "child_id", "event_date"]]
+    stays = all_entries.merge(exits, on=["family_id", "child_id"], how="left", suffixes=("", "_exit"))
+    stays = stays[stays["event_date_exit"].isna() | (stays["event_date_exit"] >= stays["event_date"])]
+    stays = stays.sort_values("event_date_exit").drop_duplicates(["family_id", "child_id", "event_date"])
+    end = randomisation.set_index("family_id")["randomised_date"].reindex(stays["family_id"]).to_numpy() + np.timedelta64(follow_up_days, "D")
+    if data_cut is not None:
+        end = np.minimum(end, np.datetime64(data_cut))
+    stop = stays["event_date_exit"].to_numpy(dtype="datetime64[ns]")
+    stop = np.where(np.isnat(stop), end, np.minimum(stop, end))
+    days = (stop - stays["event_date"].to_numpy(dtype="datetime64[ns]")) / np.timedelta64(1, "D")
+    out["care_entries_observed"] = int(len(stays))
+    out["weeks_in_care_per_entry"] = float(np.clip(days, 0, None).mean() / 7) if len(stays) else float("nan")
+    return out
+
+
+# --- the model ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelInputs:
+    """Everything the model needs for one scope: uncertain parameters and fixed settings.
+
+    Parameters (by name): delivery_cost, cost_multiplier, usual_services_cost,
+    care_entry_risk, children_per_entry_family, care_entry_ratio, weeks_in_care,
+    weeks_in_care_multiplier, residential_share, foster_care_week, residential_care_week,
+    re_referrals_per_family, re_referral_ratio, assessments_per_re_referral, referral,
+    assessment, sdq_effect. Settings: effect_adjustment (design x implementation),
+    benefit_weight (sum over the horizon of base-rate share x effect persistence x discount
+    factor), usual_services_replaced_share, cashable (unit cost name -> bool).
+    """
+
+    parameters: dict[str, Parameter]
+    effect_adjustment: float = 1.0
+    benefit_weight: float = 1.0
+    usual_services_replaced_share: float = 0.0
+    cashable: dict[str, bool] = field(default_factory=dict)
+
+    def with_value(self, name: str, value: float) -> "ModelInputs":
+        """The same inputs with one parameter fixed at `value` (one-way sensitivity)."""
+        params = dict(self.parameters)
+        params[name] = replace(params[name], value=value, distribution="fixed")
+        return replace(self, parameters=params)
+
+    def base_values(self) -> dict[str, np.ndarray]:
+        return {name: np.array([p.value], dtype=float) for name, p in self.parameters.items()}
+
+
+def benefit_weight(horizon_years: int, follow_up_years: int, decay_per_year: float,
+                   base_rate_after_follow_up: float, schedule: str | float = "green_book") -> float:  # fmt: skip
+    """Discounted years of effect: sum over the horizon of (share of the base rate falling in
+    the year) x (effect persisting) x discount factor.
+
+    Within follow-up each year carries 1/follow_up_years of the observed events at full
+    effect; after it, a year carries `base_rate_after_follow_up`/follow_up_years of them and the
+    effect shrinks by `decay_per_year` each year.
+    """
+    df = discount_factors(horizon_years, schedule)
+    t = np.arange(horizon_years)
+    share = np.where(t < follow_up_years, 1.0, base_rate_after_follow_up) / follow_up_years
+    persist = np.where(t < follow_up_years, 1.0, (1 - decay_per_year) ** (t - follow_up_years + 1))
+    return float((share * persist * df).sum())
+
+
+def evaluate(inputs: ModelInputs, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Benefits, costs and outcomes per family for arrays of parameter values (one per draw)."""
+    v = values
+    adj = inputs.effect_adjustment
+    w = inputs.benefit_weight
+    # care entries avoided per SFFC family, and the cost of a care entry
+    entries_avoided = v["care_entry_risk"] * v["children_per_entry_family"] * (1 - v["care_entry_ratio"]) * adj
+    week = (1 - v["residential_share"]) * v["foster_care_week"] + v["residential_share"] * v["residential_care_week"]
+    cost_per_entry = v["weeks_in_care"] * v["weeks_in_care_multiplier"] * week
+    care = entries_avoided * cost_per_entry * w
+    re_refs_avoided = v["re_referrals_per_family"] * (1 - v["re_referral_ratio"]) * adj
+    referrals = re_refs_avoided * v["referral"] * w
+    assessments = re_refs_avoided * v["assessments_per_re_referral"] * v["assessment"] * w
+    taxpayers = care + referrals + assessments
+    cashable = (care if inputs.cashable.get("care", True) else 0.0) + (
+        referrals if inputs.cashable.get("referral", False) else 0.0) + (
+        assessments if inputs.cashable.get("assessment", False) else 0.0)  # fmt: skip
+    zero = np.zeros_like(taxpayers)
+    costs = v["delivery_cost"] * v["cost_multiplier"] - inputs.usual_services_replaced_share * v["usual_services_cost"]
+    return {
+        "benefits_taxpayers": taxpayers,
+        "benefits_participants": zero,
+        "benefits_others": zero,
+        "benefits_total": taxpayers,
+        "benefits_care_placements": care,
+        "benefits_re_referrals": referrals,
+        "benefits_assessments": assessments,
+        "cashable_savings": cashable,
+        "costs_taxpayers": costs,
+        "costs_participants": zero,
+        "costs_others": zero,
+        "costs_total": costs,
+        "npv": taxpayers - costs,
+        "care_entries_avoided": entries_avoided,
+        "re_referrals_avoided": re_refs_avoided,
+        "sdq_effect": v["sdq_effect"] * adj,
+    }
+
+
+def simulate(model_inputs: ModelInputs, draws: int = 10_000, seed: int = 20261123) -> pd.DataFrame:
+    """Monte Carlo draws of every parameter (numpy, vectorised): one row per draw.
+
+    Columns: draw, benefits and costs by perspective and in total, npv, cashable savings,
+    the outcome changes, and the drawn parameters (prefixed `p_`). The same seed gives the
+    same draws.
+    """
+    rng = np.random.default_rng(seed)
+    values = {name: p.draw(rng, draws) for name, p in sorted(model_inputs.parameters.items())}
+    result = evaluate(model_inputs, values)
+    frame = pd.DataFrame({"draw": np.arange(draws), **result, **{f"p_{k}": a for k, a in values.items()}})
+    return frame
+
+
+def _ratio(benefits: np.ndarray | float, costs: np.ndarray | float) -> float:
+    return float(benefits / costs) if costs > 0 else float("nan")
+
+
+def summarise(draws: pd.DataFrame) -> pd.DataFrame:
+    """Tidy summary by perspective (taxpayers, participants, others, total): mean benefits,
+    costs, npv (with 2.5 and 97.5 percentiles), bcr (ratio of means), return per £1
+    ((B - C) / C) and the chance that benefits exceed costs."""
+    rows = []
+    for perspective in (*PERSPECTIVES, "total"):
+        b = draws[f"benefits_{perspective}"].to_numpy()
+        c = draws[f"costs_{perspective}"].to_numpy()
+        npv = b - c
+        bcr = _ratio(b.mean(), c.mean())
+        rows.append({
+            "perspective": perspective,
+            "benefits": float(b.mean()),
+            "costs": float(c.mean()),
+            "npv": float(npv.mean()),
+            "npv_low": float(np.percentile(npv, 2.5)),
+            "npv_high": float(np.percentile(npv, 97.5)),
+            "bcr": bcr,
+            "return_per_pound": bcr - 1 if math.isfinite(bcr) else float("nan"),
+            "p_benefits_exceed_costs": float((b > c).mean()) if (b != 0).any() or (c != 0).any() else float("nan"),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def wsipp_table(summary: pd.DataFrame, break_even: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """The WSIPP-style summary: benefits by perspective, costs, net, ratio, chance B > C (£ per family)."""
+    s = summary.set_index("perspective")
+    money = lambda x: f"{x:,.0f}"  # noqa: E731
+    rows = [
+        ("Benefits to taxpayers", money(s.at["taxpayers", "benefits"])),
+        ("Benefits to participants (not monetised)", money(s.at["participants", "benefits"])),
+        ("Benefits to others (not monetised)", money(s.at["others", "benefits"])),
+        ("Total benefits", money(s.at["total", "benefits"])),
+        ("Costs (net programme cost)", money(s.at["total", "costs"])),
+        ("Benefits minus costs (NPV)", money(s.at["total", "npv"])),
+        ("NPV, 95% interval", f"{money(s.at['total', 'npv_low'])} to {money(s.at['total', 'npv_high'])}"),
+        ("Benefit-cost ratio (£ of benefit per £1 of cost)", f"{s.at['total', 'bcr']:.2f}"),
+        ("Net return per £1 spent", f"{s.at['total', 'return_per_pound']:.2f}"),
+        ("Chance benefits exceed costs", f"{100 * s.at['total', 'p_benefits_exceed_costs']:.0f}%"),
+    ]
+    if break_even:
+        rows.append(("Care-entry risk ratio needed to break even", break_even_text(break_even)))
+    return pd.DataFrame(rows, columns=["Per family allocated to SFFC", "£ (present value)"])
+
+
+def break_even(inputs: ModelInputs) -> dict[str, float]:
+    """The effect needed for NPV = 0 at base values.
+
+    `effect_share`: the share of the estimated effects (all at once) that pays for the
+    programme; `care_entry_ratio`: the care-entry risk ratio that breaks even with the other
+    effects as estimated; `cox_d`: that ratio as WSIPP's effect size (Cox transformation of the
+    odds ratio, d = ln(OR) / 1.65); NaN where no effect can break even.
+    """
+    base = evaluate(inputs, inputs.base_values())
+    benefits, costs = float(base["benefits_total"][0]), float(base["costs_total"][0])
+    share = costs / benefits if benefits > 0 else float("nan")
+    other = float(base["benefits_re_referrals"][0] + base["benefits_assessments"][0])
+    no_effect = evaluate(inputs.with_value("care_entry_ratio", 0.0), inputs.with_value("care_entry_ratio", 0.0).base_values())
+    per_unit = float(no_effect["benefits_care_placements"][0])  # benefit when the ratio is 0
+    needed = (costs - other) / per_unit if per_unit > 0 else float("nan")  # = 1 - ratio
+    ratio = 1 - needed if math.isfinite(needed) and 0 <= needed <= 1 else float("nan")
+    if needed < 0:
+        ratio = 1.0  # pays without any care-entry effect
+    p0 = inputs.parameters["care_entry_risk"].value
+    cox_d = float("nan")
+    if math.isfinite(ratio) and 0 < ratio and 0 < p0 < 1:
+        p1 = ratio * p0
+        odds_ratio = (p1 / (1 - p1)) / (p0 / (1 - p0))
+        cox_d = math.log(odds_ratio) / 1.65
+    return {"effect_share": share, "care_entry_ratio": ratio, "cox_d": cox_d}
+
+
+def break_even_text(be: Mapping[str, float]) -> str:
+    """Break-even in words for the table."""
+    r = be.get("care_entry_ratio", float("nan"))
+    if not math.isfinite(r):
+        return "none (even preventing every care entry would not pay)"
+    if r >= 1:
+        return "any (other savings already cover the cost)"
+    return f"{r:.2f} (Cox d {be['cox_d']:.2f})"
+
+
+def tornado(inputs: ModelInputs, level: float = 0.95) -> pd.DataFrame:
+    """One-way sensitivity: NPV per family with each parameter at the ends of its interval
+    (others at base values), widest swing first."""
+    base = float(evaluate(inputs, inputs.base_values())["npv"][0])
+    rows = []
+    for name, p in inputs.parameters.items():
+        if p.distribution == "fixed" or name == "sdq_effect":
+            continue
+        low, high = p.interval(level)
+        npv_low = float(evaluate(inputs.with_value(name, low), inputs.with_value(name, low).base_values())["npv"][0])
+        npv_high = float(evaluate(inputs.with_value(name, high), inputs.with_value(name, high).base_values())["npv"][0])
+        rows.append({"parameter": name, "label": p.label or name, "low": low, "high": high,
+                     "npv_at_low": npv_low, "npv_at_high": npv_high, "swing": abs(npv_high - npv_low)})  # fmt: skip
+    table = pd.DataFrame(rows).sort_values("swing", ascending=False, ignore_index=True)
+    table.attrs["base_npv"] = base
+    return table
+
+
+def build_inputs(
+    config: Mapping[str, Any],
+    unit_params: Mapping[str, Parameter],
+    effects: pd.DataFrame,
+    base: Mapping[str, float],
+    *,
+    delivery_cost_per_family: float,
+    usual_services_per_family: float = 0.0,
+) -> ModelInputs:
+    """Assemble ModelInputs from the config, unit costs, effects and the scope's base rates."""
+    cautious = config["cautious"]
+    programme = config.get("programme", {})
+    eff = effects.set_index("effect")
+    n_usual = max(int(base["n_usual"]), 1)
+    k = int(base["families_with_care_entry"])
+    rr = eff.loc["care_entry"]
+    ref = eff.loc["re_referral"]
+    sdq = eff.loc["sdq_total_difficulties"]
+    cost_unc = programme.get("cost_uncertainty", {"distribution": "fixed"})
+    weeks = base.get("weeks_in_care_per_entry", float("nan"))
+    if base.get("care_entries_observed", 0) < 5 or not math.isfinite(weeks):
+        weeks = unit_params["weeks_in_care_default"].value
+        weeks_source = "assumption (too few care entries observed)"
+    else:
+        weeks_source = f"trial data: mean of {base['care_entries_observed']} care entries"
+    n_re = int(base["re_referrals"])
+    params = {
+        "delivery_cost": Parameter("delivery_cost", delivery_cost_per_family, label="Delivery cost per SFFC family",
+                                   source="costs table, deflated"),
+        "cost_multiplier": Parameter("cost_multiplier", 1.0, cost_unc.get("distribution", "fixed"),
+                                     low=cost_unc.get("low"), high=cost_unc.get("high"),
+                                     label="Delivery cost, relative to the accounts", source="config"),
+        "usual_services_cost": Parameter("usual_services_cost", usual_services_per_family,
+                                         label="Services as usual per usual-care family", source="costs table"),
+        "care_entry_risk": Parameter("care_entry_risk", base["care_entry_risk"], "beta", a=k + 0.5,
+                                     b=n_usual - k + 0.5, label="Care-entry risk without SFFC",
+                                     source="usual-care arm"),
+        "children_per_entry_family": Parameter("children_per_entry_family", base["children_per_entry_family"],
+                                               label="Children entering care per family with an entry",
+                                               source="usual-care arm"),
+        "care_entry_ratio": Parameter("care_entry_ratio", float(rr["estimate"]), "lognormal", sd=float(rr["se"]),
+                                      label="Care-entry risk ratio (SFFC / usual)", source=rr["source"]),
+        "weeks_in_care": Parameter("weeks_in_care", weeks, label="Weeks in care per entry", source=weeks_source),
+        "re_referrals_per_family": Parameter("re_referrals_per_family", base["re_referrals_per_family"], "gamma",
+                                             a=n_re + 0.5, b=1 / n_usual, label="Re-referrals per family without SFFC",
+                                             source="usual-care arm"),
+        "re_referral_ratio": Parameter("re_referral_ratio", float(ref["estimate"]), "lognormal", sd=float(ref["se"]),
+                                       label="Re-referral rate ratio (SFFC / usual)", source=ref["source"]),
+        "sdq_effect": Parameter("sdq_effect", float(sdq["estimate"]), "normal", sd=float(sdq["se"]),
+                                label="SDQ total difficulties difference", source=sdq["source"]),
+    }  # fmt: skip
+    # the gamma's mean is (n + 0.5) / n_usual; keep the base value at the observed rate
+    for name in ("foster_care_week", "residential_care_week", "referral", "assessment",
+                 "residential_share", "assessments_per_re_referral", "weeks_in_care_multiplier"):  # fmt: skip
+        params[name] = unit_params[name]
+    cashable = {"care": bool(config["unit_costs"]["foster_care_week"].get("cashable", True)),
+                "referral": bool(config["unit_costs"]["referral"].get("cashable", False)),
+                "assessment": bool(config["unit_costs"]["assessment"].get("cashable", False))}  # fmt: skip
+    weight = benefit_weight(int(cautious["horizon_years"]), int(cautious["follow_up_years"]),
+                            float(cautious["decay_per_year"]), float(cautious["base_rate_after_follow_up"]),
+                            config.get("discounting", {}).get("schedule", "green_book"))  # fmt: skip
+    # base rates are over the whole follow-up; the weight spreads them over the years
+    weight *= int(cautious["follow_up_years"])
+    return ModelInputs(
+        parameters=params,
+        effect_adjustment=float(cautious["design_adjustment"]) * float(cautious["implementation_adjustment"]),
+        benefit_weight=weight,
+        usual_services_replaced_share=float(programme.get("usual_services_replaced_share", 0.0)),
+        cashable=cashable,
+    )
+
+
+def parameter_table(inputs: ModelInputs) -> pd.DataFrame:
+    """Every model input with its base value, 95% range and source, for the report."""
+    rows = []
+    for name, p in inputs.parameters.items():
+        low, high = p.interval()
+        rows.append({"Input": p.label or name, "Base value": _fmt(p.value),
+                     "95% range": "fixed" if p.distribution == "fixed" else f"{_fmt(low)} to {_fmt(high)}",
+                     "Distribution": p.distribution, "Source": p.source})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+# --- helpers the notebooks share --------------------------------------------------------------
+def delivery_cost_per_sffc_family(
+    scope_costs: pd.DataFrame,
+    trial_costs: pd.DataFrame,
+    n_sffc_scope: int,
+    n_sffc_trial: int,
+    price_year: int,
+    deflators: pd.Series,
+) -> dict[str, float]:
+    """Delivery cost per family allocated to SFFC, in `price_year` prices.
+
+    A hub carries its own costs plus central costs in proportion to its share of the trial's
+    SFFC families (the trial carries all central costs).
+    """
+    own = real_costs(scope_costs, price_year, deflators)
+    own_delivery = own.loc[own["category"].isin(DELIVERY_CATEGORIES) & (own["category"] != "central"), "amount_real_gbp"].sum()
+    central_all = real_costs(trial_costs, price_year, deflators)
+    central_all = central_all.loc[central_all["category"] == "central", "amount_real_gbp"].sum()
+    share = n_sffc_scope / n_sffc_trial if n_sffc_trial else 0.0
+    central = central_all * share
+    total = own_delivery + central
+    return {
+        "hub_delivery_gbp": float(own_delivery),
+        "central_share_gbp": float(central),
+        "total_gbp": float(total),
+        "per_family_gbp": float(total / n_sffc_scope) if n_sffc_scope else float("nan"),
+    }
+
+
+def usual_services_per_family(costs: pd.DataFrame, n_usual: int, price_year: int, deflators: pd.Series) -> float:
+    """Cost of services as usual per usual-care family, where the costs table gives it (else 0)."""
+    real = real_costs(costs, price_year, deflators)
+    total = real.loc[real["category"] == "usual_services", "amount_real_gbp"].sum()
+    return float(total / n_usual) if n_usual and total > 0 else 0.0

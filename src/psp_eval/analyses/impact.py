@@ -1,0 +1,471 @@
+"""Impact evaluation: the trial's statistical analysis of outcomes by arm.
+
+Descriptive layer (means by arm with t intervals, the unadjusted Welch difference) and the
+analyses of the statistical analysis plan (config `sap:`): `ancova` (the primary analysis:
+treated minus control adjusted for baseline and stratification factors, with Hedges' g),
+`mixed_ancova` (hub/LA random intercepts), `mice_ancova` + `rubin_pool` (multiple
+imputation), `adjust_p` (multiplicity), `rate_ratio` and `risk_ratio` (counts and binary
+outcomes), `effects_by_group` + `interaction_test` (heterogeneity), `attrition_model`,
+`baseline_table` (Table 1) and `analysis_frame` (one row per randomised family). Models that
+cannot be fitted in a small scope raise `NotEstimable`; `try_fit` turns that into None.
+Time-to-event analyses are in `psp_eval.analyses.survival`, the CONSORT flow in `psp_eval.analyses.consort`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+from scipy import stats
+from statsmodels.discrete.discrete_model import Logit, NegativeBinomial
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression.linear_model import OLS
+from statsmodels.stats.multitest import multipletests
+from statsmodels.tools.tools import add_constant
+
+from psp_eval.data.contract import ARMS
+
+
+def means_by_arm(outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: str) -> pd.DataFrame:
+    """n, mean, SD and 95% t interval of `column` per arm (families with a value)."""
+    data = randomisation[["family_id", "arm"]].merge(outcomes, on="family_id", how="left")
+    rows = []
+    for arm in ARMS:
+        values = data.loc[data["arm"] == arm, column].dropna().astype(float)
+        n = len(values)
+        mean = values.mean() if n else np.nan
+        sd = values.std(ddof=1) if n > 1 else np.nan
+        half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+        rows.append(
+            {"arm": arm, "n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+        )
+    return pd.DataFrame(rows)
+
+
+def welch_difference(
+    outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: str
+) -> dict[str, float]:
+    """Unadjusted difference in means, sffc minus usual, with Welch's 95% CI and p-value."""
+    data = randomisation[["family_id", "arm"]].merge(outcomes, on="family_id", how="left")
+    treated = data.loc[data["arm"] == "sffc", column].dropna().astype(float)
+    control = data.loc[data["arm"] == "usual", column].dropna().astype(float)
+    result = stats.ttest_ind(treated, control, equal_var=False)
+    ci = result.confidence_interval(0.95)
+    return {
+        "estimate": float(treated.mean() - control.mean()),
+        "ci_low": float(ci.low),
+        "ci_high": float(ci.high),
+        "p_value": float(result.pvalue),
+        "n_treated": int(len(treated)),
+        "n_control": int(len(control)),
+    }
+
+
+# --- the trial's analyses ------------------------------------------------------------------
+ANCOVA_COLUMNS = [
+    "estimate", "se", "ci_low", "ci_high", "p_value", "n", "n_treated", "n_control",
+    "hedges_g", "hedges_g_ci_low", "hedges_g_ci_high",
+]
+FOLLOW_UP_DAYS = 730  # 24 months from randomisation (the seed plan's follow-up)
+
+
+class NotEstimable(ValueError):
+    """Too few people or events in a scope to fit a model: report "not estimable"."""
+
+
+def _design(
+    data: pd.DataFrame, arm: str, treated: object, control: object, needed: Sequence[str],
+    covariates: Sequence[str], baseline: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows of the two arms with every needed column, and the design matrix (constant,
+    treatment indicator, baseline, dummy-coded covariates; constant columns dropped)."""
+    rows = data[data[arm].isin([treated, control])]
+    rows = rows.dropna(subset=[*needed, *covariates]).reset_index(drop=True)
+    parts = [pd.Series(1.0, index=rows.index, name="const"),
+             (rows[arm] == treated).astype(float).rename("treated")]
+    if baseline is not None:
+        parts.append(rows[baseline].astype(float).rename("baseline"))
+    for name in covariates:
+        column = rows[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            parts.append(column.astype(float).rename(name))
+        else:
+            dummies = pd.get_dummies(column.astype(str), prefix=name, drop_first=True, dtype=float)
+            parts.append(dummies)
+    x = pd.concat(parts, axis=1)
+    keep = [c for c in x.columns if c in ("const", "treated") or x[c].nunique() > 1]
+    return rows, x[keep]
+
+
+def ancova(
+    data: pd.DataFrame, outcome: str, arm: str, treated: object, control: object,
+    baseline: str | None = None, covariates: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Treated minus control difference in `outcome` by OLS, adjusted for `baseline` and
+    `covariates` (strings/categories dummy-coded), with its t interval, p-value, and Hedges' g.
+
+    Complete cases only; `n` says how many rows were used. Hedges' g is the adjusted
+    difference over the pooled within-arm SD of the outcome, times the small-sample
+    correction J, with the Hedges & Olkin variance (Borenstein et al. 2009, ch. 4).
+    """
+    needed = [outcome] + ([baseline] if baseline else [])
+    rows, x = _design(data, arm, treated, control, needed, covariates, baseline)
+    n_t = int((x["treated"] == 1).sum())
+    n_c = int((x["treated"] == 0).sum())
+    if n_t < 2 or n_c < 2 or len(rows) <= x.shape[1] + 1:
+        raise NotEstimable(f"too few complete rows for {outcome} ({n_t} treated, {n_c} control)")
+    y = rows[outcome].astype(float)
+    fit = OLS(y, x).fit()
+    low, high = fit.conf_int(0.05).loc["treated"]
+    sd = pooled_sd(y[x["treated"] == 1], y[x["treated"] == 0])
+    g = hedges_g_from_d(float(fit.params["treated"]) / sd, n_t, n_c)
+    return pd.DataFrame([{
+        "estimate": float(fit.params["treated"]), "se": float(fit.bse["treated"]),
+        "ci_low": float(low), "ci_high": float(high), "p_value": float(fit.pvalues["treated"]),
+        "n": len(rows), "n_treated": n_t, "n_control": n_c,
+        "hedges_g": g.g, "hedges_g_ci_low": g.ci_low, "hedges_g_ci_high": g.ci_high,
+    }])[ANCOVA_COLUMNS]
+
+
+def pooled_sd(a: pd.Series, b: pd.Series) -> float:
+    """Pooled within-group standard deviation of two samples."""
+    na, nb = len(a), len(b)
+    return float(np.sqrt(((na - 1) * np.var(a, ddof=1) + (nb - 1) * np.var(b, ddof=1)) / (na + nb - 2)))
+
+
+@dataclass(frozen=True)
+class HedgesG:
+    """Hedges' g with its standard error and 95% interval."""
+
+    d: float
+    g: float
+    se: float
+    ci_low: float
+    ci_high: float
+
+
+def hedges_g_from_d(d: float, n_treated: int, n_control: int, level: float = 0.95) -> HedgesG:
+    """Cohen's d corrected for small samples: g = J d, J = 1 - 3/(4 df - 1), df = n1 + n2 - 2;
+    V_d = (n1 + n2)/(n1 n2) + d^2/(2 (n1 + n2)), V_g = J^2 V_d (Borenstein et al. 2009,
+    eqs 4.18-4.24); normal interval g +/- z SE_g."""
+    n1, n2 = n_treated, n_control
+    j = 1 - 3 / (4 * (n1 + n2 - 2) - 1)
+    var_d = (n1 + n2) / (n1 * n2) + d**2 / (2 * (n1 + n2))
+    se = float(j * np.sqrt(var_d))
+    z = stats.norm.ppf(0.5 + level / 2)
+    g = float(j * d)
+    return HedgesG(d=float(d), g=g, se=se, ci_low=g - z * se, ci_high=g + z * se)
+
+
+def hedges_g(mean_t: float, sd_t: float, n_t: int, mean_c: float, sd_c: float, n_c: int) -> HedgesG:
+    """Hedges' g of two groups' summary statistics (treated minus control)."""
+    s = np.sqrt(((n_t - 1) * sd_t**2 + (n_c - 1) * sd_c**2) / (n_t + n_c - 2))
+    return hedges_g_from_d((mean_t - mean_c) / s, n_t, n_c)
+
+
+def adjust_p(p_values: Sequence[float], method: str = "holm") -> list[float]:
+    """Multiplicity-adjusted p-values (statsmodels `multipletests` methods: holm, bonferroni,
+    hommel, fdr_bh, ...; "none" returns them unchanged)."""
+    if method == "none":
+        return [float(p) for p in p_values]
+    return [float(p) for p in multipletests(list(p_values), method=method)[1]]
+
+
+# --- the family-level analysis frame --------------------------------------------------------
+def analysis_frame(tables: dict[str, pd.DataFrame], follow_up_days: int = FOLLOW_UP_DAYS) -> pd.DataFrame:
+    """One row per randomised family: arm, stratification factors (hub, LA, referral group),
+    index child's age/sex/ethnicity, family size, scores at baseline and week 8, and
+    follow-up outcomes to `follow_up_days` (shorter for withdrawn families): days followed,
+    first re-referral (days, event), re-referrals, nights away, entry to care."""
+    rand = tables["randomisation"][["family_id", "arm", "randomised_date"]]
+    ref = tables["referrals"][["family_id", "la_code", "referral_group", "n_children"]]
+    las = tables["las"][["la_code", "hub_id"]]
+    frame = rand.merge(ref, on="family_id", how="left").merge(las, on="la_code", how="left")
+    children = tables["children"]
+    index = children[children["index_child"].fillna(False).astype(bool)]
+    index = index[["family_id", "dob", "sex", "ethnicity"]]
+    frame = frame.merge(index, on="family_id", how="left")
+    frame["child_age"] = ((frame["randomised_date"] - frame["dob"]).dt.days / 365.25).astype(float)
+    frame = frame.drop(columns="dob")
+    frame = frame.merge(tables["outcomes"], on="family_id", how="left")
+    withdrawals = tables["withdrawals"][["family_id", "withdrawal_date"]]
+    frame = frame.merge(withdrawals, on="family_id", how="left")
+    frame["withdrawn"] = frame["withdrawal_date"].notna()
+    days_to_withdrawal = (frame["withdrawal_date"] - frame["randomised_date"]).dt.days
+    frame["follow_up_days"] = days_to_withdrawal.clip(upper=follow_up_days).fillna(follow_up_days).astype(float)
+    events = tables["care_events"].merge(rand[["family_id", "randomised_date"]], on="family_id")
+    events["day"] = (events["event_date"] - events["randomised_date"]).dt.days
+    events = events.merge(frame[["family_id", "follow_up_days"]], on="family_id")
+    events = events[(events["day"] >= 0) & (events["day"] <= events["follow_up_days"])]
+    by_type = {kind: part for kind, part in events.groupby("event_type")}
+    empty = events.iloc[0:0]
+    rerefs = by_type.get("re_referral", empty)
+    first = rerefs.groupby("family_id")["day"].min()
+    frame["re_referrals"] = frame["family_id"].map(rerefs.groupby("family_id").size()).fillna(0).astype(float)
+    frame["re_referred"] = frame["family_id"].isin(first.index)
+    frame["days_to_re_referral"] = frame["family_id"].map(first).astype(float).fillna(frame["follow_up_days"])
+    away = by_type.get("nights_away", empty)
+    frame["nights_away"] = frame["family_id"].map(away.groupby("family_id")["nights"].sum()).fillna(0).astype(float)
+    frame["away_episodes"] = frame["family_id"].map(away.groupby("family_id").size()).fillna(0).astype(float)
+    entered = set(by_type.get("care_entry", empty)["family_id"])
+    frame["care_entry"] = frame["family_id"].isin(entered)
+    frame["years_followed"] = frame["follow_up_days"] / 365.25
+    for column in ("arm", "hub_id", "la_code", "referral_group", "sex", "ethnicity"):
+        frame[column] = frame[column].astype(object)
+    return frame
+
+
+def age_band(age: pd.Series, edges: Sequence[float]) -> pd.Series:
+    """Ages cut into bands [e0, e1), [e1, e2), ... labelled "e0-(e1-1)" in whole years."""
+    labels = [f"{int(lo)}-{int(hi) - 1}" for lo, hi in zip(edges[:-1], edges[1:])]
+    return pd.cut(age, bins=list(edges), right=False, labels=labels).astype(object)
+
+
+# --- sensitivity analyses --------------------------------------------------------------------
+def mixed_ancova(
+    data: pd.DataFrame, outcome: str, arm: str, treated: object, control: object,
+    baseline: str, covariates: Sequence[str] = (), group: str = "hub_id", nested: str | None = "la_code",
+) -> pd.DataFrame:
+    """ANCOVA as a linear mixed model (REML) with a random intercept per `group` and, when
+    it fits, per `nested` within group; falls back to the group intercept alone. Columns as
+    `ancova` (no Hedges' g) plus `model` saying which model was fitted."""
+    rows = data[data[arm].isin([treated, control])].dropna(
+        subset=[outcome, baseline, *covariates, group] + ([nested] if nested else [])
+    ).copy()
+    rows["treated_"] = (rows[arm] == treated).astype(float)
+    if rows[group].nunique() < 2:
+        raise NotEstimable(f"a random intercept per {group} needs at least two groups")
+    terms = ["treated_", baseline] + [f"C({c})" if not pd.api.types.is_numeric_dtype(rows[c]) else c
+                                     for c in covariates]
+    formula = f"{outcome} ~ " + " + ".join(terms)
+    attempts = []
+    if nested:
+        attempts.append((f"{group} and {nested} random intercepts", {"vc_formula": {nested: f"0 + C({nested})"},
+                                                                     "re_formula": "1"}))
+    attempts.append((f"{group} random intercept", {}))
+    for label, extra in attempts:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fit = smf.mixedlm(formula, rows, groups=rows[group], **extra).fit(reml=True)
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+        if not fit.converged or not np.isfinite(fit.bse.get("treated_", np.nan)):
+            continue
+        low, high = fit.conf_int(0.05).loc["treated_"]
+        return pd.DataFrame([{
+            "estimate": float(fit.params["treated_"]), "se": float(fit.bse["treated_"]),
+            "ci_low": float(low), "ci_high": float(high), "p_value": float(fit.pvalues["treated_"]),
+            "n": len(rows), "n_treated": int(rows["treated_"].sum()),
+            "n_control": int((1 - rows["treated_"]).sum()), "model": label,
+        }])
+    raise NotEstimable("the mixed model did not converge")
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """A multiply-imputed estimate pooled by Rubin's rules."""
+
+    estimate: float
+    se: float
+    df: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    within: float
+    between: float
+    m: int
+
+    @property
+    def fraction_missing_information(self) -> float:
+        """(1 + 1/m) B / T: the share of the variance due to the missing data (approx.)."""
+        return (1 + 1 / self.m) * self.between / self.se**2
+
+
+def rubin_pool(estimates: Sequence[float], variances: Sequence[float], level: float = 0.95) -> Pooled:
+    """Rubin's rules (Rubin 1987): pooled mean Q, total variance T = W + (1 + 1/m) B, and
+    t reference with df = (m - 1) (1 + W / ((1 + 1/m) B))^2."""
+    q = np.asarray(estimates, dtype=float)
+    u = np.asarray(variances, dtype=float)
+    m = len(q)
+    if m < 2:
+        raise ValueError("Rubin's rules need at least two imputations")
+    w = float(u.mean())
+    b = float(q.var(ddof=1))
+    t = w + (1 + 1 / m) * b
+    df = np.inf if b == 0 else (m - 1) * (1 + w / ((1 + 1 / m) * b)) ** 2
+    est = float(q.mean())
+    se = float(np.sqrt(t))
+    crit = stats.t.ppf(0.5 + level / 2, df)
+    p = float(2 * stats.t.sf(abs(est / se), df))
+    return Pooled(est, se, float(df), est - crit * se, est + crit * se, p, w, b, m)
+
+
+def mice_ancova(
+    data: pd.DataFrame, outcome: str, arm: str, treated: object, control: object,
+    baseline: str, covariates: Sequence[str] = (), auxiliary: Sequence[str] = (),
+    m: int = 10, iterations: int = 5, seed: int = 0,
+) -> Pooled:
+    """ANCOVA after multiple imputation by chained equations (statsmodels MICEData:
+    predictive mean matching) of the outcome, baseline and numeric `auxiliary` columns,
+    given arm and the dummy-coded covariates; the m estimates pooled by Rubin's rules."""
+    rows = data[data[arm].isin([treated, control])].dropna(subset=list(covariates)).reset_index(drop=True)
+    numeric = pd.DataFrame({"treated_": (rows[arm] == treated).astype(float)})
+    for name in covariates:
+        numeric = numeric.join(pd.get_dummies(rows[name].astype(str), prefix=name, drop_first=True, dtype=float))
+    numeric.columns = [f"x{i}" for i in range(numeric.shape[1])]
+    covariate_columns = list(numeric.columns[1:])
+    for name in (outcome, baseline, *auxiliary):
+        numeric[name] = rows[name].astype(float)
+    numeric = numeric.loc[:, numeric.nunique() > 1]
+    covariate_columns = [c for c in covariate_columns if c in numeric.columns]
+    from statsmodels.imputation.mice import MICEData
+
+    imputer = MICEData(numeric, rng=np.random.default_rng(seed))  # same seed, same imputations
+    estimates, variances = [], []
+    for _ in range(m):
+        imputer.update_all(iterations)
+        done = imputer.data
+        x = add_constant(done[["x0", baseline, *covariate_columns]], has_constant="add")
+        fit = OLS(done[outcome], x).fit()
+        estimates.append(float(fit.params["x0"]))
+        variances.append(float(fit.bse["x0"] ** 2))
+    return rubin_pool(estimates, variances)
+
+
+# --- attrition ----------------------------------------------------------------------------------
+def attrition_model(data: pd.DataFrame, missing: str, predictors: Sequence[str]) -> pd.DataFrame:
+    """Odds ratios (95% CI, p) of a missing follow-up from a logistic regression on
+    `predictors` (strings dummy-coded): which baseline characteristics predict attrition."""
+    rows = data.dropna(subset=list(predictors))
+    parts = []
+    for name in predictors:
+        column = rows[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            parts.append(column.astype(float).rename(name))
+        else:
+            parts.append(pd.get_dummies(column.astype(str), prefix=name, drop_first=True, dtype=float))
+    x = add_constant(pd.concat(parts, axis=1))
+    x = x.loc[:, (x.nunique() > 1) | (x.columns == "const")]
+    y = rows[missing].astype(float)
+    if y.sum() < 5 or (1 - y).sum() < 5:
+        raise NotEstimable("too few families with (or without) missing follow-up")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = Logit(y, x).fit(disp=False)
+    ci = fit.conf_int()
+    out = pd.DataFrame({"term": fit.params.index, "odds_ratio": np.exp(fit.params.values),
+                        "ci_low": np.exp(ci[0].values), "ci_high": np.exp(ci[1].values),
+                        "p_value": fit.pvalues.values})
+    return out[out["term"] != "const"].reset_index(drop=True)
+
+
+# --- counts and binary outcomes -------------------------------------------------------------------
+def rate_ratio(
+    data: pd.DataFrame, count: str, exposure: str, arm: str, treated: object, control: object,
+    covariates: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Rate ratio treated over control of a count per unit `exposure` (log offset): negative
+    binomial (NB2, dispersion estimated) regression; Poisson with robust (HC0) SE if the
+    negative binomial cannot be fitted. Columns rate_ratio, ci_low, ci_high, p_value, n,
+    events, model."""
+    rows, x = _design(data, arm, treated, control, [count, exposure], covariates)
+    rows = rows[rows[exposure] > 0]
+    x = x.loc[rows.index]
+    y = rows[count].astype(float)
+    if y[x["treated"] == 1].sum() == 0 or y[x["treated"] == 0].sum() == 0:
+        raise NotEstimable(f"no {count} events in one arm")
+    offset = np.log(rows[exposure].astype(float))
+    fit, model = None, "negative binomial"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            nb = NegativeBinomial(y, x, offset=offset).fit(disp=False, maxiter=200)
+            if nb.mle_retvals.get("converged", False) and np.isfinite(nb.bse["treated"]):
+                fit = nb
+        except (np.linalg.LinAlgError, ValueError):
+            fit = None
+        if fit is None:
+            model = "Poisson, robust SE"
+            fit = GLM(y, x, family=families.Poisson(), offset=offset).fit(cov_type="HC0")
+    low, high = fit.conf_int(0.05).loc["treated"]
+    return pd.DataFrame([{
+        "rate_ratio": float(np.exp(fit.params["treated"])), "ci_low": float(np.exp(low)),
+        "ci_high": float(np.exp(high)), "p_value": float(fit.pvalues["treated"]), "n": len(rows),
+        "events": float(y.sum()), "model": model,
+    }])
+
+
+def risk_ratio(data: pd.DataFrame, event: str, arm: str, treated: object, control: object) -> pd.DataFrame:
+    """Risk (%) per arm and the risk ratio treated over control with the Katz log interval."""
+    rows = data[data[arm].isin([treated, control])].dropna(subset=[event])
+    t = rows.loc[rows[arm] == treated, event].astype(bool)
+    c = rows.loc[rows[arm] == control, event].astype(bool)
+    a, n1, b, n0 = int(t.sum()), len(t), int(c.sum()), len(c)
+    if min(a, b) == 0 or min(n1, n0) == 0:
+        raise NotEstimable(f"no {event} in one arm")
+    rr = (a / n1) / (b / n0)
+    se = np.sqrt(1 / a - 1 / n1 + 1 / b - 1 / n0)
+    z = (np.log(rr)) / se
+    return pd.DataFrame([{
+        "pct_treated": 100 * a / n1, "pct_control": 100 * b / n0, "events_treated": a,
+        "n_treated": n1, "events_control": b, "n_control": n0, "risk_ratio": rr,
+        "ci_low": float(np.exp(np.log(rr) - 1.959964 * se)),
+        "ci_high": float(np.exp(np.log(rr) + 1.959964 * se)),
+        "p_value": float(2 * stats.norm.sf(abs(z))),
+    }])
+
+
+# --- heterogeneity ----------------------------------------------------------------------------------
+def effects_by_group(
+    data: pd.DataFrame, group: str, outcome: str, arm: str, treated: object, control: object,
+    baseline: str | None = None, covariates: Sequence[str] = (),
+) -> pd.DataFrame:
+    """`ancova` within each level of `group` (levels too small to fit give NaN estimates)."""
+    rows = []
+    for level, part in data.groupby(group, sort=True):
+        try:
+            result = ancova(part, outcome, arm, treated, control, baseline,
+                            [c for c in covariates if c != group]).iloc[0].to_dict()
+        except NotEstimable:
+            result = {c: np.nan for c in ANCOVA_COLUMNS}
+            result.update(n=len(part), n_treated=int((part[arm] == treated).sum()),
+                          n_control=int((part[arm] == control).sum()))
+        rows.append({group: level, **result})
+    return pd.DataFrame(rows)
+
+
+def interaction_test(
+    data: pd.DataFrame, group: str, outcome: str, arm: str, treated: object, control: object,
+    baseline: str | None = None, covariates: Sequence[str] = (),
+) -> dict[str, float]:
+    """F test that the treatment effect is the same in every level of `group`: the ANCOVA
+    with `group` and group-by-arm terms against the ANCOVA with `group` only."""
+    others = [c for c in covariates if c != group]
+    needed = [outcome, group] + ([baseline] if baseline else [])
+    rows, x = _design(data, arm, treated, control, needed, [group, *others], baseline)
+    levels = [c for c in x.columns if c.startswith(f"{group}_")]
+    if not levels:
+        raise NotEstimable(f"only one level of {group}")
+    inter = x[levels].mul(x["treated"], axis=0).add_suffix(":treated")
+    y = rows[outcome].astype(float)
+    small = OLS(y, x).fit()
+    large = OLS(y, pd.concat([x, inter], axis=1)).fit()
+    f, p, df = large.compare_f_test(small)
+    return {"f": float(f), "df_num": float(df), "df_den": float(large.df_resid), "p_value": float(p)}
+
+
+def try_fit(function, *args, **kwargs):
+    """`function(*args, **kwargs)`, or None when the scope is too small to fit it
+    (NotEstimable, or a numerical failure of the fitting routine)."""
+    try:
+        return function(*args, **kwargs)
+    except (NotEstimable, np.linalg.LinAlgError):
+        return None
+
+

@@ -1,0 +1,195 @@
+"""The PSP payment decision: targets met or not, with their evidence, and the decision rule.
+
+config/payment.yaml states each target (what is measured, the agreed level, the rule)
+and the decision rule for 2 further years of LA-funded delivery. The evidence comes from the
+other analyses of the same scope (process, impact, cost_benefit numbers.json); effect targets
+need the agreed size AND a 95% interval on the good side of no effect. Expected cashable
+savings to each LA (its share of SFFC families times the cashable savings per family from the
+cost-benefit model) are set against the price of continued delivery.
+"""
+
+from __future__ import annotations
+
+from psp_eval.errors import PspEvalError
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+
+COMPARISONS = {"at_least": ">=", "at_most": "<="}
+
+
+class PaymentError(PspEvalError, ValueError):
+    """The targets file is incomplete or names evidence that does not exist."""
+
+
+def load_targets(path: str | Path) -> dict:
+    """Read and check config/payment.yaml."""
+    config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    ids = [t.get("id") for t in config.get("targets", [])]
+    for target in config.get("targets", []):
+        if target.get("comparison") not in COMPARISONS:
+            raise PaymentError(f"{path}: target {target.get('id')!r}: comparison must be at_least or at_most")
+        if not any(k in target for k in ("measure", "effect", "any_of_effects")):
+            raise PaymentError(f"{path}: target {target.get('id')!r} needs measure, effect or any_of_effects")
+    for required in config.get("decision", {}).get("required", []):
+        if required not in ids:
+            raise PaymentError(f"{path}: decision requires {required!r}, which is not a target")
+    return config
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One estimate behind a target: value, 95% interval (may be NaN) and where it is from."""
+
+    estimate: float
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
+    source: str = ""
+
+
+def _compare(value: float, comparison: str, level: float) -> bool:
+    return value >= level if comparison == "at_least" else value <= level
+
+
+def _fmt(x: float) -> str:
+    if not isinstance(x, int | float) or not math.isfinite(x):
+        return "–"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{round(x, 2):g}"
+
+
+def judge(target: Mapping[str, Any], evidence: Evidence) -> bool:
+    """Met when the estimate reaches the level and, for effects, the whole 95% interval lies on
+    the good side of `interval_must_exclude`."""
+    if not math.isfinite(evidence.estimate):
+        return False
+    met = _compare(evidence.estimate, target["comparison"], float(target["level"]))
+    null = target.get("interval_must_exclude")
+    if null is not None:
+        bound = evidence.ci_high if target["comparison"] == "at_most" else evidence.ci_low
+        met = met and math.isfinite(bound) and (bound < null if target["comparison"] == "at_most" else bound > null)
+    return bool(met)
+
+
+def evaluate_targets(
+    config: Mapping[str, Any],
+    numbers: Mapping[str, Mapping[str, object]],
+    effects: pd.DataFrame,
+    *,
+    n_hubs: int = 1,
+    effects_scope: str = "this scope",
+) -> pd.DataFrame:
+    """One row per target: the evidence (estimate, interval, source table), the level, met or not.
+
+    `numbers` maps an analysis (process, cost_benefit) to its numbers.json; `effects` is
+    `psp_eval.analyses.cost_benefit.read_effects(...)` (effect, estimate, ci_low, ci_high, source); `n_hubs`
+    scales per-hub levels for the trial.
+    """
+    eff = effects.set_index("effect")
+    rows = []
+    for target in config["targets"]:
+        level = float(target["level"]) * (n_hubs if target.get("per_hub") else 1)
+        t = {**target, "level": level}
+        candidates: list[tuple[str, Evidence]] = []
+        if "measure" in target:
+            value = numbers.get(target["source"], {}).get(target["measure"])
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                value = float("nan")  # missing, or suppressed ("[c]")
+            candidates.append((target["measure"], Evidence(float(value), source=f"{target['source']}: {target['measure']}")))
+        for name in [target["effect"]] if "effect" in target else target.get("any_of_effects", []):
+            if name not in eff.index:
+                raise PaymentError(f"target {target['id']!r}: no effect called {name!r}")
+            r = eff.loc[name]
+            candidates.append((name, Evidence(float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"]),
+                                              f"{r['source']} ({effects_scope})")))  # fmt: skip
+        judged = [(name, ev, judge(t, ev)) for name, ev in candidates]
+        name, ev, met = next((j for j in judged if j[2]), judged[0])
+        rows.append({
+            "target": target["id"],
+            "label": target["label"],
+            "measure": name,
+            "estimate": ev.estimate,
+            "ci_low": ev.ci_low,
+            "ci_high": ev.ci_high,
+            "rule": f"{COMPARISONS[target['comparison']]} {_fmt(level)}"
+            + (f", 95% CI excludes {target['interval_must_exclude']}" if target.get("interval_must_exclude") is not None else ""),
+            "met": met,
+            "source": ev.source,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The payment decision: outcome (continue / review / stop), its wording and why."""
+
+    outcome: str
+    wording: str
+    n_met: int
+    n_targets: int
+    required_met: bool
+    reason: str
+
+
+def decide(results: pd.DataFrame, rule: Mapping[str, Any]) -> Decision:
+    """Apply the decision rule: required targets met and at least `min_met` met -> continue;
+    required met and at least `min_met_for_review` -> review; otherwise stop."""
+    met = results.set_index("target")["met"]
+    n_met, n = int(met.sum()), len(met)
+    required = list(rule.get("required", []))
+    required_met = all(bool(met.get(r, False)) for r in required)
+    min_met = int(rule.get("min_met", n))
+    min_review = int(rule.get("min_met_for_review", min_met))
+    if required_met and n_met >= min_met:
+        outcome = "continue"
+    elif required_met and n_met >= min_review:
+        outcome = "review"
+    else:
+        outcome = "stop"
+    missing = [r for r in required if not bool(met.get(r, False))]
+    reason = f"{n_met} of {n} targets met" + (
+        f"; required target(s) not met: {', '.join(missing)}" if missing else "; required targets met"
+    )
+    wording = rule.get("wording", {}).get(outcome, outcome)
+    return Decision(outcome, wording, n_met, n, required_met, reason)
+
+
+def la_savings(
+    las: pd.DataFrame,
+    referrals: pd.DataFrame,
+    randomisation: pd.DataFrame,
+    *,
+    cashable_per_family: float,
+    cashable_low: float,
+    cashable_high: float,
+    price_per_family: float,
+    further_years: int = 2,
+    trial_years: float = 2.0,
+) -> pd.DataFrame:
+    """Per LA: SFFC families in the trial, the families expected over the further years at the
+    same rate, expected cashable savings (with the 95% range) and the price of delivery.
+
+    Counts of families go through disclosure control (`suppress`, with the total row); where
+    an LA's count is hidden, so are the money cells derived from it.
+    """
+    sffc = randomisation.loc[randomisation["arm"] == "sffc", ["family_id"]].merge(referrals[["family_id", "la_code"]])
+    per_la = sffc.groupby("la_code").size()
+    table = las[["la_code", "la_name"]].copy()
+    table["families"] = table["la_code"].map(per_la).fillna(0).astype(int)
+    table["expected_families"] = table["families"] * further_years / trial_years
+    table["savings"] = table["expected_families"] * cashable_per_family
+    table["savings_low"] = table["expected_families"] * cashable_low
+    table["savings_high"] = table["expected_families"] * cashable_high
+    table["price"] = table["expected_families"] * price_per_family
+    table["net"] = table["savings"] - table["price"]
+    total = {"la_code": "", "la_name": "All LAs", **table.drop(columns=["la_code", "la_name"]).sum().to_dict()}
+    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    return table
+
+

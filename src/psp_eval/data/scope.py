@@ -1,0 +1,108 @@
+"""Load the clean tables of a trial for one scope: the whole trial, or one hub."""
+
+from __future__ import annotations
+
+from psp_eval.errors import PspEvalError
+
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from psp_eval.data.contract import TABLES
+
+TRIAL_SCOPE = "trial"
+# Beside the contract tables, the clean folder holds the scores, and the hub sheet split by
+# scope (hubs/<scope>.parquet): a notebook depends on its own hub's row only, so editing one
+# hub's target reruns that hub's jobs and the trial's, not every hub's.
+EXTRA_TABLES = ("scores", "outcomes")
+HUB_SHEETS = "hubs"
+
+
+class ScopeError(PspEvalError, ValueError):
+    """The scope names no hub of the trial."""
+
+
+def hub_sheet_path(clean_dir: str | Path, scope: str) -> Path:
+    """Where the hub sheet's rows for `scope` are (all rows for the trial scope)."""
+    return Path(clean_dir) / HUB_SHEETS / f"{scope}.parquet"
+
+
+class Tables(Mapping[str, pd.DataFrame]):
+    """Tables by name, each read (or restricted to a scope) the first time it is used.
+
+    Why: a notebook reads a few of the clean tables, and the others can be large (at 50,000
+    families the item responses are 3 million rows); reading every table in every notebook
+    job cost more time and memory than the analysis. Used like a read-only dict.
+    """
+
+    def __init__(self, loaders: Mapping[str, Callable[[], pd.DataFrame]]) -> None:
+        self._loaders = dict(loaders)
+        self._read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._read:
+            self._read[name] = self._loaders[name]()
+        return self._read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+
+def load_tables(
+    clean_dir: str | Path,
+    names: tuple[str, ...] | None = None,
+    *,
+    hub_sheet_for: str | None = None,
+) -> Tables:
+    """The clean Parquet tables (the contract's and the scores, by default), and with
+    `hub_sheet_for`, that scope's rows of the hub sheet as the table "hubs"; each is read
+    when first used."""
+    clean_dir = Path(clean_dir)
+    paths = {name: clean_dir / f"{name}.parquet" for name in names or (*TABLES, *EXTRA_TABLES)}
+    if hub_sheet_for is not None:
+        paths[HUB_SHEETS] = hub_sheet_path(clean_dir, hub_sheet_for)
+    for path in paths.values():
+        if not path.exists():  # now, not when a cell first reads the table
+            raise FileNotFoundError(f"clean table {path} does not exist (has the pipeline run?)")
+    return Tables({name: lambda path=path: pd.read_parquet(path) for name, path in paths.items()})
+
+
+def restrict_to_scope(tables: Mapping[str, pd.DataFrame], scope: str) -> Tables:
+    """Keep only the rows that belong to `scope`'s hub (everything for the trial scope).
+
+    A family belongs to the hub of the LA that referred it; volunteers, surveys, costs and
+    LAs carry their hub directly; SSDA903 rows belong to the hub of their LA. Central costs
+    stay with the trial scope only.
+    """
+    if scope == TRIAL_SCOPE:
+        return Tables({name: lambda name=name: tables[name] for name in tables})
+    las = tables["las"]
+    if scope not in set(las["hub_id"]):
+        raise ScopeError(f"scope {scope!r} is neither 'trial' nor a hub with LAs in las")
+    hub_las = set(las.loc[las["hub_id"] == scope, "la_code"])
+    referrals = tables["referrals"]
+    families = set(referrals.loc[referrals["la_code"].isin(hub_las), "family_id"])
+
+    def restricted(name: str) -> pd.DataFrame:
+        frame = tables[name]
+        if "hub_id" in frame.columns:
+            keep = frame["hub_id"] == scope
+        elif "family_id" in frame.columns:
+            keep = frame["family_id"].isin(families)
+        elif "la_code" in frame.columns:
+            keep = frame["la_code"].isin(hub_las)
+        else:
+            raise ScopeError(f"table {name!r} has no column that ties it to a hub")
+        return frame.loc[keep.fillna(False).astype(bool)].reset_index(drop=True)
+
+    return Tables({name: lambda name=name: restricted(name) for name in tables})
+
+
+def load_scope(clean_dir: str | Path, scope: str, *, hub_sheet: bool = False) -> Tables:
+    """The clean tables of one scope, ready for a notebook (with its hub sheet rows if asked)."""
+    tables = load_tables(clean_dir, hub_sheet_for=scope if hub_sheet else None)
+    return restrict_to_scope(tables, scope)

@@ -1,0 +1,114 @@
+"""Run the Snakemake pipeline for users who do not want to learn Snakemake, and list its reports."""
+
+from __future__ import annotations
+
+from psp_eval.errors import PspEvalError
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+import yaml
+
+
+# What a fresh copy of the workflow needs (raw data and results are made or copied apart).
+WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs", "notebooks", "reports", "profiles")
+
+
+# What `psp-eval run --blinded` sets: blinded outputs never mix with (or replace) true ones.
+BLINDED_CONFIG = ("blinded=True", "results_dir=results/blinded", "site_dir=reports/_site/blinded")
+
+
+class PipelineError(PspEvalError, RuntimeError):
+    """The pipeline could not start or did not finish."""
+
+
+def copy_workflow(source: Path, dest: Path) -> Path:
+    """Copy the workflow's sources (not its data, results or rendered site) into `dest`.
+
+    For rerunning the pipeline somewhere else: tests, benchmarks, a reviewer's verification.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        path = Path(source) / name
+        if path.is_dir():
+            shutil.copytree(path, dest / name, ignore=shutil.ignore_patterns("_site", ".*"))
+        else:
+            shutil.copy2(path, dest / name)
+    return dest
+
+
+def _config_value(overrides: list[str], key: str, configfile: Path) -> str:
+    """The effective value of a top-level config key (an override wins over the file)."""
+    for item in overrides:
+        name, _, value = item.partition("=")
+        if name == key:
+            return value
+    return str(yaml.safe_load(configfile.read_text(encoding="utf-8"))[key])
+
+
+def run(
+    *,
+    cores: int,
+    config: list[str],
+    dry_run: bool = False,
+    extra: list[str] | None = None,
+    root: Path | None = None,
+    blinded: bool = False,
+) -> int:
+    """Run snakemake in `root` and, when it succeeds, say where the reports are.
+
+    `blinded` runs on a dummy allocation with arms named A and B (psp_eval.governance.blinding), into
+    results and site folders of its own (BLINDED_CONFIG) unless `config` names others.
+
+    The virtual environment's `bin` goes first on PATH so the rules' `psp-eval` calls use
+    this same installation, whether or not the user activated it.
+    """
+    root = Path(root or Path.cwd())
+    if not (root / "Snakefile").exists():
+        raise PipelineError(f"no Snakefile in {root}: run psp-eval from the project's folder")
+    for item in config:
+        if "=" not in item:
+            raise PipelineError(f"--config expects KEY=VALUE, got {item!r}")
+    if blinded:
+        given = {item.partition("=")[0] for item in config}
+        config = [item for item in BLINDED_CONFIG if item.partition("=")[0] not in given] + config
+    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--show-failed-logs"]
+    if config:
+        cmd += ["--config", *config]
+    if dry_run:
+        cmd += ["--dry-run"]
+    cmd += [arg for arg in (extra or []) if arg != "--"]
+    cmd += ["--rerun-incomplete"]  # the jobs a killed run left unfinished run again
+    from psp_eval.engine.recovery import clear_stale_locks  # standard library only
+
+    clear_stale_locks(root)  # the lock a killed run left would block this one
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    started = time.perf_counter()
+    from psp_eval.engine.progress import FULL_OUTPUT_ARGS, run_summarised  # standard library only
+
+    summary = None
+    if dry_run or FULL_OUTPUT_ARGS.intersection(cmd):  # snakemake's own output, unabridged
+        returncode = subprocess.run(cmd, cwd=root, env=env, check=False).returncode
+    else:
+        returncode, summary = run_summarised(cmd, root, env)
+    seconds = time.perf_counter() - started
+    if returncode != 0:
+        print(f"psp-eval run: snakemake failed after {seconds:.1f} s (see above)", file=sys.stderr)
+        for job in summary.failed if summary else []:
+            print(f"  failed: {job.name}; its log: {job.log or '(none)'}", file=sys.stderr)
+        if summary and summary.complete_log:
+            print(f"  snakemake's complete log: {summary.complete_log}", file=sys.stderr)
+        return returncode
+    if not dry_run:
+        site = root / _config_value(config, "site_dir", root / "config" / "config.yaml")
+        print(f"Done in {seconds:.1f} s. Reports: {site / 'index.html'}")
+    return 0
+
+

@@ -1,0 +1,252 @@
+"""A warm worker: one process imports the analysis libraries once and forks a child per job.
+
+Why: every notebook job imports pandas, SciPy, statsmodels, lifelines and matplotlib before it
+computes anything, about two CPU seconds of a job that computes for three, paid again by each
+of the pipeline's notebook jobs. While Snakemake runs, a worker that has already imported them
+(started by the Snakefile's `onstart`) takes each `psp-eval execute` call instead: it forks,
+the child takes the caller's stdin, stdout and stderr (passed over a Unix socket), working
+folder and environment, and runs the command; the caller gets its exit code. A forked child
+starts with everything imported, in a few milliseconds.
+
+Nothing depends on it: with no worker (cluster jobs, a notebook run by hand, a worker not yet
+started or gone) `psp-eval execute` runs in its own process as before, with the same result.
+The worker leaves when Snakemake finishes, after `IDLE_SECONDS` without a job, or when it is
+killed with the run (it stays in Snakemake's process group); a child whose caller died is
+killed, so a killed run leaves nothing behind writing.
+
+Standard library (and `psp_eval.engine.atomic`) only at import: the caller side (`delegate`) must
+start in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from psp_eval.engine.atomic import process_alive
+
+ENV = "PSP_EVAL_WARM"  # the worker's socket, for the jobs Snakemake starts
+IDLE_SECONDS = 120
+_worker: subprocess.Popen | None = None  # the worker this process started
+# What the notebook jobs import (see notebooks/*.ipynb): imported once, in the worker.
+PRELOAD = (
+    "pandas",
+    "scipy.stats",
+    "statsmodels.api",
+    "statsmodels.formula.api",
+    "lifelines",
+    "matplotlib.pyplot",
+    "pyarrow.parquet",
+    "papermill",
+    "IPython.core.interactiveshell",
+    "psp_eval.engine.inprocess",
+    "psp_eval.engine.execution",
+    "psp_eval.data.scope",
+    "psp_eval.analyses.process",
+    "psp_eval.analyses.funnel",
+    "psp_eval.analyses.impact",
+    "psp_eval.analyses.survival",
+    "psp_eval.analyses.consort",
+    "psp_eval.analyses.cost_benefit",
+    "psp_eval.analyses.payment",
+    "psp_eval.analyses.need",
+    "psp_eval.analyses.power",
+    "psp_eval.analyses.monitoring",
+    "psp_eval.present.tables",
+    "psp_eval.present.process",
+    "psp_eval.present.impact",
+    "psp_eval.present.payment",
+    "psp_eval.present.figures.process",
+    "psp_eval.present.figures.impact",
+    "psp_eval.present.figures.cost_benefit",
+    "psp_eval.present.figures.need",
+    "psp_eval.present.figures.monitoring",
+    "psp_eval.report.outputs",
+)
+
+
+def socket_path() -> Path:
+    """A short path (Unix sockets allow about 100 characters) unique to this Snakemake run."""
+    return Path(tempfile.gettempdir()) / f"psp-eval-warm-{os.getuid()}-{os.getpid()}.sock"
+
+
+# --- the caller: `psp-eval execute` inside a Snakemake job -----------------------------------
+
+
+def delegate(argv: list[str]) -> int | None:
+    """Run `psp-eval execute <argv>` in the warm worker; its exit code, or None when there is
+    none."""
+    path = os.environ.get(ENV)
+    if not path or not Path(path).exists():
+        return None
+    request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(path)
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        # the length first: the connection stays open both ways, and its closing tells the
+        # worker that this caller (so its job) is gone
+        socket.send_fds(client, [len(request).to_bytes(8, "big")], [0, 1, 2])
+        client.sendall(request)
+        reply = b""
+        while chunk := client.recv(64):
+            reply += chunk
+    except OSError:
+        return None  # no worker listening after all: run here
+    finally:
+        client.close()
+    return int(reply) if reply.strip() else None
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+
+def start(path: Path | None = None) -> Path:
+    """Start a worker in the background (from the Snakefile's `onstart`); its socket path.
+
+    The jobs find it through the environment they inherit from Snakemake.
+    """
+    path = Path(path or socket_path())
+    for old in path.parent.glob(f"psp-eval-warm-{os.getuid()}-*.sock"):
+        owner = old.stem.rsplit("-", 1)[-1]
+        if owner.isdigit() and not process_alive(int(owner)):  # left by a killed run
+            old.unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+    global _worker
+    _worker = subprocess.Popen(
+        [sys.executable, "-m", "psp_eval.engine.warm", str(path), str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.environ[ENV] = str(path)
+    return path
+
+
+def stop(path: Path | None = None) -> None:
+    """Ask the worker to leave (from `onsuccess` / `onerror`): removing its socket does it."""
+    path = Path(path or os.environ.get(ENV) or socket_path())
+    path.unlink(missing_ok=True)
+    if _worker is not None:  # wait, so that its time and memory count as the run's
+        try:
+            _worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _worker.kill()
+
+
+def serve(
+    path: Path,
+    owner: int | None = None,
+    *,
+    idle_seconds: float = IDLE_SECONDS,
+    preload: tuple[str, ...] = PRELOAD,
+) -> None:
+    """Import `preload`, then fork a child per request until the socket is removed, the
+    owner process (Snakemake) is gone or no job came for `idle_seconds`."""
+    import importlib
+    import time
+
+    for module in preload:
+        importlib.import_module(module)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp))
+    listener.listen(16)
+    os.replace(tmp, path)  # appears only once it accepts connections
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    running: dict[int, socket.socket] = {}  # child pid -> its caller's connection
+    idle_since = time.monotonic()
+    try:
+        while path.exists() and (owner is None or process_alive(owner)):
+            for key, _ in selector.select(timeout=0.2):
+                if key.fileobj is listener:
+                    connection, _ = listener.accept()
+                    pid = _fork_job(connection, listener)
+                    running[pid] = connection
+                    selector.register(connection, selectors.EVENT_READ, pid)
+                else:  # a caller hung up before its child finished: its job was killed
+                    os.kill(key.data, signal.SIGKILL)
+            for pid, code in _finished(running):
+                connection = running.pop(pid)
+                selector.unregister(connection)
+                try:
+                    connection.sendall(str(code).encode())
+                except OSError:
+                    pass
+                connection.close()
+            if running:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > idle_seconds:
+                break
+    finally:
+        for pid in running:
+            os.kill(pid, signal.SIGKILL)
+        listener.close()
+        if path.exists() and path.is_socket():
+            path.unlink(missing_ok=True)
+
+
+def _fork_job(connection: socket.socket, listener: socket.socket) -> int:
+    """Fork a child that runs one request with the caller's streams, folder and environment."""
+    header, fds, _, _ = socket.recv_fds(connection, 8, 3)
+    while len(header) < 8 and (chunk := connection.recv(8 - len(header))):
+        header += chunk
+    size, message = int.from_bytes(header, "big"), b""
+    while len(message) < size and (chunk := connection.recv(size - len(message))):
+        message += chunk
+    request = json.loads(message)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        for fd in fds:
+            os.close(fd)
+        return pid
+    code = 1
+    try:
+        listener.close()
+        connection.close()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ.pop(ENV, None)  # the child runs the command itself
+        from psp_eval.engine import execution
+
+        code = execution.main(request["argv"])
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _finished(running: dict[int, socket.socket]) -> list[tuple[int, int]]:
+    """(pid, exit code) of every child that has ended; killed ones as 128 + signal."""
+    done = []
+    for pid in list(running):
+        ended, status = os.waitpid(pid, os.WNOHANG)
+        if ended:
+            code = os.waitstatus_to_exitcode(status)
+            done.append((pid, code if code >= 0 else 128 - code))
+    return done
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None)

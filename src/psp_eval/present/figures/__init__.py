@@ -1,0 +1,1 @@
+"""Figures for the reports, one module per analysis, in the style of `style`."""

@@ -1,0 +1,92 @@
+"""Figures of the cost-benefit model: NPV distribution, tornado chart, cost-effectiveness plane."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import StrMethodFormatter  # noqa: E402
+
+from psp_eval.present.figures.style import ARM_COLOURS, CATEGORY_COLOURS, figure  # noqa: E402
+
+GBP = StrMethodFormatter("£{x:,.0f}")
+
+
+def _axes(width: float = 7.0, height: float = 3.6) -> tuple[Figure, plt.Axes]:
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def npv_distribution(draws: pd.DataFrame, column: str = "npv") -> Figure:
+    """Histogram of NPV per family over the Monte Carlo draws; the line at £0 is break-even."""
+    fig, ax = _axes()
+    values = draws[column].to_numpy()
+    below = values < 0
+    bins = np.histogram_bin_edges(values, bins=60)
+    ax.hist(values[below], bins=bins, color="#D55E00", alpha=0.85, label="Costs exceed benefits")
+    ax.hist(values[~below], bins=bins, color="#009E73", alpha=0.85, label="Benefits exceed costs")
+    ax.axvline(0, color="0.2", linewidth=1)
+    ax.axvline(values.mean(), color="0.2", linestyle="--", linewidth=1, label=f"Mean £{values.mean():,.0f}")
+    ax.xaxis.set_major_formatter(GBP)
+    ax.set_xlabel("Net present value per family allocated to SFFC (£)")
+    ax.set_ylabel("Monte Carlo draws")
+    ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def tornado_chart(table: pd.DataFrame, base_npv: float, top: int = 10) -> Figure:
+    """One-way sensitivity: NPV with each input at the low and high end of its 95% range."""
+    rows = table.head(top).iloc[::-1]
+    fig, ax = _axes(7.5, 0.45 * len(rows) + 1.2)
+    y = np.arange(len(rows))
+    for i, (_, r) in enumerate(rows.iterrows()):
+        ax.barh(i, r["npv_at_low"] - base_npv, left=base_npv, color="#56B4E9", height=0.6,
+                label="Input at low end" if i == 0 else None)  # fmt: skip
+        ax.barh(i, r["npv_at_high"] - base_npv, left=base_npv, color="#E69F00", height=0.6,
+                label="Input at high end" if i == 0 else None)  # fmt: skip
+    ax.axvline(base_npv, color="0.2", linewidth=1)
+    ax.axvline(0, color="0.5", linestyle=":", linewidth=1)
+    ax.set_yticks(y, rows["label"], fontsize=8)
+    ax.xaxis.set_major_formatter(GBP)
+    ax.set_xlabel("NPV per family (£); solid line: base case, dotted: break-even")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    return fig
+
+
+def ce_plane(draws: pd.DataFrame, effect: str = "sdq_effect", max_points: int = 2000) -> Figure:
+    """Cost-effectiveness plane: change in SDQ total difficulties (SFFC minus usual, negative is
+    better, drawn so that better is to the right) against net cost per family."""
+    fig, ax = _axes(6.0, 4.2)
+    sample = draws.iloc[: max_points]
+    x = -sample[effect]
+    y = sample["costs_total"] - sample["benefits_total"]
+    ax.scatter(x, y, s=4, alpha=0.35, color=ARM_COLOURS["sffc"], linewidths=0)
+    ax.scatter([-draws[effect].mean()], [(draws["costs_total"] - draws["benefits_total"]).mean()],
+               color="0.1", marker="x", s=50, label="Mean")  # fmt: skip
+    ax.axhline(0, color="0.3", linewidth=1)
+    ax.axvline(0, color="0.3", linewidth=1)
+    ax.yaxis.set_major_formatter(GBP)
+    ax.set_xlabel("Reduction in SDQ total difficulties (points; right is better)")
+    ax.set_ylabel("Net cost per family (£; below 0 saves money)")
+    ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def stacked_costs(by_quarter: pd.DataFrame) -> Figure:
+    """Delivery spending per quarter, stacked by cost category (£, cash prices)."""
+    fig, ax = figure()
+    bottom = pd.Series(0.0, index=by_quarter.index)
+    for colour, category in zip(CATEGORY_COLOURS, by_quarter.columns):
+        ax.bar(by_quarter.index, by_quarter[category], bottom=bottom, color=colour, label=category.replace("_", " "))
+        bottom += by_quarter[category]
+    ax.set_ylabel("Spending (£, cash prices)")
+    ax.set_xlabel("Quarter")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("£{x:,.0f}"))
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(frameon=False, fontsize=8, ncols=2)
+    return fig

@@ -1,0 +1,47 @@
+"""Tables of the PSP payment decision as reports show them (disclosure-controlled)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from psp_eval.analyses.payment import _fmt
+from psp_eval.present import disclosure
+
+
+def la_savings_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """`la_savings` rounded and disclosure-controlled for the report."""
+    body = table.set_index("la_name")
+    counts = body[["families"]].astype(int)
+    mask = disclosure.suppression_mask(counts, ["families"], total_row="All LAs")
+    shown = pd.DataFrame(index=body.index)
+    hidden = mask["families"]
+    shown["SFFC families in the trial"] = counts["families"].astype(object).where(~hidden, disclosure.SUPPRESSED)
+    for column, label in (("expected_families", "Families expected, next 2 years"),
+                          ("savings", "Expected cashable savings (£)"),
+                          ("price", "Price of delivery (£)"), ("net", "Savings minus price (£)")):  # fmt: skip
+        values = body[column].round(0).astype(int).map(lambda x: f"{x:,}")
+        shown[label] = values.where(~hidden, disclosure.SUPPRESSED)
+    shown["Savings, 95% range (£)"] = [
+        disclosure.SUPPRESSED if h else f"{lo:,.0f} to {hi:,.0f}"
+        for h, lo, hi in zip(hidden, body["savings_low"], body["savings_high"])
+    ]
+    return shown.rename_axis("Local authority").reset_index()
+
+
+def results_shown(results: pd.DataFrame) -> pd.DataFrame:
+    """The target table for the report: target, rule, estimate with interval, met, source."""
+    def interval(r: pd.Series) -> str:
+        if not (math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"])):
+            return "–"
+        return f"{_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}"
+
+    return pd.DataFrame({
+        "Target": results["label"],
+        "Agreed level": results["rule"],
+        "Estimate": results["estimate"].map(_fmt),
+        "95% CI": results.apply(interval, axis=1),
+        "Met": results["met"].map({True: "met", False: "not met"}),
+        "Evidence (source table)": results["source"],
+    })  # fmt: skip

@@ -1,0 +1,101 @@
+"""What an analysis notebook hands to the reports: tables, figures and quoted numbers.
+
+Each notebook makes one `Outputs(out_dir)` and, in a labelled cell, calls `table(...)` or
+`figure(...)`: the file is written for reviewers (CSV, SVG) and the returned object displays
+as Markdown or SVG, which the report embeds (`{{< embed nb.ipynb#label >}}`). Every number
+a report quotes goes through `number(...)` into `numbers.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from IPython.display import SVG, Markdown
+from matplotlib.figure import Figure
+
+from psp_eval.engine.atomic import temporary_path, write_text
+from psp_eval.present.disclosure import SUPPRESSED
+
+NUMERIC = re.compile(r"^[<>≤≥]?[−+-]?(\d+(\.\d*)?|\.\d+)([eE][−+-]?\d+)?%?$")
+
+# Same figure, same bytes: no creation date in the SVG and a fixed id salt.
+matplotlib.rcParams["svg.hashsalt"] = "psp-eval"
+matplotlib.rcParams["svg.fonttype"] = "none"
+
+
+def _cell_text(value: object) -> str:
+    """A cell as the report prints it: integers with thousands separators, missing as a dash."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    return str(value)
+
+
+def _numeric_text(text: str) -> bool:
+    return bool(NUMERIC.match(text.replace(",", ""))) or text in ("–", SUPPRESSED)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A pipe table that prints every value exactly as the notebook formatted it.
+
+    tabulate would re-parse "0.380" as 0.38; here cells are text, and columns whose values are
+    all numbers (or suppressed, or missing) are right-aligned.
+    """
+    text = frame.map(_cell_text) if len(frame) else frame.astype(str)
+    align = [
+        "right" if len(text) and text[column].map(_numeric_text).all() else "left"
+        for column in text.columns
+    ]
+    return text.to_markdown(index=False, disable_numparse=True, colalign=align)
+
+
+class Outputs:
+    """Collects one notebook's tables, figures and numbers under `out_dir`."""
+
+    def __init__(self, out_dir: str | Path) -> None:
+        self.out_dir = Path(out_dir)
+        (self.out_dir / "tables").mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "figures").mkdir(parents=True, exist_ok=True)
+        self.numbers: dict[str, object] = {}
+
+    def csv(self, name: str, frame: pd.DataFrame, *, index: bool = False) -> Path:
+        """Write `tables/<name>.csv` for reviewers only (the report does not show it)."""
+        path = self.out_dir / "tables" / f"{name}.csv"
+        with temporary_path(path) as tmp:
+            frame.to_csv(tmp, index=index)
+        return path
+
+    def table(self, name: str, frame: pd.DataFrame, *, index: bool = False) -> Markdown:
+        """Write `tables/<name>.csv` and return the table as Markdown for the report."""
+        self.csv(name, frame, index=index)
+        shown = frame.reset_index() if index else frame
+        return Markdown(markdown_table(shown))
+
+    def figure(self, name: str, fig: Figure) -> SVG:
+        """Write `figures/<name>.svg` (no timestamp) and return it for display."""
+        path = self.out_dir / "figures" / f"{name}.svg"
+        with temporary_path(path) as tmp:
+            fig.savefig(tmp, format="svg", bbox_inches="tight", metadata={"Date": None})
+        matplotlib.pyplot.close(fig)
+        return SVG(filename=str(path))
+
+    def number(self, key: str, value: object) -> object:
+        """Record a number the reports quote; plain Python types only, NaN refused."""
+        if hasattr(value, "item"):  # numpy scalar
+            value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"number {key!r} is {value}: a report cannot quote it")
+        self.numbers[key] = value
+        return value
+
+    def save(self) -> Path:
+        """Write `numbers.json` (sorted keys, so reruns give identical bytes)."""
+        text = json.dumps(self.numbers, indent=2, sort_keys=True, default=str) + "\n"
+        return write_text(self.out_dir / "numbers.json", text)

@@ -1,0 +1,462 @@
+"""Reports: fill a Quarto template for one scope, then render it to HTML and PDF.
+
+Quarto's `params` reach a document only when it executes, and the reports execute nothing, so
+`instantiate` writes one .qmd per scope next to that scope's executed notebooks, with the
+project shortcodes (`num`, `var`, `provenance`) already replaced. `render` then turns it into
+a self-contained HTML page and a PDF with one of two engines that read the same source:
+
+- "quarto", when `quarto` is on PATH;
+- "embedded" otherwise (the `quarto-cli` wheel cannot install here): a Python pre-pass expands
+  `{{< embed nb.ipynb#label >}}` from the executed notebook, pandoc (pypandoc-binary) applies
+  the Lua filters in `assets/` for the Quarto features the reports use (cross-references,
+  callouts, hidden code), and the `typst` wheel makes the PDF.
+
+`build_index` writes the page that links every report.
+"""
+
+from __future__ import annotations
+
+from psp_eval.errors import PspEvalError
+
+import base64
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import nbformat
+import pypandoc
+import typst
+import yaml
+
+from psp_eval.report import provenance as provenance_module
+from psp_eval.engine.atomic import temporary_path, write_text
+
+ENGINES = ("quarto", "embedded")
+ASSETS = Path(__file__).with_name("assets")
+# Order matters: code is dropped and tables wrapped before numbering; callouts go last so
+# their titles (taken from headings) leave the table of contents.
+LUA_FILTERS = ("presentation.lua", "crossref.lua", "callout.lua")
+CSS = ASSETS / "report.css"
+TYPST_HEADER = ASSETS / "report.typ"
+TIMEOUT_SECONDS = 600
+
+# {{< name args >}}, Quarto's shortcode syntax (one line).
+SHORTCODE = re.compile(r"\{\{<\s*([A-Za-z][\w-]*)\s*(.*?)\s*>\}\}")
+# An embed the embedded engine can expand: alone on its line, naming one labelled cell.
+EMBED = re.compile(r"^[ \t]*\{\{<\s*embed\s+([^\s#]+\.ipynb)#([\w-]+)\s*>\}\}[ \t]*$", re.M)
+# Quarto's include shortcode, alone on its line; expanded first, relative to the including file.
+INCLUDE = re.compile(r"^[ \t]*\{\{<\s*include\s+(\S+)\s*>\}\}[ \t]*$", re.M)
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+# Quarto's own date keywords, which pandoc would print literally.
+TODAY = ("today", "now", "last-modified")
+
+# Defaults under the template's front matter; `format: {html: ..., typst: ...}` overrides
+# both, as in Quarto.
+DEFAULT_METADATA: dict[str, dict] = {
+    "html": {"lang": "en-GB", "toc": True, "toc-title": "Contents"},
+    "typst": {
+        "lang": "en-GB",
+        "toc": True,
+        "toc-title": "Contents",
+        "papersize": "a4",
+        "margin": {"x": "2cm", "y": "2.5cm"},
+        "page-numbering": "1",
+    },
+}
+
+
+class RenderError(PspEvalError):
+    """A report could not be made; the message names the file and what went wrong."""
+
+
+def resolve_engine(engine: str = "auto") -> str:
+    """The one place that decides the engine: "auto" means Quarto if installed."""
+    if engine == "auto":
+        return "quarto" if shutil.which("quarto") else "embedded"
+    if engine not in ENGINES:
+        raise RenderError(f"unknown render engine {engine!r}; use auto, {', '.join(ENGINES)}")
+    return engine
+
+
+# --- instantiate ---------------------------------------------------------------------------
+
+
+def instantiate(
+    template: Path,
+    dest: Path,
+    *,
+    variables: dict[str, str],
+    provenance: dict,
+    engine: str = "auto",
+) -> Path:
+    """Write `dest`: `template` with `include`, `num`, `var` and `provenance` replaced.
+
+    Numbers come from `dest.parent/<analysis>/numbers.json`; `embed` shortcodes stay for the
+    renderer. `engine` (resolved as `render` resolves it) is named in the provenance section,
+    so pass the same value to both. Values substituted inside the YAML front matter are
+    escaped for a double-quoted YAML string.
+    """
+    template, dest = Path(template), Path(dest)
+    text = _expand_includes(template, ())
+    front = FRONT_MATTER.match(text)
+    front_end = front.end() if front else 0
+    numbers: dict[Path, dict] = {}
+
+    def substitute(match: re.Match[str]) -> str:
+        name, argument = match.group(1), match.group(2)
+        where = f"{template}:{_line_of(text, match.start())}"
+        if name == "embed":
+            return match.group(0)
+        if name == "num":
+            value = _number(argument, dest.parent, numbers, where)
+        elif name == "var":
+            if argument not in variables:
+                known = ", ".join(sorted(variables)) or "none"
+                raise RenderError(
+                    f"{where}: no value for {{{{< var {argument} >}}}} (known: {known})"
+                )
+            value = str(variables[argument])
+        elif name == "provenance":
+            value = provenance_module.to_markdown(provenance, engine=resolve_engine(engine))
+        else:
+            raise RenderError(
+                f"{where}: unknown shortcode {match.group(0)} "
+                "(known: include, embed, num, var, provenance)"
+            )
+        if match.start() < front_end:
+            return value.replace("\\", "\\\\").replace('"', '\\"')
+        return value
+
+    result = SHORTCODE.sub(substitute, text)
+    _front_matter(result, template)  # still valid YAML after substitution?
+    return write_text(dest, result)
+
+
+def _expand_includes(path: Path, including: tuple[Path, ...]) -> str:
+    """`path`'s text with every `{{< include partial.qmd >}}` replaced by that file's text.
+
+    Done before rendering because the instantiated .qmd lives in the results folder, where
+    the partials' relative paths would no longer resolve (for Quarto either).
+    """
+    if path.resolve() in including:
+        chain = " -> ".join(str(p) for p in (*including, path))
+        raise RenderError(f"include loop: {chain}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        where = f" (included from {including[-1]})" if including else ""
+        raise RenderError(f"report source {path} does not exist{where}") from None
+
+    def include(match: re.Match[str]) -> str:
+        return _expand_includes(path.parent / match.group(1), (*including, path.resolve())).rstrip("\n")
+
+    return INCLUDE.sub(include, text)
+
+
+def _number(reference: str, folder: Path, cache: dict[Path, dict], where: str) -> str:
+    """Format `<analysis>.<key>` from `folder/<analysis>/numbers.json` for the text."""
+    analysis, _, key = reference.partition(".")
+    if not analysis or not key:
+        raise RenderError(
+            f"{where}: write {{{{< num analysis.key >}}}}, not {{{{< num {reference} >}}}}"
+        )
+    path = folder / analysis / "numbers.json"
+    if path not in cache:
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+        except FileNotFoundError:
+            raise RenderError(
+                f"{where}: {{{{< num {reference} >}}}} needs {path}, which does not exist "
+                f"(has the {analysis} notebook run for this scope?)"
+            ) from None
+        except json.JSONDecodeError as error:
+            raise RenderError(f"{path} is not valid JSON: {error}") from None
+        if not isinstance(loaded, dict):
+            raise RenderError(f"{path} should hold one JSON object of key -> value")
+        cache[path] = loaded
+    if key not in cache[path]:
+        raise RenderError(f"{where}: key {key!r} is not in {path}")
+    value = cache[path][key]
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+        raise RenderError(f"{where}: {key!r} in {path} is {value!r}; expected a number or text")
+    # Thousands separators; decimals keep exactly the digits the notebook rounded to.
+    return value if isinstance(value, str) else f"{value:,}"
+
+
+def _line_of(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
+
+
+# --- render --------------------------------------------------------------------------------
+
+
+def render(qmd: Path, html: Path, pdf: Path, *, engine: str = "auto") -> str:
+    """Render `qmd` to `html` (self-contained) and `pdf`; return the engine used."""
+    # Absolute, because pandoc and quarto run in the qmd's folder.
+    qmd, html, pdf = Path(qmd).absolute(), Path(html).absolute(), Path(pdf).absolute()
+    if not qmd.is_file():
+        raise RenderError(f"cannot render {qmd}: no such file")
+    chosen = resolve_engine(engine)
+    if chosen == "quarto":
+        _render_quarto(qmd, html, pdf)
+    else:
+        _render_embedded(qmd, html, pdf)
+    return chosen
+
+
+def _render_quarto(qmd: Path, html: Path, pdf: Path) -> None:
+    """`quarto render` once per format, then move each output where it was asked for."""
+    for to, extra, dest in (
+        ("html", ["-M", "embed-resources:true", "-M", "notebook-links:false"], html),
+        ("typst", [], pdf),
+    ):
+        _run(
+            ["quarto", "render", qmd.name, "--to", to, *extra],
+            cwd=qmd.parent,
+            what=f"quarto render {qmd} --to {to}",
+        )
+        produced = qmd.with_suffix(dest.suffix)
+        with temporary_path(dest) as tmp:
+            shutil.move(produced, tmp)
+
+
+def _render_embedded(qmd: Path, html: Path, pdf: Path) -> None:
+    """Pre-pass, then pandoc to HTML and to Typst, then the typst wheel to PDF."""
+    text = _expand_embeds(qmd.read_text(encoding="utf-8"), qmd)
+    metadata, body = _front_matter(text, qmd)
+    _pandoc(body, html, to="html5", metadata=_format_metadata(metadata, "html"), cwd=qmd.parent)
+    typ = qmd.with_suffix(".typ")  # kept beside the qmd: typst's errors point into it
+    _pandoc(body, typ, to="typst", metadata=_format_metadata(metadata, "typst"), cwd=qmd.parent)
+    _compile_typst(typ, pdf, root=qmd.parent)
+
+
+def _expand_embeds(text: str, qmd: Path) -> str:
+    """Replace each `{{< embed nb.ipynb#label >}}` with the Markdown of that cell's output.
+
+    Figures are written to `<qmd stem>_figures/` beside `qmd` and referenced from there.
+    Any other shortcode left in the text is an error: the embedded engine would print it.
+    """
+    spans = [match.span() for match in EMBED.finditer(text)]
+    for match in SHORTCODE.finditer(text):
+        if not any(start <= match.start() < end for start, end in spans):
+            raise RenderError(
+                f"{qmd}:{_line_of(text, match.start())}: the embedded renderer cannot expand "
+                f"{match.group(0)} (it expands {{{{< embed notebook.ipynb#label >}}}} alone "
+                "on a line; instantiate the template first for num/var/provenance)"
+            )
+    notebooks: dict[Path, list[tuple[nbformat.NotebookNode, dict]]] = {}
+
+    def expand(match: re.Match[str]) -> str:
+        notebook, label = qmd.parent / match.group(1), match.group(2)
+        where = f"{qmd}:{_line_of(text, match.start())}: {{{{< embed {match.group(1)}#{label} >}}}}"
+        if notebook not in notebooks:
+            if not notebook.is_file():
+                raise RenderError(f"{where}: notebook {notebook} does not exist")
+            try:
+                executed = nbformat.read(notebook, as_version=4)
+            except (OSError, ValueError) as error:  # nbformat's read errors are ValueErrors
+                raise RenderError(f"{where}: cannot read {notebook}: {error}") from error
+            # each cell's options parsed once, not once per embed
+            notebooks[notebook] = [
+                (cell, _cell_options(cell.source, notebook))
+                for cell in executed.cells
+                if cell.cell_type == "code"
+            ]
+        cell, options = _labelled_cell(notebooks[notebook], label, notebook, where)
+        return "\n" + _cell_markdown(cell, label, options, qmd, f"{where} (in {notebook})") + "\n"
+
+    return EMBED.sub(expand, text)
+
+
+def _labelled_cell(
+    cells: list[tuple[nbformat.NotebookNode, dict]], label: str, path: Path, where: str
+) -> tuple[nbformat.NotebookNode, dict]:
+    """The one code cell (of `cells`, with their options) whose options say `label: <label>`."""
+    found, labels = [], []
+    for cell, options in cells:
+        if "label" in options:
+            labels.append(str(options["label"]))
+        if options.get("label") == label:
+            found.append((cell, options))
+    if len(found) != 1:
+        problem = "no cell" if not found else f"{len(found)} cells"
+        known = ", ".join(labels) or "none"
+        raise RenderError(
+            f"{where}: {problem} labelled {label!r} in {path} (labels there: {known})"
+        )
+    return found[0]
+
+
+def _cell_options(source: str, notebook: Path) -> dict:
+    """Quarto cell options: the YAML in the cell's leading `#|` comment lines."""
+    lines = []
+    for line in source.splitlines():
+        if not line.startswith("#|"):
+            break
+        lines.append(line[2:])
+    try:
+        options = yaml.safe_load("\n".join(lines)) if lines else {}
+    except yaml.YAMLError as error:
+        raise RenderError(f"{notebook}: bad '#|' cell options:\n{error}") from error
+    return options if isinstance(options, dict) else {}
+
+
+def _cell_markdown(
+    cell: nbformat.NotebookNode, label: str, options: dict, qmd: Path, where: str
+) -> str:
+    """Markdown for one cell's display output: a figure, a captioned table, or plain Markdown.
+
+    `fig-*` cells need an SVG (or PNG) output and a `fig-cap`; `tbl-*` cells a Markdown table
+    output and a `tbl-cap`; other labels insert their Markdown outputs as they are.
+    """
+    shown = [o.data for o in cell.outputs if o.output_type in ("display_data", "execute_result")]
+    if label.startswith("fig-"):
+        caption = _caption(options, "fig", where)
+        for data in shown:
+            if "image/svg+xml" in data or "image/png" in data:
+                return f"![{caption}](<{_write_figure(data, label, qmd)}>){{#{label}}}"
+        raise RenderError(f"{where}: the cell has no SVG or PNG output ({_mimes(shown)})")
+    markdown = [data["text/markdown"].strip() for data in shown if "text/markdown" in data]
+    if not markdown:
+        raise RenderError(f"{where}: the cell has no text/markdown output ({_mimes(shown)})")
+    if label.startswith("tbl-"):
+        return f"{markdown[0]}\n\n: {_caption(options, 'tbl', where)} {{#{label}}}"
+    return "\n\n".join(markdown)
+
+
+def _caption(options: dict, kind: str, where: str) -> str:
+    """The `fig-cap`/`tbl-cap` cell option on one line; numbered items must have one."""
+    caption = options.get(f"{kind}-cap")
+    if not isinstance(caption, str) or not caption.strip():
+        raise RenderError(f"{where}: the cell needs a '#| {kind}-cap: \"...\"' caption")
+    return " ".join(caption.split())
+
+
+def _write_figure(data: dict, label: str, qmd: Path) -> str:
+    """Write one figure beside `qmd`; return its path relative to `qmd`'s folder."""
+    folder = qmd.parent / f"{qmd.stem}_figures"
+    if "image/svg+xml" in data:
+        path = folder / f"{label}.svg"
+        write_text(path, data["image/svg+xml"])
+    else:
+        path = folder / f"{label}.png"
+        with temporary_path(path) as tmp:
+            tmp.write_bytes(base64.b64decode(data["image/png"]))
+    return path.relative_to(qmd.parent).as_posix()
+
+
+def _mimes(shown: list[dict]) -> str:
+    found = sorted({mime for data in shown for mime in data})
+    return "found: " + ", ".join(found) if found else "it has no display output"
+
+
+def _front_matter(text: str, source: Path) -> tuple[dict, str]:
+    """Split a document into its YAML front matter (a dict) and the body."""
+    match = FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        metadata = yaml.safe_load(match.group(1) or "") or {}
+    except yaml.YAMLError as error:
+        raise RenderError(f"{source}: the YAML front matter does not parse:\n{error}") from error
+    if not isinstance(metadata, dict):
+        raise RenderError(f"{source}: the YAML front matter should be a mapping")
+    return metadata, text[match.end() :]
+
+
+def _format_metadata(metadata: dict, to: str) -> dict:
+    """Front matter for one output format: defaults < top-level keys < `format.<to>` keys."""
+    formats = metadata.get("format")
+    specific = formats.get(to) if isinstance(formats, dict) else None
+    merged = {
+        **DEFAULT_METADATA[to],
+        **{key: value for key, value in metadata.items() if key != "format"},
+        **(specific if isinstance(specific, dict) else {}),
+    }
+    if merged.get("date") in TODAY:
+        today = date.today()
+        merged["date"] = f"{today.day} {today:%B %Y}"
+    return merged
+
+
+def _pandoc(body: str, output: Path, *, to: str, metadata: dict, cwd: Path) -> None:
+    """Run pandoc on Markdown `body` with `metadata` as its front matter; write `output`."""
+    args = [f"--to={to}", "--standalone", "--wrap=none", "--fail-if-warnings"]
+    args += [f"--lua-filter={ASSETS / name}" for name in LUA_FILTERS]
+    if to == "html5":
+        args += ["--embed-resources", "--section-divs", f"--css={CSS}"]
+    else:
+        args += [f"--include-in-header={TYPST_HEADER}"]
+    if metadata.get("toc"):
+        args += ["--toc", f"--toc-depth={int(metadata.get('toc-depth', 3))}"]
+    if metadata.get("number-sections"):
+        args += ["--number-sections"]
+    document = f"---\n{yaml.safe_dump(metadata, allow_unicode=True)}---\n\n{body}"
+    with temporary_path(output) as tmp:
+        _run(
+            [_pandoc_path(), "--from=markdown", *args, f"--output={tmp}"],
+            cwd=cwd,
+            what=f"pandoc ({to}) for {output}",
+            stdin=document,
+        )
+
+
+def _compile_typst(typ: Path, pdf: Path, *, root: Path) -> None:
+    """Typst source to PDF with only bundled fonts (Typst's and matplotlib's DejaVu, which
+    the figures' SVG text names), so the PDF looks the same on every machine."""
+    with temporary_path(pdf) as tmp:
+        try:
+            typst.compile(
+                str(typ),
+                output=str(tmp),
+                root=str(root),
+                font_paths=_figure_fonts(),
+                ignore_system_fonts=True,
+            )
+        except typst.TypstError as error:
+            raise RenderError(f"typst could not compile {typ} to {pdf}: {error}") from error
+
+
+def _figure_fonts() -> list[str]:
+    """matplotlib's bundled font folder, found without importing matplotlib."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    folder = Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf"
+    return [str(folder)] if folder.is_dir() else []
+
+
+def _pandoc_path() -> str:
+    try:
+        return pypandoc.get_pandoc_path()
+    except OSError as error:
+        raise RenderError(f"pandoc (from pypandoc-binary) is not available: {error}") from error
+
+
+def _run(args: list[str], *, cwd: Path, what: str, stdin: str | None = None) -> None:
+    """Run a command; any failure becomes a RenderError carrying its stderr."""
+    try:
+        done = subprocess.run(
+            args,
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise RenderError(f"{what}: {error}") from error
+    if done.returncode != 0:
+        raise RenderError(f"{what} failed (exit {done.returncode}):\n{done.stderr.strip()}")
+
+
+# --- index ---------------------------------------------------------------------------------
+
+
