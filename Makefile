@@ -29,6 +29,9 @@ bench: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint --cores 1
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # The pinned environment: uv installs the lock in seconds; pip only bootstraps uv. Bytecode is
 # compiled at install, so no run (and no notebook kernel) pays for it, even where Python may

@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 from psp_eval.analyses import cost_benefit as cba
-from psp_eval.engine.paths import config_file
 from psp_eval.data.scope import load_tables
+from psp_eval.engine.paths import config_file
 
 TARGET_SECONDS = 1.0
 
@@ -29,7 +29,9 @@ def trial_inputs(clean: str) -> cba.ModelInputs:
     base = cba.base_rates(tables["randomisation"], tables["care_events"])
     effects = cba.read_effects(None, base["n_sffc"], base["n_usual"], base)
     year = int(config["price_year"])
-    delivery = cba.delivery_cost_per_sffc_family(tables["costs"], tables["costs"], base["n_sffc"], base["n_sffc"], year, deflators)
+    delivery = cba.delivery_cost_per_sffc_family(
+        tables["costs"], tables["costs"], base["n_sffc"], base["n_sffc"], year, deflators
+    )
     usual = cba.usual_services_per_family(tables["costs"], base["n_usual"], year, deflators)
     return cba.build_inputs(config, unit_params, effects, base, delivery_cost_per_family=delivery["per_family_gbp"],
                             usual_services_per_family=usual)  # fmt: skip
@@ -62,7 +64,9 @@ def main() -> int:
     start = time.perf_counter()
     loop_baseline(inputs, 1_000, seed=0)
     loop_10k = (time.perf_counter() - start) * 10
-    print(f"cba.simulate + summarise, 10,000 draws (trial): best of {args.repeat} {best:.3f} s (target < {TARGET_SECONDS:.0f} s)")
+    print(
+        f"cba.simulate + summarise, 10,000 draws (trial): best of {args.repeat} {best:.3f} s (target < {TARGET_SECONDS:.0f} s)"
+    )
     print(f"baseline, plain Python loop over draws (1,000 draws x 10): {loop_10k:.2f} s")
     print(f"speed-up of the vectorised model over the loop: {loop_10k / best:,.0f}x")
     return 0 if best < TARGET_SECONDS else 1

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import yaml
 
-from psp_eval.engine.pipeline import copy_workflow
 from psp_eval.data.demo import generate
+from psp_eval.engine.pipeline import copy_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -86,7 +86,18 @@ def naive(project: Path) -> float:
     _run([psp, "clean", raw, "--out", clean], project)
     _run([psp, "score", clean, "--out", clean], project)
     for scope, _ in scopes:
-        _run([psp, "hub-sheet", "config/hubs.tsv", "--scope", scope, "--out", f"{clean}/hubs/{scope}.parquet"], project)
+        _run(
+            [
+                psp,
+                "hub-sheet",
+                "config/hubs.tsv",
+                "--scope",
+                scope,
+                "--out",
+                f"{clean}/hubs/{scope}.parquet",
+            ],
+            project,
+        )
     for scope, _ in scopes:
         for analysis in config["analyses"]:
             _papermill(project, analysis, scope, clean)
@@ -144,12 +155,16 @@ def main() -> None:
         if args.no_scale:
             return
         print("\nScale: cold pipeline, 2 cores")
-        print(f"  {'families':>9} {'hubs':>5} {'LAs':>5} {'seconds':>9} {'s per 1k families':>18} {'peak child MB':>14}")
+        print(
+            f"  {'families':>9} {'hubs':>5} {'LAs':>5} {'seconds':>9} {'s per 1k families':>18} {'peak child MB':>14}"
+        )
         for families, hubs, las in SCALES:
             project = _project(tmp / f"scale{families}", families, hubs, las)
             seconds, _ = _timed(run, project)
             peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            print(f"  {families:>9,} {hubs:>5} {las:>5} {seconds:>9.1f} {seconds / families * 1000:>18.2f} {peak_mb:>14.0f}")
+            print(
+                f"  {families:>9,} {hubs:>5} {las:>5} {seconds:>9.1f} {seconds / families * 1000:>18.2f} {peak_mb:>14.0f}"
+            )
             shutil.rmtree(project)
 
 

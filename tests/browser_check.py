@@ -91,10 +91,15 @@ def check_site(site: Path, screenshots: Path) -> list[PageCheck]:
                     page.route("**/*", refuse_remote)
                     page.on(
                         "console",
-                        lambda msg, check=check: msg.type == "error"
-                        and check.problems.append(f"console error: {msg.text}"),
+                        lambda msg, check=check: (
+                            msg.type == "error"
+                            and check.problems.append(f"console error: {msg.text}")
+                        ),
                     )
-                    page.on("pageerror", lambda err, check=check: check.problems.append(f"script error: {err}"))
+                    page.on(
+                        "pageerror",
+                        lambda err, check=check: check.problems.append(f"script error: {err}"),
+                    )
                     _check_page(page, html, check, pixels)
                     name = html.relative_to(site).with_suffix("").as_posix().replace("/", "-")
                     check.screenshot = screenshots / f"{name}-{width}.png"

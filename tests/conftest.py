@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from psp_eval.engine.pipeline import copy_workflow
 from psp_eval.data.demo import generate
+from psp_eval.engine.pipeline import copy_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

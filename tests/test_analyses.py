@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 
 from psp_eval.analyses import cost_benefit as cba
-from psp_eval.analyses import impact
-from psp_eval.analyses import process
-from psp_eval.report.outputs import Outputs
+from psp_eval.analyses import impact, process
 from psp_eval.data.scope import ScopeError, load_scope, restrict_to_scope
 from psp_eval.present import tables
+from psp_eval.report.outputs import Outputs
 
 D = pd.Timestamp
 
@@ -81,13 +80,17 @@ def test_data_cut_is_latest_date():
 
 
 def test_means_by_arm_matches_hand_computation():
-    outcomes = pd.DataFrame({"family_id": ["F4", "F5", "F6", "F7"], "y": [10.0, 20.0, 14.0, np.nan]})
+    outcomes = pd.DataFrame(
+        {"family_id": ["F4", "F5", "F6", "F7"], "y": [10.0, 20.0, 14.0, np.nan]}
+    )
     means = impact.means_by_arm(outcomes, _randomisation(), "y").set_index("arm")
     # sffc: 10 and 14 -> mean 12, sd = sqrt(8) = 2.828427; t(0.975, 1) = 12.706205
     assert means.loc["sffc", "n"] == 2
     assert means.loc["sffc", "mean"] == pytest.approx(12.0)
     assert means.loc["sffc", "sd"] == pytest.approx(2.828427, rel=1e-6)
-    assert means.loc["sffc", "ci_high"] == pytest.approx(12 + 12.706205 * 2.828427 / np.sqrt(2), rel=1e-6)
+    assert means.loc["sffc", "ci_high"] == pytest.approx(
+        12 + 12.706205 * 2.828427 / np.sqrt(2), rel=1e-6
+    )
     assert means.loc["usual", "n"] == 1 and np.isnan(means.loc["usual", "sd"])
 
 
@@ -154,10 +157,14 @@ def test_a_scope_reads_only_the_tables_used(tmp_path, monkeypatch):
         "randomisation": _randomisation(),
     }
     for name in (*TABLES, *EXTRA_TABLES):
-        frames.get(name, pd.DataFrame({"family_id": ["F1"]})).to_parquet(tmp_path / f"{name}.parquet")
+        frames.get(name, pd.DataFrame({"family_id": ["F1"]})).to_parquet(
+            tmp_path / f"{name}.parquet"
+        )
     read = []
     real_read = pd.read_parquet
-    monkeypatch.setattr(pd, "read_parquet", lambda path, **kw: read.append(path.stem) or real_read(path, **kw))
+    monkeypatch.setattr(
+        pd, "read_parquet", lambda path, **kw: read.append(path.stem) or real_read(path, **kw)
+    )
     york = load_scope(tmp_path, "york")
     assert york["randomisation"]["family_id"].tolist() == ["F4", "F5", "F6", "F7"]
     assert york["randomisation"] is york["randomisation"]  # read and restricted once
@@ -186,7 +193,9 @@ def test_outputs_write_tables_figures_and_numbers(tmp_path):
     assert json.loads((tmp_path / "numbers.json").read_text()) == {"n": 3}
 
 
-@pytest.mark.parametrize(("p", "text"), [(0.0004, "<0.001"), (0.001, "0.001"), (0.04418, "0.044"), (1.0, "1.000")])
+@pytest.mark.parametrize(
+    ("p", "text"), [(0.0004, "<0.001"), (0.001, "0.001"), (0.04418, "0.044"), (1.0, "1.000")]
+)
 def test_format_p(p, text):
     assert tables.format_p(p) == text
 
@@ -195,7 +204,13 @@ def test_markdown_table_prints_cells_as_formatted():
     from psp_eval.report.outputs import markdown_table
 
     frame = pd.DataFrame(
-        {"arm": ["SFFC", "usual"], "n": [np.int64(1234), 5], "p": ["0.380", "<0.001"], "m": [1.5, np.nan], "c": ["[c]", 7]}
+        {
+            "arm": ["SFFC", "usual"],
+            "n": [np.int64(1234), 5],
+            "p": ["0.380", "<0.001"],
+            "m": [1.5, np.nan],
+            "c": ["[c]", 7],
+        }
     )
     lines = markdown_table(frame).splitlines()
     assert lines[1] == "|:------|------:|-------:|----:|----:|"  # text left, numbers right

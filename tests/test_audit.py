@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BIN, run_command
 
+from conftest import run_command
 from psp_eval.governance import audit as audit_module
 from psp_eval.governance.audit import AuditError, audit
 
@@ -250,7 +250,9 @@ def test_pdfs_are_listed_as_unchecked_without_pdftotext(tmp_path, monkeypatch):
     monkeypatch.setattr(audit_module.shutil, "which", lambda name: None)
     result = audit(site)
     assert result.ok and [f["kind"] for f in result.files] == ["html"]
-    assert result.unchecked == [f"{site / 'report.pdf'}: pdftotext (poppler-utils) is not installed"]
+    assert result.unchecked == [
+        f"{site / 'report.pdf'}: pdftotext (poppler-utils) is not installed"
+    ]
 
 
 def test_missing_site_is_a_clear_error(tmp_path):

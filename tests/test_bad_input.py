@@ -29,15 +29,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from psp_eval.cli import main
 from psp_eval.data.contract import S903_PLACE
+from psp_eval.data.demo import generate
 from psp_eval.engine.execution import declared_parameters
-import yaml
-
 from psp_eval.engine.paths import SCHEMA, ConfigError, check_config
 from psp_eval.engine.pipeline import copy_workflow
-from psp_eval.data.demo import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

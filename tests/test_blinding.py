@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import BIN, project_copy, run_command
+from psp_eval.analyses.randomisation import allocation_sequence
 from psp_eval.governance import blinding
 from psp_eval.report import blinded
-from psp_eval.analyses.randomisation import allocation_sequence
-
-from conftest import BIN, project_copy, run_command
 
 
 def randomisation(n_hubs: int = 3, per_stratum: int = 41, seed: int = 5) -> pd.DataFrame:

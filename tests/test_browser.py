@@ -5,8 +5,9 @@ import shutil
 import subprocess
 
 import pytest
-from browser_check import available, check_site
 from PIL import Image
+
+from browser_check import available, check_site
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +30,13 @@ def test_every_page_opens_cleanly_offline_on_desktop_and_phone(small_site):
 
 def test_pdf_pages_are_not_blank_and_match_the_html_sections(small_site, tmp_path):
     if not shutil.which("pdftoppm"):
-        pytest.skip("poppler-utils is not installed (apt-get install poppler-utils); .ci/run installs it")
+        pytest.skip(
+            "poppler-utils is not installed (apt-get install poppler-utils); .ci/run installs it"
+        )
     for pdf in sorted((small_site / "reports/_site/demo").glob("*.pdf")):
-        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        info = subprocess.run(
+            ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True
+        ).stdout
         pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M)[1])
         assert pages >= 2, f"{pdf.name} has {pages} page(s)"
         prefix = tmp_path / pdf.stem
@@ -42,7 +47,9 @@ def test_pdf_pages_are_not_blank_and_match_the_html_sections(small_site, tmp_pat
             darkest, _ = Image.open(image).convert("L").getextrema()
             assert darkest < 128, f"{image.name} looks blank"
         # Same sections in the PDF as in the web page.
-        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
         html = pdf.with_suffix(".html").read_text()
         for heading in _sections(html):
             plain = re.sub(r"<[^>]+>", "", heading).strip()

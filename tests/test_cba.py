@@ -75,7 +75,9 @@ def test_real_costs_and_cost_per_sffc_family_share_central_costs():
         "price_year": [2024, 2025, 2024, 2024, 2024],
     })  # fmt: skip
     hub_a = costs[costs["hub_id"] == "a"]
-    out = cba.delivery_cost_per_sffc_family(hub_a, costs, n_sffc_scope=2, n_sffc_trial=8, price_year=2024, deflators=deflators)
+    out = cba.delivery_cost_per_sffc_family(
+        hub_a, costs, n_sffc_scope=2, n_sffc_trial=8, price_year=2024, deflators=deflators
+    )
     # hub a: 1000 + 110 x 100/110 = 1100; central share 400 x 2/8 = 100; per family 1200 / 2
     assert out["hub_delivery_gbp"] == pytest.approx(1100)
     assert out["central_share_gbp"] == pytest.approx(100)
@@ -97,14 +99,22 @@ def test_effects_from_new_keys_old_keys_or_not_estimable(tmp_path):
     assert eff.at["sdq_total_difficulties", "source"] == "impact: sdq_total_difficulties_effect"
     assert eff.at["sdq_total_difficulties", "se"] == pytest.approx(3.92 / (2 * 1.959964), rel=1e-5)
     # ratio SE on the log scale: (ln 1.28 - ln 0.5) / (2 x 1.959964)
-    assert eff.at["care_entry", "se"] == pytest.approx((math.log(1.28) - math.log(0.5)) / 3.919928, rel=1e-6)
-    assert eff.at["re_referral", "source"] == "impact: re_referral_hazard_ratio"  # rate ratio not estimable
+    assert eff.at["care_entry", "se"] == pytest.approx(
+        (math.log(1.28) - math.log(0.5)) / 3.919928, rel=1e-6
+    )
+    assert (
+        eff.at["re_referral", "source"] == "impact: re_referral_hazard_ratio"
+    )  # rate ratio not estimable
     assert eff.at["gad7_total", "source"] == "impact: gad7_total_diff_estimate"  # the old layout
     # missing: not estimable, never a substitute (no demo truth in the analysis)
     assert eff.at["mspss_total", "source"] == "not estimable: no impact estimate"
     assert math.isnan(eff.at["mspss_total", "estimate"])
     assert math.isnan(eff.at["nights_away", "estimate"])
-    assert cba.read_effects(tmp_path / "absent.json", 100, 100)["source"].str.startswith("not estimable").all()
+    assert (
+        cba.read_effects(tmp_path / "absent.json", 100, 100)["source"]
+        .str.startswith("not estimable")
+        .all()
+    )
 
 
 def test_base_rates_from_the_usual_arm():
@@ -134,7 +144,9 @@ def _fixed_inputs(**overrides) -> ModelInputs:
         "referral": 100.0, "assessment": 400.0, "sdq_effect": -2.0,
     }  # fmt: skip
     values.update(overrides)
-    return ModelInputs({k: Parameter(k, v) for k, v in values.items()}, effect_adjustment=1.0, benefit_weight=1.0)
+    return ModelInputs(
+        {k: Parameter(k, v) for k, v in values.items()}, effect_adjustment=1.0, benefit_weight=1.0
+    )
 
 
 def test_deterministic_npv_and_bcr_by_hand():
@@ -157,7 +169,12 @@ def test_deterministic_npv_and_bcr_by_hand():
 
 def test_adjustment_weight_and_replaced_services_by_hand():
     base = _fixed_inputs()
-    inputs = ModelInputs(base.parameters, effect_adjustment=0.5, benefit_weight=1.9, usual_services_replaced_share=0.5)
+    inputs = ModelInputs(
+        base.parameters,
+        effect_adjustment=0.5,
+        benefit_weight=1.9,
+        usual_services_replaced_share=0.5,
+    )
     out = cba.evaluate(inputs, inputs.base_values())
     # benefits 530 x 0.5 x 1.9 = 503.5; costs 2000 - 0.5 x 500 = 1750
     assert out["benefits_total"][0] == pytest.approx(503.5)
@@ -169,7 +186,9 @@ def test_benefit_weight_by_hand():
     # 0.5 x 1 + 0.5 / 1.035 = 0.983092
     assert cba.benefit_weight(2, 2, 0.5, 0.5) == pytest.approx(0.5 + 0.5 / 1.035)
     # horizon 3 adds year 2: base share 0.5 / 2, effect halved, factor 1 / 1.035**2
-    assert cba.benefit_weight(3, 2, 0.5, 0.5) == pytest.approx(0.5 + 0.5 / 1.035 + 0.25 * 0.5 / 1.035**2)
+    assert cba.benefit_weight(3, 2, 0.5, 0.5) == pytest.approx(
+        0.5 + 0.5 / 1.035 + 0.25 * 0.5 / 1.035**2
+    )
 
 
 def test_break_even_effect_by_hand():
@@ -192,9 +211,13 @@ def _uncertain_inputs() -> ModelInputs:
     inputs = _fixed_inputs()
     params = dict(inputs.parameters)
     params["care_entry_ratio"] = Parameter("care_entry_ratio", 0.75, "lognormal", sd=0.15)
-    params["foster_care_week"] = Parameter("foster_care_week", 1000, "triangular", low=800, high=1300)
+    params["foster_care_week"] = Parameter(
+        "foster_care_week", 1000, "triangular", low=800, high=1300
+    )
     params["care_entry_risk"] = Parameter("care_entry_risk", 0.1, "beta", a=10.5, b=90.5)
-    params["re_referrals_per_family"] = Parameter("re_referrals_per_family", 0.4, "gamma", a=40.5, b=0.01)
+    params["re_referrals_per_family"] = Parameter(
+        "re_referrals_per_family", 0.4, "gamma", a=40.5, b=0.01
+    )
     params["sdq_effect"] = Parameter("sdq_effect", -2.0, "normal", sd=0.5)
     return ModelInputs(params)
 
@@ -206,7 +229,9 @@ def test_same_seed_same_draws_other_seed_other_draws():
     c = cba.simulate(inputs, draws=2000, seed=12)
     pd.testing.assert_frame_equal(a, b)
     assert not np.allclose(a["npv"], c["npv"])
-    assert len(a) == 2000 and {"npv", "benefits_total", "costs_total", "p_care_entry_ratio"} <= set(a.columns)
+    assert len(a) == 2000 and {"npv", "benefits_total", "costs_total", "p_care_entry_ratio"} <= set(
+        a.columns
+    )
 
 
 def test_draws_follow_their_distributions():
@@ -216,22 +241,32 @@ def test_draws_follow_their_distributions():
     assert draws["p_care_entry_risk"].mean() == pytest.approx(10.5 / 101, rel=0.02)
     assert np.median(draws["p_care_entry_ratio"]) == pytest.approx(0.75, rel=0.02)
     p = cba.summarise(draws).set_index("perspective").at["total", "p_benefits_exceed_costs"]
-    assert p == pytest.approx(((draws["benefits_total"] > draws["costs_total"]).mean()))
+    assert p == pytest.approx((draws["benefits_total"] > draws["costs_total"]).mean())
 
 
 def test_tornado_orders_by_swing_and_skips_fixed_inputs():
     table = cba.tornado(_uncertain_inputs())
     assert list(table["swing"]) == sorted(table["swing"], reverse=True)
-    assert "delivery_cost" not in set(table["parameter"]) and "sdq_effect" not in set(table["parameter"])
+    assert "delivery_cost" not in set(table["parameter"]) and "sdq_effect" not in set(
+        table["parameter"]
+    )
     row = table.set_index("parameter").loc["foster_care_week"]
     # care savings scale with the weekly cost: at 1000, NPV -1470; d NPV / d cost = 0.025 x 20
     assert row["npv_at_high"] - row["npv_at_low"] == pytest.approx(0.5 * (row["high"] - row["low"]))
 
 
 def test_wsipp_table_has_every_perspective():
-    table = cba.wsipp_table(cba.summarise(cba.simulate(_fixed_inputs(), draws=10)), cba.break_even(_fixed_inputs()))
+    table = cba.wsipp_table(
+        cba.summarise(cba.simulate(_fixed_inputs(), draws=10)), cba.break_even(_fixed_inputs())
+    )
     text = table.to_string()
-    for word in ("taxpayers", "participants", "others", "Benefit-cost ratio", "0.27", "-1,470", "0%"):
+    for word in (
+        "taxpayers",
+        "participants",
+        "others",
+        "Benefit-cost ratio",
+        "0.27",
+        "-1,470",
+        "0%",
+    ):
         assert word in text
-
-

@@ -35,7 +35,7 @@ def _edit_csv(path: Path, row: int, column: str, value: str) -> None:
 
 def _duplicate_row(path: Path, row: int) -> None:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    path.write_text("".join(lines + [lines[row - 1]]), encoding="utf-8")
+    path.write_text("".join([*lines, lines[row - 1]]), encoding="utf-8")
 
 
 def test_synth_is_byte_identical_for_one_seed(tmp_path):
@@ -76,7 +76,15 @@ def test_validate_of_a_missing_folder_is_a_message(tmp_path, capsys):
 
 
 def test_unknown_notebook_parameter_fails_the_command(tmp_path, capsys):
-    code = main(["execute", str(ROOT / "notebooks/process.ipynb"), str(tmp_path / "x.ipynb"), "-p", "hub=leeds"])
+    code = main(
+        [
+            "execute",
+            str(ROOT / "notebooks/process.ipynb"),
+            str(tmp_path / "x.ipynb"),
+            "-p",
+            "hub=leeds",
+        ]
+    )
     assert code == 1
     assert "unknown parameter(s) hub" in capsys.readouterr().err
 

@@ -55,4 +55,6 @@ def test_shipped_instruments_load():
 def test_no_report_line_starts_with_a_number(path):
     # "850. More text" at the start of a line would become an ordered list in Markdown.
     for number, line in enumerate(path.read_text().splitlines(), start=1):
-        assert not re.match(r"\s*\{\{< (num|var) ", line), f"{path.name}:{number} starts with a value"
+        assert not re.match(r"\s*\{\{< (num|var) ", line), (
+            f"{path.name}:{number} starts with a value"
+        )

@@ -10,15 +10,24 @@ from psp_eval.present.impact import consort_shown
 
 
 def _tables():
-    referrals = pd.DataFrame({
-        "family_id": [f"F{i}" for i in range(30)],
-        "reason_not_randomised": [None] * 24 + ["declined consent"] * 4 + ["not eligible"] * 2,
-    })
-    randomisation = pd.DataFrame({"family_id": [f"F{i}" for i in range(24)], "arm": ["sffc", "usual"] * 12})
+    referrals = pd.DataFrame(
+        {
+            "family_id": [f"F{i}" for i in range(30)],
+            "reason_not_randomised": [None] * 24 + ["declined consent"] * 4 + ["not eligible"] * 2,
+        }
+    )
+    randomisation = pd.DataFrame(
+        {"family_id": [f"F{i}" for i in range(24)], "arm": ["sffc", "usual"] * 12}
+    )
     support = pd.DataFrame({"family_id": [f"F{i}" for i in range(0, 20, 2)] + ["F1"]})
     withdrawals = pd.DataFrame({"family_id": ["F22", "F23"]})
-    outcomes = pd.DataFrame({"family_id": [f"F{i}" for i in range(24)],
-                             "y0": [1.0] * 23 + [None], "y8": [1.0] * 18 + [None] * 6})
+    outcomes = pd.DataFrame(
+        {
+            "family_id": [f"F{i}" for i in range(24)],
+            "y0": [1.0] * 23 + [None],
+            "y8": [1.0] * 18 + [None] * 6,
+        }
+    )
     return referrals, randomisation, support, withdrawals, outcomes
 
 

@@ -95,7 +95,9 @@ def test_two_way_count_table_with_margins():
         band=["low"] * 12 + ["mid"] * 2 + ["high"] * 9 + ["low"] * 8 + ["mid"] * 7 + ["high"] * 10,
         arm=["sffc"] * 23 + ["usual"] * 25,
     )
-    shown = count_table(data, "band", "arm", row_order=["low", "mid", "high"], column_order=["sffc", "usual"])
+    shown = count_table(
+        data, "band", "arm", row_order=["low", "mid", "high"], column_order=["sffc", "usual"]
+    )
     assert shown.columns.tolist() == ["sffc", "usual", "Total"]
     assert shown.at["mid", "sffc"] == SUPPRESSED
     # Whatever else is hidden, no row or column has exactly one hidden cell.
@@ -109,7 +111,13 @@ def test_two_way_count_table_with_margins():
 def test_count_table_percentages_only_for_shown_cells():
     data = _people(g=["a"] * 10 + ["b"] * 10 + ["c"] * 2 + ["d"] * 3)
     shown = count_table(data, "g", percent="column")
-    assert shown["n"].tolist() == ["10 (40.0%)", "10 (40.0%)", SUPPRESSED, SUPPRESSED, "25 (100.0%)"]
+    assert shown["n"].tolist() == [
+        "10 (40.0%)",
+        "10 (40.0%)",
+        SUPPRESSED,
+        SUPPRESSED,
+        "25 (100.0%)",
+    ]
     with pytest.raises(ValueError, match="percent"):
         count_table(data, "g", percent="diagonal")
 
@@ -143,7 +151,9 @@ def test_published_totals_do_not_count_as_protection():
     )
     frame.loc["all"] = frame.sum()
     frame["total"] = frame.sum(axis=1)
-    mask = suppression_mask(frame, ["sffc", "usual", "nr"], row_total="total", total_row="all", totals_published=True)
+    mask = suppression_mask(
+        frame, ["sffc", "usual", "nr"], row_total="total", total_row="all", totals_published=True
+    )
     _unrecoverable_with_published_column_totals(mask)
     assert mask.at["not_measured", "sffc"] and mask.at["not_measured", "total"]
     assert not mask.at["not_measured", "nr"]
@@ -152,6 +162,10 @@ def test_published_totals_do_not_count_as_protection():
 
 def test_count_table_with_published_margins():
     data = _people(g=["x"] * 3 + ["y"] * 2 + ["z"] * 40, arm=["a"] * 45)
-    data = pd.concat([data, _people(g=["x"] * 30 + ["y"] * 2 + ["z"] * 30, arm=["b"] * 62)], ignore_index=True)
+    data = pd.concat(
+        [data, _people(g=["x"] * 30 + ["y"] * 2 + ["z"] * 30, arm=["b"] * 62)], ignore_index=True
+    )
     shown = count_table(data, "g", "arm", totals_published=True)
-    _unrecoverable_with_published_column_totals(shown == SUPPRESSED, total_row="Total", row_total="Total")
+    _unrecoverable_with_published_column_totals(
+        shown == SUPPRESSED, total_row="Total", row_total="Total"
+    )

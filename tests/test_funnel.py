@@ -68,7 +68,9 @@ def test_funnel_points_flags_units_outside_the_limits():
     assert points["outside"].tolist() == ["", "99.8%", "99.8%"]
     # 0.6 with n = 100 lies between the 95% (0.598) and 99.8% (0.655) normal limits.
     frame = pd.DataFrame({"la": ["a"], "n": [100], "rate": [0.6]})
-    assert funnel_points(frame, "la", "n", "rate", "proportion", target=0.5)["outside"].tolist() == ["95%"]
+    assert funnel_points(frame, "la", "n", "rate", "proportion", target=0.5)[
+        "outside"
+    ].tolist() == ["95%"]
 
 
 def test_funnel_points_for_means_need_an_sd_and_skip_empty_units():

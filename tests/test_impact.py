@@ -33,7 +33,9 @@ def test_ancova_reproduces_r_anova_on_the_kidney_data():
     # is 2.339693 / (29.62486 / 56) and its p-value that of F(1, 56).
     from scipy import stats
 
-    result = impact.ancova(_kidney(), "log_days", "duration", "long", "short", covariates=("weight",)).iloc[0]
+    result = impact.ancova(
+        _kidney(), "log_days", "duration", "long", "short", covariates=("weight",)
+    ).iloc[0]
     f = 2.339693 / (29.62486 / 56)
     assert (result["estimate"] / result["se"]) ** 2 == pytest.approx(f, rel=1e-4)
     assert result["p_value"] == pytest.approx(stats.f.sf(f, 1, 56), rel=1e-4)
@@ -53,15 +55,31 @@ def test_ancova_without_covariates_is_r_lm_on_dobsons_plant_weights():
 
 
 def test_ancova_leaves_out_other_arms_and_incomplete_rows():
-    data = pd.DataFrame({
-        "arm": ["a", "a", "a", "b", "b", "b", "c", "a"],
-        "y": [1.0, 2.0, 3.5, 2.0, 3.0, 5.0, 9.0, np.nan],
-        "y0": [1.0, 1.5, 3.0, 1.0, 2.5, 4.0, 1.0, 2.0],
-        "site": ["x", "y", "x", "y", "x", "y", "x", "x"],
-    })
+    data = pd.DataFrame(
+        {
+            "arm": ["a", "a", "a", "b", "b", "b", "c", "a"],
+            "y": [1.0, 2.0, 3.5, 2.0, 3.0, 5.0, 9.0, np.nan],
+            "y0": [1.0, 1.5, 3.0, 1.0, 2.5, 4.0, 1.0, 2.0],
+            "site": ["x", "y", "x", "y", "x", "y", "x", "x"],
+        }
+    )
     result = impact.ancova(data, "y", "arm", "a", "b", baseline="y0", covariates=("site",))
-    assert list(result.columns[:9]) == ["estimate", "se", "ci_low", "ci_high", "p_value", "n", "n_treated", "n_control", "hedges_g"]
-    assert (result["n"].iloc[0], result["n_treated"].iloc[0], result["n_control"].iloc[0]) == (6, 3, 3)
+    assert list(result.columns[:9]) == [
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "n",
+        "n_treated",
+        "n_control",
+        "hedges_g",
+    ]
+    assert (result["n"].iloc[0], result["n_treated"].iloc[0], result["n_control"].iloc[0]) == (
+        6,
+        3,
+        3,
+    )
     with pytest.raises(impact.NotEstimable):
         impact.ancova(data[data["arm"] != "b"], "y", "arm", "a", "b")
 
@@ -100,8 +118,12 @@ def test_holm_adjustment_by_hand():
 
 def test_risk_ratio_by_hand():
     # 10/100 vs 20/100: RR 0.5, SE(log RR) = sqrt(1/10 - 1/100 + 1/20 - 1/100) = 0.3606.
-    data = pd.DataFrame({"arm": ["t"] * 100 + ["c"] * 100,
-                         "event": [True] * 10 + [False] * 90 + [True] * 20 + [False] * 80})
+    data = pd.DataFrame(
+        {
+            "arm": ["t"] * 100 + ["c"] * 100,
+            "event": [True] * 10 + [False] * 90 + [True] * 20 + [False] * 80,
+        }
+    )
     r = impact.risk_ratio(data, "event", "arm", "t", "c").iloc[0]
     se = np.sqrt(1 / 10 - 1 / 100 + 1 / 20 - 1 / 100)
     assert r["risk_ratio"] == pytest.approx(0.5)
@@ -122,7 +144,9 @@ def test_rate_ratio_recovers_a_poisson_rate_ratio():
 def test_interaction_test_flags_a_planted_interaction():
     rng = np.random.default_rng(2)
     n = 600
-    data = pd.DataFrame({"arm": np.where(np.arange(n) % 2 == 0, "t", "c"), "g": np.repeat(["a", "b", "c"], n // 3)})
+    data = pd.DataFrame(
+        {"arm": np.where(np.arange(n) % 2 == 0, "t", "c"), "g": np.repeat(["a", "b", "c"], n // 3)}
+    )
     effect = data["g"].map({"a": 0.0, "b": 0.0, "c": 2.0}) * (data["arm"] == "t")
     data["y"] = effect + rng.normal(size=n)
     assert impact.interaction_test(data, "g", "y", "arm", "t", "c")["p_value"] < 0.001
@@ -131,12 +155,21 @@ def test_interaction_test_flags_a_planted_interaction():
 
 
 def test_baseline_table_hides_small_categories():
-    frame = pd.DataFrame({"arm": ["sffc"] * 20 + ["usual"] * 20, "age": np.arange(40.0),
-                          "sex": ["female"] * 18 + ["male"] * 2 + ["female"] * 10 + ["male"] * 10})
-    table = present_impact.baseline_table(frame, "arm", {"sffc": "SFFC", "usual": "Usual"}, {"age": "Age"}, {"sex": "Sex"})
+    frame = pd.DataFrame(
+        {
+            "arm": ["sffc"] * 20 + ["usual"] * 20,
+            "age": np.arange(40.0),
+            "sex": ["female"] * 18 + ["male"] * 2 + ["female"] * 10 + ["male"] * 10,
+        }
+    )
+    table = present_impact.baseline_table(
+        frame, "arm", {"sffc": "SFFC", "usual": "Usual"}, {"age": "Age"}, {"sex": "Sex"}
+    )
     row = table.set_index("Characteristic").loc["  male"]
     assert row["SFFC"] == "[c]"
-    assert table.set_index("Characteristic").loc["  female", "SFFC"] == "[c]"  # else 20 - 18 gives it away
+    assert (
+        table.set_index("Characteristic").loc["  female", "SFFC"] == "[c]"
+    )  # else 20 - 18 gives it away
 
 
 def test_shown_values():
@@ -148,8 +181,7 @@ def test_shown_values():
 @pytest.fixture(scope="module")
 def demo_frame(tmp_path_factory):
     """The analysis frame of the demo trial (default seed and size), built as the pipeline does."""
-    from psp_eval.data import contract
-    from psp_eval.data import scoring
+    from psp_eval.data import contract, scoring
     from psp_eval.data import demo as synth
     from psp_eval.engine.paths import config_file
 
@@ -157,15 +189,27 @@ def demo_frame(tmp_path_factory):
     synth.generate(raw)
     instruments = scoring.load_instruments(config_file("instruments.yaml"))
     tables = contract.load_dir(raw, contract.read_hubs(raw / "hubs.tsv"), instruments)
-    tables["outcomes"] = scoring.outcomes_wide(scoring.score(tables["measures"], instruments), instruments)
+    tables["outcomes"] = scoring.outcomes_wide(
+        scoring.score(tables["measures"], instruments), instruments
+    )
     return impact.analysis_frame(tables)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("outcome, truth", [("sdq_total_difficulties", -2.0), ("gad7_total", -1.5), ("mspss_total", 0.4)])
+@pytest.mark.parametrize(
+    "outcome, truth", [("sdq_total_difficulties", -2.0), ("gad7_total", -1.5), ("mspss_total", 0.4)]
+)
 def test_demo_recovers_planted_score_effects(demo_frame, outcome, truth):
     # synth.TRUE_EFFECTS: differences of expected scored totals, adjusted for baseline.
-    r = impact.ancova(demo_frame, f"{outcome}_week8", "arm", "sffc", "usual", f"{outcome}_baseline", ("hub_id", "referral_group")).iloc[0]
+    r = impact.ancova(
+        demo_frame,
+        f"{outcome}_week8",
+        "arm",
+        "sffc",
+        "usual",
+        f"{outcome}_baseline",
+        ("hub_id", "referral_group"),
+    ).iloc[0]
     assert r["ci_low"] < truth < r["ci_high"]
 
 
@@ -174,9 +218,13 @@ def test_demo_recovers_planted_count_and_time_effects(demo_frame):
     from psp_eval.analyses import survival
 
     covariates = ("hub_id", "referral_group")
-    nights = impact.rate_ratio(demo_frame, "away_episodes", "years_followed", "arm", "sffc", "usual", covariates).iloc[0]
+    nights = impact.rate_ratio(
+        demo_frame, "away_episodes", "years_followed", "arm", "sffc", "usual", covariates
+    ).iloc[0]
     assert nights["ci_low"] < 0.7 < nights["ci_high"]
-    cox = survival.cox_by_arm(demo_frame, "days_to_re_referral", "re_referred", "arm", "sffc", "usual", covariates).iloc[0]
+    cox = survival.cox_by_arm(
+        demo_frame, "days_to_re_referral", "re_referred", "arm", "sffc", "usual", covariates
+    ).iloc[0]
     assert cox["ci_low"] < 0.75 < cox["ci_high"]
     care = impact.risk_ratio(demo_frame, "care_entry", "arm", "sffc", "usual").iloc[0]
     assert care["ci_low"] < 0.09 / 0.12 < care["ci_high"]
@@ -206,7 +254,9 @@ def test_mice_ancova_is_reproducible_and_near_complete_case():
     y0 = rng.normal(10, 3, n)
     y = 2 + 0.6 * y0 - 1.0 * (arm == "t") + rng.normal(0, 2, n)
     y[rng.random(n) < 0.15] = np.nan  # missing completely at random
-    data = pd.DataFrame({"arm": arm, "y": y, "y0": y0, "g": np.where(np.arange(n) % 3 == 0, "a", "b")})
+    data = pd.DataFrame(
+        {"arm": arm, "y": y, "y0": y0, "g": np.where(np.arange(n) % 3 == 0, "a", "b")}
+    )
     first = impact.mice_ancova(data, "y", "arm", "t", "c", "y0", ("g",), m=3, iterations=2, seed=1)
     again = impact.mice_ancova(data, "y", "arm", "t", "c", "y0", ("g",), m=3, iterations=2, seed=1)
     assert first == again

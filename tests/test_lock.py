@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from psp_eval import cli
-from psp_eval.governance import lock
 from psp_eval.engine import pipeline
+from psp_eval.governance import lock
 from psp_eval.report import provenance
 
 NOTEBOOK = {
@@ -81,9 +81,12 @@ def test_lock_covers_the_plan_and_nothing_else(project):
 
 def test_the_real_library_is_locked():
     names = lock.locked_files(Path(__file__).resolve().parents[1])
-    assert {"psp_eval/governance/lock.py", "psp_eval/analyses/impact.py", "config/config.yaml", "Snakefile"} <= set(
-        names
-    )
+    assert {
+        "psp_eval/governance/lock.py",
+        "psp_eval/analyses/impact.py",
+        "config/config.yaml",
+        "Snakefile",
+    } <= set(names)
     assert not any("__pycache__" in name for name in names)
 
 

@@ -5,11 +5,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from psp_eval.data import contract
 from psp_eval.analyses import monitoring
-from psp_eval.data import scoring
-from psp_eval.data import demo as synth
 from psp_eval.analyses.monitoring import BlindingError, MonitoringConfig
+from psp_eval.data import contract, scoring
+from psp_eval.data import demo as synth
 
 HUBS = pd.DataFrame(
     {

@@ -53,6 +53,6 @@ def test_monitoring_notebook_reports_broken_data_without_unblinding(tmp_path):
             assert "usual" not in text, name  # no table is split by arm
         for word in ("sdq", "gad7", "mspss"):
             assert word not in text, (name, word)
-        assert (
-            not frame.astype(str).apply(lambda c: c.str.fullmatch(r"F\d{5}")).any().any()
-        ), "no family_id"
+        assert not frame.astype(str).apply(lambda c: c.str.fullmatch(r"F\d{5}")).any().any(), (
+            "no family_id"
+        )

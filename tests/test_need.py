@@ -29,7 +29,10 @@ def _header(**dobs):
     )
 
 
-def _classify(episodes, header, rules=ProfileRules(), extract=EXTRACT):
+DEFAULT_RULES = ProfileRules()
+
+
+def _classify(episodes, header, rules=DEFAULT_RULES, extract=EXTRACT):
     return need.classify_periods(need.periods_of_care(episodes), header, rules, extract)
 
 

@@ -5,9 +5,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from psp_eval.data import contract
 from psp_eval.analyses import need
-from psp_eval.data import scoring
+from psp_eval.data import contract, scoring
 from psp_eval.data import demo as synth
 
 

@@ -18,7 +18,11 @@ def _notebook(path: Path, *cells: str) -> Path:
     params = new_code_cell('scope = "trial"\nout_dir = "."')
     params.metadata["tags"] = ["parameters"]
     nb = new_notebook(cells=[params, *(new_code_cell(c) for c in cells)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     return path
 
@@ -43,7 +47,9 @@ def test_the_three_analyses_exist():
 
 def test_unknown_parameter_is_refused(tmp_path):
     nb = _notebook(tmp_path / "a.ipynb", "x = 1")
-    with pytest.raises(NotebookError, match=r"unknown parameter\(s\) scoep.*declares out_dir, scope"):
+    with pytest.raises(
+        NotebookError, match=r"unknown parameter\(s\) scoep.*declares out_dir, scope"
+    ):
         check_parameters(nb, {"scoep": "leeds"})
 
 
@@ -56,7 +62,9 @@ def test_notebook_without_parameters_cell_is_refused(tmp_path):
 
 @pytest.mark.parametrize("kernel", [False, True], ids=["in-process", "kernel"])
 def test_failing_cell_names_notebook_cell_and_error(tmp_path, kernel):
-    nb = _notebook(tmp_path / "fails.ipynb", "#| label: tbl-broken\nraise ValueError('no hub called ' + scope)")
+    nb = _notebook(
+        tmp_path / "fails.ipynb", "#| label: tbl-broken\nraise ValueError('no hub called ' + scope)"
+    )
     out = tmp_path / "out" / "fails.ipynb"
     with pytest.raises(NotebookError) as err:
         execute(nb, out, {"scope": "york"}, cwd=tmp_path, kernel=kernel)
@@ -107,7 +115,7 @@ def test_in_process_outputs_match_a_kernel(tmp_path):
         "from pathlib import Path\nPath.cwd().name",
         # a fixed SVG: a matplotlib figure would differ with the test process's rcParams
         "from IPython.display import SVG\n"
-        "SVG('<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\"><rect width=\"8\" height=\"8\"/></svg>')",
+        'SVG(\'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>\')',
         "get_ipython().__class__.__name__ != '' and __name__",
     ]
     nb = _notebook(tmp_path / "same.ipynb", *cells)

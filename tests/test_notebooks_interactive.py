@@ -16,7 +16,9 @@ pytestmark = pytest.mark.slow
 
 def test_every_notebook_runs_with_its_defaults_from_the_notebooks_folder(small_site, tmp_path):
     # a copy: the notebooks rewrite results, and the shared project must stay up to date
-    project = shutil.copytree(small_site, tmp_path / "project", ignore=shutil.ignore_patterns(".snakemake"))
+    project = shutil.copytree(
+        small_site, tmp_path / "project", ignore=shutil.ignore_patterns(".snakemake")
+    )
     config = yaml.safe_load((project / "config/config.yaml").read_text())
     # in the order the DAG runs them: later analyses read earlier ones' results
     names = [*config["analyses"], *config["standalone_reports"]]

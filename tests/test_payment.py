@@ -28,7 +28,15 @@ CONFIG = {
 def _effects(sdq=(-1.5, -2.5, -0.5), care=(0.8, 0.6, 1.1), reref=(0.7, 0.55, 0.89)):
     rows = []
     for name, (est, lo, hi) in {"sdq": sdq, "care": care, "reref": reref}.items():
-        rows.append({"effect": name, "estimate": est, "ci_low": lo, "ci_high": hi, "source": f"impact: {name}"})
+        rows.append(
+            {
+                "effect": name,
+                "estimate": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "source": f"impact: {name}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -44,7 +52,10 @@ def test_evaluate_reads_evidence_and_scales_per_hub_levels():
     numbers = {"cost_benefit": {"n_supported": 250, "cost_per_family_gbp": 2900}}
     results = targets.evaluate_targets(CONFIG, numbers, _effects(), n_hubs=5).set_index("target")
     assert results.at["families", "rule"] == ">= 300" and not results.at["families", "met"]
-    assert results.at["primary", "met"] and results.at["primary", "source"] == "impact: sdq (this scope)"
+    assert (
+        results.at["primary", "met"]
+        and results.at["primary", "source"] == "impact: sdq (this scope)"
+    )
     # care entry CI crosses 1, re-referral does not: the target is met on re-referral
     assert results.at["care", "met"] and results.at["care", "measure"] == "reref"
     assert results.at["cost", "met"]
@@ -57,10 +68,16 @@ def test_decision_rule_outcomes():
         return pd.DataFrame({"target": list(met), "met": list(met.values())})
 
     rule = CONFIG["decision"]
-    assert targets.decide(results(families=True, primary=True, care=True, cost=True), rule).outcome == "continue"
+    assert (
+        targets.decide(results(families=True, primary=True, care=True, cost=True), rule).outcome
+        == "continue"
+    )
     stop = targets.decide(results(families=True, primary=False, care=True, cost=True), rule)
     assert stop.outcome == "stop" and "primary" in stop.reason
-    assert targets.decide(results(families=False, primary=True, care=False, cost=True), rule).outcome == "stop"
+    assert (
+        targets.decide(results(families=False, primary=True, care=False, cost=True), rule).outcome
+        == "stop"
+    )
 
 
 def test_suppressed_or_missing_evidence_is_not_met():
@@ -72,13 +89,23 @@ def test_suppressed_or_missing_evidence_is_not_met():
 
 def test_la_savings_by_share_of_families_with_disclosure():
     las = pd.DataFrame({"la_code": ["E1", "E2", "E3"], "la_name": ["Ash", "Bram", "Cal"]})
-    referrals = pd.DataFrame({"family_id": [f"F{i}" for i in range(20)], "la_code": ["E1"] * 12 + ["E2"] * 3 + ["E3"] * 5})
+    referrals = pd.DataFrame(
+        {
+            "family_id": [f"F{i}" for i in range(20)],
+            "la_code": ["E1"] * 12 + ["E2"] * 3 + ["E3"] * 5,
+        }
+    )
     randomisation = pd.DataFrame({"family_id": [f"F{i}" for i in range(20)], "arm": ["sffc"] * 20})
     table = targets.la_savings(las, referrals, randomisation, cashable_per_family=100.0, cashable_low=-10.0,
                                cashable_high=300.0, price_per_family=1000.0)  # fmt: skip
     ash = table.set_index("la_name").loc["Ash"]
     # 12 families over 2 years -> 12 more over 2 further years: savings 1,200, price 12,000
-    assert (ash["expected_families"], ash["savings"], ash["price"], ash["net"]) == (12, 1200, 12000, -10800)
+    assert (ash["expected_families"], ash["savings"], ash["price"], ash["net"]) == (
+        12,
+        1200,
+        12000,
+        -10800,
+    )
     assert table.iloc[-1]["savings"] == pytest.approx(2000)
     shown = present_payment.la_savings_shown(table).set_index("Local authority")
     # Bram has 3 families: hidden, with the next smallest (Cal, 5) so the total reveals nothing

@@ -29,7 +29,9 @@ def test_index_lists_trial_hubs_then_standalone_reports(tmp_path):
     reports = tmp_path / "reports"
     reports.mkdir()
     (reports / "need.qmd").write_text('---\ntitle: "Need and reach"\n---\n\nText\n')
-    entries = index_entries("demo", hubs, site, tmp_path / "results", standalone=["need"], reports_dir=reports)
+    entries = index_entries(
+        "demo", hubs, site, tmp_path / "results", standalone=["need"], reports_dir=reports
+    )
     assert [(e["scope"], e["scope_name"], e["kind"]) for e in entries] == [
         ("trial", "All hubs", "trial"),
         ("leeds", "Leeds and West Yorkshire", "hub"),

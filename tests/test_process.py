@@ -7,19 +7,34 @@ import pandas as pd
 import pytest
 
 from psp_eval.analyses import process
-from psp_eval.present.disclosure import SUPPRESSED
 from psp_eval.present import process as present_process
+from psp_eval.present.disclosure import SUPPRESSED
 
 D = pd.Timestamp
 INSTRUMENTS = {
-    "sdq": {"name": "SDQ", "bands": {"normal": [0, 13], "borderline": [14, 16], "abnormal": [17, 40]}},
-    "gad7": {"name": "GAD-7", "bands": {"minimal": [0, 4], "mild": [5, 9], "moderate": [10, 14], "severe": [15, 21]}},
+    "sdq": {
+        "name": "SDQ",
+        "bands": {"normal": [0, 13], "borderline": [14, 16], "abnormal": [17, 40]},
+    },
+    "gad7": {
+        "name": "GAD-7",
+        "bands": {"minimal": [0, 4], "mild": [5, 9], "moderate": [10, 14], "severe": [15, 21]},
+    },
 }
 
 
 def test_age_bands_at_the_boundaries():
     bands = process.age_band(pd.Series([0, 4, 5, 7, 8, 10, 11, 17, np.nan]))
-    assert bands.astype(object).tolist()[:8] == ["0-4", "0-4", "5-7", "5-7", "8-10", "8-10", "11+", "11+"]
+    assert bands.astype(object).tolist()[:8] == [
+        "0-4",
+        "0-4",
+        "5-7",
+        "5-7",
+        "8-10",
+        "8-10",
+        "11+",
+        "11+",
+    ]
     assert pd.isna(bands.iloc[8])
 
 
@@ -35,7 +50,11 @@ def _families():
         }
     )
     randomisation = pd.DataFrame(
-        {"family_id": ["F1", "F2", "F3"], "randomised_date": [D("2024-01-20")] * 3, "arm": ["sffc", "sffc", "usual"]}
+        {
+            "family_id": ["F1", "F2", "F3"],
+            "randomised_date": [D("2024-01-20")] * 3,
+            "arm": ["sffc", "sffc", "usual"],
+        }
     )
     support = pd.DataFrame(
         {
@@ -55,7 +74,13 @@ def test_family_profile_groups_ages_sizes_and_bands():
     children = pd.DataFrame(
         {
             "family_id": ["F1", "F1", "F2", "F3", "F4"],
-            "dob": [D("2019-01-11"), D("2010-01-01"), D("2013-01-10"), D("2015-06-01"), D("2012-01-01")],
+            "dob": [
+                D("2019-01-11"),
+                D("2010-01-01"),
+                D("2013-01-10"),
+                D("2015-06-01"),
+                D("2012-01-01"),
+            ],
             "index_child": pd.array([True, False, True, True, True], dtype="boolean"),
         }
     )
@@ -66,9 +91,9 @@ def test_family_profile_groups_ages_sizes_and_bands():
             "gad7_total_baseline": [4.0, 15.0, 9.0],
         }
     )
-    profile = process.family_profile(referrals, randomisation, support, children, outcomes, INSTRUMENTS).set_index(
-        "family_id"
-    )
+    profile = process.family_profile(
+        referrals, randomisation, support, children, outcomes, INSTRUMENTS
+    ).set_index("family_id")
     assert profile["group"].to_dict() == {
         "F1": "sffc_supported",
         "F2": "sffc_unsupported",
@@ -84,14 +109,22 @@ def test_family_profile_groups_ages_sizes_and_bands():
         "F3": "not measured",
         "F4": "not measured",
     }
-    assert profile["gad7_band"].to_dict() == {"F1": "minimal", "F2": "severe", "F3": "mild", "F4": "not measured"}
+    assert profile["gad7_band"].to_dict() == {
+        "F1": "minimal",
+        "F2": "severe",
+        "F3": "mild",
+        "F4": "not measured",
+    }
 
 
 def test_profile_table_suppresses_each_block():
     profile = pd.DataFrame(
         {
             "group": ["sffc_supported"] * 20 + ["not_randomised"] * 12,
-            "referral_group": ["emerging"] * 17 + ["edge_of_care"] * 3 + ["emerging"] * 6 + ["edge_of_care"] * 6,
+            "referral_group": ["emerging"] * 17
+            + ["edge_of_care"] * 3
+            + ["emerging"] * 6
+            + ["edge_of_care"] * 6,
         }
     )
     table = present_process.profile_table(
@@ -131,7 +164,12 @@ def test_delivery_per_family_days_dose_and_duration():
 
 
 def test_median_iqr():
-    assert process.median_iqr(pd.Series([1, 2, 3, 4, None])) == {"n": 4, "median": 2.5, "q1": 1.75, "q3": 3.25}
+    assert process.median_iqr(pd.Series([1, 2, 3, 4, None])) == {
+        "n": 4,
+        "median": 2.5,
+        "q1": 1.75,
+        "q3": 3.25,
+    }
     assert process.median_iqr(pd.Series([], dtype=float))["n"] == 0
 
 
@@ -150,7 +188,9 @@ def test_delivery_summary_hides_rows_about_few_families():
     table = present_process.delivery_summary(per).set_index("Measure")
     days = table.loc["Days from randomisation to first support"]
     assert days.tolist() == [8, 80.0, "4.5 (2.8 to 6.2)"]
-    assert table.loc["Hosting (nights), per family receiving it"].tolist() == [SUPPRESSED] * 3  # 2 families
+    assert (
+        table.loc["Hosting (nights), per family receiving it"].tolist() == [SUPPRESSED] * 3
+    )  # 2 families
     assert table.loc["Friendship (hours), per family receiving it", "Families"] == 6
     assert table.loc["Resources (episodes), per family receiving it", "Median (IQR)"] == "–"
 
@@ -174,9 +214,13 @@ def test_volunteer_capacity_suppresses_roles_and_ratio():
             "end_date": [pd.NaT] * 12,
         }
     )
-    families = pd.DataFrame({"family_id": [f"F{i}" for i in range(30)], "la_code": ["A"] * 20 + ["B"] * 10})
+    families = pd.DataFrame(
+        {"family_id": [f"F{i}" for i in range(30)], "la_code": ["A"] * 20 + ["B"] * 10}
+    )
     las = pd.DataFrame({"la_code": ["A", "B"], "hub_id": ["h1", "h2"]})
-    table = present_process.volunteer_capacity(volunteers, families, las, "2024-06-01").set_index("hub_id")
+    table = present_process.volunteer_capacity(volunteers, families, las, "2024-06-01").set_index(
+        "hub_id"
+    )
     assert table.loc["h1", "friend"] == SUPPRESSED  # 3 friends
     assert table.loc["h1", "host"] == SUPPRESSED  # else 9 - 6 hosts in h1 gives h2's 3 away
     assert table.loc["h2", "active"] == SUPPRESSED  # 3 volunteers in all
@@ -208,8 +252,16 @@ def test_la_indicators_and_hub_totals():
             "deprivation_rank": pd.array([1, 2], dtype="Int64"),
         }
     )
-    la = process.la_indicators(las, referrals, randomisation, support, pd.Series(["F1", "F3"])).set_index("la_code")
-    assert la.loc["A", ["referred", "randomised", "sffc", "supported", "followed_up"]].tolist() == [2, 2, 2, 1, 1]
+    la = process.la_indicators(
+        las, referrals, randomisation, support, pd.Series(["F1", "F3"])
+    ).set_index("la_code")
+    assert la.loc["A", ["referred", "randomised", "sffc", "supported", "followed_up"]].tolist() == [
+        2,
+        2,
+        2,
+        1,
+        1,
+    ]
     assert la.loc["A", "fidelity"] == 0.5
     assert la.loc["A", "supported_per_10k"] == 0.5  # 1 family per 20,000 children
     assert la.loc["A", "mean_days_to_support"] == 5
@@ -236,7 +288,9 @@ def test_indicator_funnel_leaves_out_small_units_but_keeps_their_target():
 
 
 def test_la_table_suppresses_with_a_total_row():
-    la = pd.DataFrame({"la_name": ["A", "B", "C"], "randomised": [3, 20, 30], "rate": [0.5, 0.6, 0.7]})
+    la = pd.DataFrame(
+        {"la_name": ["A", "B", "C"], "randomised": [3, 20, 30], "rate": [0.5, 0.6, 0.7]}
+    )
     table = present_process.la_table(la, {"randomised": ["rate"]}, ["la_name"]).set_index("la_name")
     assert table.loc["A", "randomised"] == SUPPRESSED and table.loc["A", "rate"] == SUPPRESSED
     assert table.loc["B", "randomised"] == SUPPRESSED  # else 53 - 20 - 30 gives A away
@@ -257,7 +311,15 @@ def _surveys():
     rows.append(("volunteer_child", "V0-C1", "baseline", "c1", 4, None))
     rows.append(("volunteer_child", "V0-C2", "baseline", "c1", 4, None))
     return pd.DataFrame(
-        rows, columns=["respondent_type", "respondent_id", "timepoint", "question_id", "response", "theme"]
+        rows,
+        columns=[
+            "respondent_type",
+            "respondent_id",
+            "timepoint",
+            "question_id",
+            "response",
+            "theme",
+        ],
     ).assign(response=lambda d: pd.array(d["response"], dtype="Int64"))
 
 
@@ -287,7 +349,11 @@ def test_likert_table_shows_large_cells_with_percent():
         }
     )
     table = present_process.likert_table(dist)
-    assert table.loc[0, ["disagree", "neither", "agree"]].tolist() == ["0 (0.0%)", "10 (25.0%)", "30 (75.0%)"]
+    assert table.loc[0, ["disagree", "neither", "agree"]].tolist() == [
+        "0 (0.0%)",
+        "10 (25.0%)",
+        "30 (75.0%)",
+    ]
 
 
 def test_eligible_volunteers_at_each_timepoint():
@@ -299,11 +365,17 @@ def test_eligible_volunteers_at_each_timepoint():
         }
     )
     cut = "2024-03-01"
-    assert process.eligible_volunteers(volunteers, "baseline", cut)["volunteer_id"].tolist() == ["V1", "V2", "V3"]
+    assert process.eligible_volunteers(volunteers, "baseline", cut)["volunteer_id"].tolist() == [
+        "V1",
+        "V2",
+        "V3",
+    ]
     assert process.eligible_volunteers(volunteers, "month6", cut)["volunteer_id"].tolist() == [
         "V1"
     ]  # V2 left, V3 not due
-    assert process.eligible_volunteers(volunteers, "month12", cut)["volunteer_id"].tolist() == ["V1"]
+    assert process.eligible_volunteers(volunteers, "month12", cut)["volunteer_id"].tolist() == [
+        "V1"
+    ]
 
 
 def test_response_rates_count_households_and_suppress():
@@ -313,7 +385,9 @@ def test_response_rates_count_households_and_suppress():
         ("volunteer", "baseline"): {f"V{i}" for i in range(6)} | {"V9"},
         ("volunteer_child", "baseline"): {"V0", "V1"},
     }
-    rates = present_process.response_rates(surveys, eligible).set_index(["respondent_type", "timepoint"])
+    rates = present_process.response_rates(surveys, eligible).set_index(
+        ["respondent_type", "timepoint"]
+    )
     assert rates.loc[("family", "week8")].tolist() == [6, 10, 60.0]
     assert rates.loc[("volunteer", "baseline")].tolist() == [6, 7, 85.7]
     # one household (two children) of two eligible: hidden.
@@ -332,7 +406,9 @@ def test_theme_counts_suppressed():
             "theme": "practical help",
         }
     )
-    themes = present_process.theme_counts(pd.concat([surveys, more]), ["family", "volunteer"]).set_index("theme")
+    themes = present_process.theme_counts(
+        pd.concat([surveys, more]), ["family", "volunteer"]
+    ).set_index("theme")
     assert themes.loc["practical help"].tolist() == [5, 0]
     assert themes.loc["respite", "family"] == SUPPRESSED  # two families
     assert themes.index.tolist() == ["practical help", "respite"]
@@ -340,7 +416,9 @@ def test_theme_counts_suppressed():
 
 def test_survey_change_pairs_respondents():
     surveys = _surveys()
-    change = present_process.survey_change(surveys, "volunteer", "baseline", "month12").set_index("question_id")
+    change = present_process.survey_change(surveys, "volunteer", "baseline", "month12").set_index(
+        "question_id"
+    )
     # baseline all 3; month 12: 3, 4, 5, 3, 4, 5: change 0, 1, 2, 0, 1, 2 -> mean 1, sd 0.894427,
     # se 0.365148, t(0.975, 5) = 2.570582: CI 1 ± 0.938650.
     assert change.loc["v1", "n_pairs"] == 6
@@ -373,7 +451,11 @@ def test_retention_matches_kaplan_meier_by_hand_and_hides_small_risk_sets():
     # S(2) = 5/6; at 4 the risk set is 4 (4, 5, 6, 8): S = 5/6 * 3/4 = 0.625;
     # at 6 the risk set is 2: S = 0.625 * 1/2 = 0.3125.
     spells = pd.DataFrame(
-        {"months": [2, 3, 4, 5, 6, 8], "ended": [True, False, True, False, True, False], "role": "host"}
+        {
+            "months": [2, 3, 4, 5, 6, 8],
+            "ended": [True, False, True, False, True, False],
+            "role": "host",
+        }
     )
     table = present_process.retention_at(spells, [1, 4.5, 7], threshold=2)
     assert table["retained_pct"].tolist() == [100.0, 62.5, SUPPRESSED]  # 1 at risk at 7 months

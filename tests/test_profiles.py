@@ -42,7 +42,9 @@ def _dry_run(project, name):
             continue
         fields = dict(re.findall(r"^    (\w+): (.*)$", block, re.MULTILINE))
         resources = dict(item.split("=", 1) for item in fields["resources"].split(", "))
-        jobs.append((head.group(1), fields.get("wildcards", ""), fields.get("threads", "1"), resources))
+        jobs.append(
+            (head.group(1), fields.get("wildcards", ""), fields.get("threads", "1"), resources)
+        )
     return jobs
 
 

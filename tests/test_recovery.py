@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN, project_copy, run_command
-from psp_eval.engine import atomic
-from psp_eval.engine import recovery
+from psp_eval.engine import atomic, recovery
 from test_determinism import compared_kinds, differences
 
 
@@ -33,10 +32,9 @@ def _dead_pid() -> int:
 def test_a_failing_writer_leaves_the_old_file_and_no_temporary_file(tmp_path):
     final = tmp_path / "table.csv"
     final.write_text("old\n")
-    with pytest.raises(RuntimeError, match="disk full"):
-        with atomic.temporary_path(final) as tmp:
-            tmp.write_text("half a tab")
-            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError, match="disk full"), atomic.temporary_path(final) as tmp:
+        tmp.write_text("half a tab")
+        raise RuntimeError("disk full")
     assert final.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
 

@@ -14,12 +14,11 @@ import matplotlib
 import nbformat
 import pytest
 
-from psp_eval.report import render
+from psp_eval.report import index, render
 from psp_eval.report.render import RenderError
-from psp_eval.report import index
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import matplotlib.pyplot as plt
 
 TEMPLATE = """\
 ---
@@ -199,13 +198,17 @@ def test_instantiate_expands_includes_relative_to_the_including_file(scope, temp
     (partials / "flow.qmd").write_text("## Flow\n\n{{< include deeper.qmd >}}\n")
     (partials / "deeper.qmd").write_text("Randomised {{< num process.n_randomised >}}.\n")
     template.write_text("# Title\n\n{{< include partials/flow.qmd >}}\n\nEnd\n")
-    qmd = render.instantiate(template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE)
+    qmd = render.instantiate(
+        template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE
+    )
     assert qmd.read_text() == "# Title\n\n## Flow\n\nRandomised 1,234.\n\nEnd\n"
 
 
 def test_instantiate_missing_or_looping_include(scope, template):
     template.write_text("{{< include nowhere.qmd >}}\n")
-    with pytest.raises(RenderError, match=r"nowhere\.qmd does not exist \(included from .*hub\.qmd\)"):
+    with pytest.raises(
+        RenderError, match=r"nowhere\.qmd does not exist \(included from .*hub\.qmd\)"
+    ):
         render.instantiate(template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE)
     template.write_text("{{< include hub.qmd >}}\n")
     with pytest.raises(RenderError, match="include loop"):

@@ -20,8 +20,15 @@ def test_cox_by_arm_matches_r_coxph_on_rossi():
     # fin exp(coef) 0.6843, lower .95 0.4702, upper .95 0.9957, Pr(>|z|) 0.0474.
     rossi = load_rossi()
     rossi["financial_aid"] = rossi["fin"].map({0: "no", 1: "yes"})
-    r = survival.cox_by_arm(rossi, "week", "arrest", "financial_aid", "yes", "no",
-                            ["age", "race", "wexp", "mar", "paro", "prio"]).iloc[0]
+    r = survival.cox_by_arm(
+        rossi,
+        "week",
+        "arrest",
+        "financial_aid",
+        "yes",
+        "no",
+        ["age", "race", "wexp", "mar", "paro", "prio"],
+    ).iloc[0]
     assert r["hazard_ratio"] == pytest.approx(0.6843, abs=5e-5)
     assert r["ci_low"] == pytest.approx(0.4702, abs=5e-5)
     assert r["ci_high"] == pytest.approx(0.9957, abs=5e-5)
@@ -69,8 +76,12 @@ def test_too_few_events_is_not_estimable():
 
 def test_km_figure_hides_small_at_risk_counts():
     rng = np.random.default_rng(3)
-    data = pd.DataFrame({"t": rng.uniform(0, 24, 40), "e": rng.integers(0, 2, 40), "arm": ["sffc", "usual"] * 20})
-    fig = km_figure(data, "t", "e", "arm", {"sffc": "SFFC", "usual": "Usual"}, {}, ticks=(0, 12, 23.9))
+    data = pd.DataFrame(
+        {"t": rng.uniform(0, 24, 40), "e": rng.integers(0, 2, 40), "arm": ["sffc", "usual"] * 20}
+    )
+    fig = km_figure(
+        data, "t", "e", "arm", {"sffc": "SFFC", "usual": "Usual"}, {}, ticks=(0, 12, 23.9)
+    )
     texts = [t.get_text() for ax in fig.axes[1:] for t in ax.get_xticklabels()]
     numbers = [int(s) for text in texts for s in text.split() if s.isdigit()]
     assert all(n == 0 or n >= 5 for n in numbers)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from psp_eval import cli
-from psp_eval.governance import verify
 from psp_eval.engine.pipeline import copy_workflow
+from psp_eval.governance import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 

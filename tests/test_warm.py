@@ -21,7 +21,11 @@ def _notebook(path: Path, source: str) -> Path:
     params = new_code_cell('out_dir = "."')
     params.metadata["tags"] = ["parameters"]
     nb = new_notebook(cells=[params, new_code_cell(source)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     return path
 
@@ -42,9 +46,11 @@ def worker(tmp_path):
 
 
 def _execute(args, cwd, sock=None, **kwargs):
-    env = {**os.environ, warm.ENV: str(sock)} if sock else {
-        k: v for k, v in os.environ.items() if k != warm.ENV
-    }
+    env = (
+        {**os.environ, warm.ENV: str(sock)}
+        if sock
+        else {k: v for k, v in os.environ.items() if k != warm.ENV}
+    )
     return subprocess.Popen(
         [str(BIN / "psp-eval"), "execute", *args], cwd=cwd, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs,
@@ -56,7 +62,9 @@ def test_a_job_in_the_worker_matches_a_job_on_its_own(tmp_path, worker):
     nb = _notebook(tmp_path / "nb.ipynb", "import os\nprint(os.getcwd(), os.getpid())")
     here = tmp_path / "here"
     here.mkdir()
-    stdout, stderr = _execute([str(nb), "out_warm.ipynb", "-p", "out_dir=x"], here, sock).communicate()
+    stdout, stderr = _execute(
+        [str(nb), "out_warm.ipynb", "-p", "out_dir=x"], here, sock
+    ).communicate()
     assert "Executed" in stdout, stderr
     executed = nbformat.read(here / "out_warm.ipynb", as_version=4)
     printed = executed.cells[-1].outputs[0]["text"].split()
@@ -70,7 +78,7 @@ def test_errors_and_exit_codes_reach_the_caller(tmp_path, worker):
     sock, _ = worker
     nb = _notebook(tmp_path / "nb.ipynb", "raise ValueError('planted')")
     job = _execute([str(nb), "out.ipynb", "-p", "out_dir=x"], tmp_path, sock)
-    stdout, stderr = job.communicate()
+    _, stderr = job.communicate()
     assert job.returncode == 1
     assert "ValueError: planted" in stderr and "Traceback" not in stderr
     assert not (tmp_path / "out.ipynb").exists()
@@ -79,7 +87,10 @@ def test_errors_and_exit_codes_reach_the_caller(tmp_path, worker):
 def test_a_killed_caller_takes_its_job_with_it(tmp_path, worker):
     sock, _ = worker
     marker = tmp_path / "still-running"
-    nb = _notebook(tmp_path / "nb.ipynb", f"import time\nfor _ in range(100):\n    open({str(marker)!r}, 'w').close()\n    time.sleep(0.1)")
+    nb = _notebook(
+        tmp_path / "nb.ipynb",
+        f"import time\nfor _ in range(100):\n    open({str(marker)!r}, 'w').close()\n    time.sleep(0.1)",
+    )
     job = _execute([str(nb), "out.ipynb", "-p", "out_dir=x"], tmp_path, sock)
     for _ in range(100):
         if marker.exists():
@@ -98,7 +109,9 @@ def test_a_killed_caller_takes_its_job_with_it(tmp_path, worker):
 def test_without_a_worker_the_job_runs_on_its_own(tmp_path, monkeypatch):
     nb = _notebook(tmp_path / "nb.ipynb", "print('alone')")
     for sock in (None, tmp_path / "no-such.sock"):
-        stdout, stderr = _execute([str(nb), "out.ipynb", "-p", "out_dir=x"], tmp_path, sock).communicate()
+        stdout, stderr = _execute(
+            [str(nb), "out.ipynb", "-p", "out_dir=x"], tmp_path, sock
+        ).communicate()
         assert "Executed" in stdout, stderr
     monkeypatch.delenv(warm.ENV, raising=False)
     assert warm.delegate(["execute"]) is None
@@ -116,6 +129,8 @@ def test_the_worker_leaves_when_stopped_idle_or_orphaned(tmp_path, worker):
     subprocess.run([sys.executable, "-c", code], check=True, timeout=20)
     assert time.monotonic() - started < 15
     assert not idle.exists()
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     orphan = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(idle)!r}), {int(gone.stdout)}, preload=())"
     subprocess.run([sys.executable, "-c", orphan], check=True, timeout=20)  # its Snakemake is gone

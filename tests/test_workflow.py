@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 import yaml
+
 from conftest import BIN, ROOT, project_copy
 from conftest import run_command as _run
 
@@ -15,11 +16,25 @@ def _planned_jobs(project, *extra) -> dict[str, int]:
     if "Nothing to be done" in out:
         return {}
     table = out.split("Job stats:", 1)[1]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
+    return {
+        m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"
+    }
 
 
 def test_snakefmt_check_passes():
     _run([str(BIN / "snakefmt"), "--check", "Snakefile", "rules"], ROOT)
+
+
+def test_ruff_lint_and_format_are_clean():
+    _run([str(BIN / "ruff"), "check", "."], ROOT)
+    _run([str(BIN / "ruff"), "format", "--check", "."], ROOT)
+
+
+def test_import_contracts_keep_the_layers():
+    """cli > report > governance > present > analyses > data > engine; only the CLI imports the
+    demo generator (pyproject.toml, [tool.importlinter])."""
+    out = _run([str(BIN / "lint-imports")], ROOT).stdout
+    assert "0 broken" in out, out
 
 
 def test_snakemake_lint_is_clean():

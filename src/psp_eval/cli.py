@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,8 +37,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> ValidationResult:
     """Validate the data folder, showing warnings (e.g. unknown columns) whatever the outcome."""
-    from psp_eval.data import contract
-    from psp_eval.data import scoring
+    from psp_eval.data import contract, scoring
 
     hubs = contract.read_hubs(args.hubs)
     instruments = scoring.load_instruments(args.instruments)
@@ -88,8 +88,7 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _cmd_hub_sheet(args: argparse.Namespace) -> int:
-    from psp_eval.data import contract
-    from psp_eval.data import scope
+    from psp_eval.data import contract, scope
     from psp_eval.engine import atomic
 
     hubs = contract.read_hubs(args.hubs)
@@ -104,8 +103,7 @@ def _cmd_hub_sheet(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from psp_eval.data import contract
-    from psp_eval.data import scoring
+    from psp_eval.data import contract, scoring
 
     instruments = scoring.load_instruments(args.instruments)
     import pandas as pd
@@ -203,8 +201,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_randomise_sequence(args: argparse.Namespace) -> int:
-    from psp_eval.data import contract
     from psp_eval.analyses import randomisation as randomise_module
+    from psp_eval.data import contract
 
     hubs = contract.read_hubs(args.hubs)["hub_id"].tolist()
     sequence = randomise_module.allocation_sequence(
@@ -221,11 +219,11 @@ def _cmd_randomise_sequence(args: argparse.Namespace) -> int:
 
 
 def _cmd_randomise_allocate(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
     from psp_eval.analyses import randomisation as randomise_module
 
-    from datetime import datetime, timezone
-
-    allocated_at = args.date or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    allocated_at = args.date or datetime.now(UTC).isoformat(timespec="seconds")
     got = randomise_module.allocate(
         args.sequence, args.log, args.family_id, args.hub, args.group, allocated_at=allocated_at
     )
@@ -261,10 +259,14 @@ def _cmd_power(args: argparse.Namespace) -> int:
         )
     if args.n_per_arm is not None:
         mde = power_module.minimum_detectable_effect(args.n_per_arm, design, args.power)
-        print(f"{args.n_per_arm:g} families randomised per arm: minimum detectable effect {mde:.3f}"
-              f" at power {args.power:g}")
+        print(
+            f"{args.n_per_arm:g} families randomised per arm: minimum detectable effect {mde:.3f}"
+            f" at power {args.power:g}"
+        )
     if args.effect is None and args.n_per_arm is None:
-        raise power_module.PowerError("give --effect (for a sample size) and/or --n-per-arm (for an MDE)")
+        raise power_module.PowerError(
+            "give --effect (for a sample size) and/or --n-per-arm (for an MDE)"
+        )
     return 0
 
 
@@ -278,7 +280,9 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         return 0
     status = lock_module.check(ROOT)
     if status is None:
-        raise lock_module.LockError(f"no {lock_module.LOCK_FILE} in {ROOT}: psp-eval lock writes it")
+        raise lock_module.LockError(
+            f"no {lock_module.LOCK_FILE} in {ROOT}: psp-eval lock writes it"
+        )
     if status.unchanged:
         print(f"{status.lock_file}: the analysis plan is unchanged since {status.locked_utc}")
         return 0
@@ -351,7 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="instantiate a report template for a scope and render it")
     p.add_argument("--template", type=Path, required=True)
-    p.add_argument("--qmd", type=Path, required=True, help="instantiated .qmd (in the scope folder)")
+    p.add_argument(
+        "--qmd", type=Path, required=True, help="instantiated .qmd (in the scope folder)"
+    )
     p.add_argument("--html", type=Path, required=True)
     p.add_argument("--pdf", type=Path, required=True)
     p.add_argument("--trial", required=True)

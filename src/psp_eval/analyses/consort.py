@@ -36,8 +36,13 @@ class Consort:
 
 
 def consort_counts(
-    referrals: pd.DataFrame, randomisation: pd.DataFrame, support: pd.DataFrame,
-    withdrawals: pd.DataFrame, outcomes: pd.DataFrame, outcome: str, baseline: str,
+    referrals: pd.DataFrame,
+    randomisation: pd.DataFrame,
+    support: pd.DataFrame,
+    withdrawals: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    outcome: str,
+    baseline: str,
 ) -> Consort:
     """Counts for each CONSORT box. Per arm: allocated = received + did not receive the
     allocated support (SFFC: any support episode; usual care: none); allocated = withdrawn
@@ -48,12 +53,20 @@ def consort_counts(
     referred = len(referrals)
     not_randomised = referrals[~referrals["family_id"].isin(randomised_ids)]
     reasons = {}
-    for reason, n in not_randomised["reason_not_randomised"].fillna("reason not recorded").value_counts().items():
+    for reason, n in (
+        not_randomised["reason_not_randomised"].fillna("reason not recorded").value_counts().items()
+    ):
         reasons[f"reason: {reason}"] = int(n)
-    counts = {"referred": referred, "excluded": len(not_randomised), "randomised": len(randomised_ids)}
+    counts = {
+        "referred": referred,
+        "excluded": len(not_randomised),
+        "randomised": len(randomised_ids),
+    }
     supported = set(support["family_id"])
     withdrawn = set(withdrawals["family_id"])
-    data = randomisation[["family_id", "arm"]].merge(outcomes[["family_id", outcome, baseline]], on="family_id", how="left")
+    data = randomisation[["family_id", "arm"]].merge(
+        outcomes[["family_id", outcome, baseline]], on="family_id", how="left"
+    )
     splits: list[tuple[str, tuple[str, ...]]] = [
         ("referred", ("excluded", "randomised")),
         ("excluded", tuple(sorted(reasons))),
@@ -67,21 +80,21 @@ def consort_counts(
         has_outcome = part[outcome].notna()
         is_withdrawn = part["family_id"].isin(withdrawn)
         analysed = int((has_outcome & part[baseline].notna()).sum())
-        counts.update({
-            f"{arm}_allocated": len(ids),
-            f"{arm}_received": received,
-            f"{arm}_not_received": len(ids) - received,
-            f"{arm}_withdrawn": int(is_withdrawn.sum()),
-            f"{arm}_lost": int((~has_outcome & ~is_withdrawn).sum()),
-            f"{arm}_followed_up": int((has_outcome & ~is_withdrawn).sum()),
-            f"{arm}_analysed": analysed,
-            f"{arm}_not_analysed": len(ids) - analysed,
-        })
+        counts.update(
+            {
+                f"{arm}_allocated": len(ids),
+                f"{arm}_received": received,
+                f"{arm}_not_received": len(ids) - received,
+                f"{arm}_withdrawn": int(is_withdrawn.sum()),
+                f"{arm}_lost": int((~has_outcome & ~is_withdrawn).sum()),
+                f"{arm}_followed_up": int((has_outcome & ~is_withdrawn).sum()),
+                f"{arm}_analysed": analysed,
+                f"{arm}_not_analysed": len(ids) - analysed,
+            }
+        )
         splits += [
             (f"{arm}_allocated", (f"{arm}_received", f"{arm}_not_received")),
             (f"{arm}_allocated", (f"{arm}_withdrawn", f"{arm}_lost", f"{arm}_followed_up")),
             (f"{arm}_allocated", (f"{arm}_analysed", f"{arm}_not_analysed")),
         ]
     return Consort(counts, reasons, tuple(splits))
-
-

@@ -12,8 +12,6 @@ perspective (taxpayers, participants, others).
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import json
 import math
 from collections.abc import Mapping
@@ -24,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+
+from psp_eval.errors import PspEvalError
 
 # Categories that make up the cost of delivering SFFC (usual_services is the comparator's cost).
 DELIVERY_CATEGORIES = ("staff", "volunteer_expenses", "training", "overheads", "central")
@@ -61,7 +61,9 @@ def costs_by_quarter(costs: pd.DataFrame) -> pd.DataFrame:
     quarter = delivery["period_start"].dt.to_period("Q").astype(str)
     return (
         delivery.assign(quarter=quarter)
-        .pivot_table(index="quarter", columns="category", values="amount_gbp", aggfunc="sum", fill_value=0.0)
+        .pivot_table(
+            index="quarter", columns="category", values="amount_gbp", aggfunc="sum", fill_value=0.0
+        )
         .sort_index()
     )
 
@@ -73,7 +75,14 @@ PERSPECTIVES = ("taxpayers", "participants", "others")
 Z95 = 1.959963984540054
 
 # HM Treasury Green Book (2022), declining long-term discount rates: (last year, rate).
-GREEN_BOOK_SCHEDULE = ((30, 0.035), (75, 0.030), (125, 0.025), (200, 0.020), (300, 0.015), (math.inf, 0.010))
+GREEN_BOOK_SCHEDULE = (
+    (30, 0.035),
+    (75, 0.030),
+    (125, 0.025),
+    (200, 0.020),
+    (300, 0.015),
+    (math.inf, 0.010),
+)
 
 
 class CbaError(PspEvalError, ValueError):
@@ -97,7 +106,9 @@ def discount_factors(n_years: int, schedule: str | float = "green_book") -> np.n
     elif isinstance(schedule, int | float) and not isinstance(schedule, bool) and schedule > -1:
         year_rates = np.full(len(years), float(schedule))
     else:
-        raise CbaError(f"discount schedule {schedule!r}: use 'green_book' or a flat rate such as 0.035")
+        raise CbaError(
+            f"discount schedule {schedule!r}: use 'green_book' or a flat rate such as 0.035"
+        )
     return np.concatenate([[1.0], np.cumprod(1.0 / (1.0 + year_rates))])[:n_years]
 
 
@@ -128,7 +139,9 @@ def real_costs(costs: pd.DataFrame, price_year: int, deflators: pd.Series) -> pd
     """The costs table with `amount_real_gbp`: each line in `price_year` prices."""
     factor = {int(y): deflator_index(price_year, deflators) / deflator_index(int(y), deflators)
               for y in costs["price_year"].dropna().unique()}  # fmt: skip
-    return costs.assign(amount_real_gbp=costs["amount_gbp"] * costs["price_year"].astype(int).map(factor))
+    return costs.assign(
+        amount_real_gbp=costs["amount_gbp"] * costs["price_year"].astype(int).map(factor)
+    )
 
 
 # --- parameters -----------------------------------------------------------------------------
@@ -250,7 +263,10 @@ def unit_cost_table(config: dict, params: Mapping[str, Parameter]) -> pd.DataFra
 # --- effects --------------------------------------------------------------------------------
 # Outcomes the model uses: (name, scale, impact keys to try in order, planted key in TRUE_EFFECTS)
 EFFECT_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "sdq_total_difficulties": ("difference", ("sdq_total_difficulties_effect", "sdq_total_difficulties_diff_estimate")),
+    "sdq_total_difficulties": (
+        "difference",
+        ("sdq_total_difficulties_effect", "sdq_total_difficulties_diff_estimate"),
+    ),
     "gad7_total": ("difference", ("gad7_total_effect", "gad7_total_diff_estimate")),
     "mspss_total": ("difference", ("mspss_total_effect", "mspss_total_diff_estimate")),
     "care_entry": ("ratio", ("care_entry_risk_ratio",)),
@@ -305,7 +321,10 @@ def read_effects(
         for key in keys:
             estimate = _number_or_none(numbers.get(key))
             low_key, high_key = _ci_keys(key)
-            low, high = _number_or_none(numbers.get(low_key)), _number_or_none(numbers.get(high_key))
+            low, high = (
+                _number_or_none(numbers.get(low_key)),
+                _number_or_none(numbers.get(high_key)),
+            )
             if estimate is None or low is None or high is None:
                 continue
             if scale == "ratio":
@@ -358,19 +377,33 @@ def base_rates(
         "nights_away_events_per_family": float((ev["event_type"] == "nights_away").sum() / n_usual) if n_usual else float("nan"),
     }  # fmt: skip
     # length of stay, both arms
-    all_entries = care_events[care_events["event_type"] == "care_entry"][["family_id", "child_id", "event_date"]]
-    exits = care_events[care_events["event_type"] == "care_exit"][["family_id", "child_id", "event_date"]]
-    stays = all_entries.merge(exits, on=["family_id", "child_id"], how="left", suffixes=("", "_exit"))
-    stays = stays[stays["event_date_exit"].isna() | (stays["event_date_exit"] >= stays["event_date"])]
-    stays = stays.sort_values("event_date_exit").drop_duplicates(["family_id", "child_id", "event_date"])
-    end = randomisation.set_index("family_id")["randomised_date"].reindex(stays["family_id"]).to_numpy() + np.timedelta64(follow_up_days, "D")
+    all_entries = care_events[care_events["event_type"] == "care_entry"][
+        ["family_id", "child_id", "event_date"]
+    ]
+    exits = care_events[care_events["event_type"] == "care_exit"][
+        ["family_id", "child_id", "event_date"]
+    ]
+    stays = all_entries.merge(
+        exits, on=["family_id", "child_id"], how="left", suffixes=("", "_exit")
+    )
+    stays = stays[
+        stays["event_date_exit"].isna() | (stays["event_date_exit"] >= stays["event_date"])
+    ]
+    stays = stays.sort_values("event_date_exit").drop_duplicates(
+        ["family_id", "child_id", "event_date"]
+    )
+    end = randomisation.set_index("family_id")["randomised_date"].reindex(
+        stays["family_id"]
+    ).to_numpy() + np.timedelta64(follow_up_days, "D")
     if data_cut is not None:
         end = np.minimum(end, np.datetime64(data_cut))
     stop = stays["event_date_exit"].to_numpy(dtype="datetime64[ns]")
     stop = np.where(np.isnat(stop), end, np.minimum(stop, end))
     days = (stop - stays["event_date"].to_numpy(dtype="datetime64[ns]")) / np.timedelta64(1, "D")
     out["care_entries_observed"] = int(len(stays))
-    out["weeks_in_care_per_entry"] = float(np.clip(days, 0, None).mean() / 7) if len(stays) else float("nan")
+    out["weeks_in_care_per_entry"] = (
+        float(np.clip(days, 0, None).mean() / 7) if len(stays) else float("nan")
+    )
     return out
 
 
@@ -394,7 +427,7 @@ class ModelInputs:
     usual_services_replaced_share: float = 0.0
     cashable: dict[str, bool] = field(default_factory=dict)
 
-    def with_value(self, name: str, value: float) -> "ModelInputs":
+    def with_value(self, name: str, value: float) -> ModelInputs:
         """The same inputs with one parameter fixed at `value` (one-way sensitivity)."""
         params = dict(self.parameters)
         params[name] = replace(params[name], value=value, distribution="fixed")
@@ -426,8 +459,12 @@ def evaluate(inputs: ModelInputs, values: Mapping[str, np.ndarray]) -> dict[str,
     adj = inputs.effect_adjustment
     w = inputs.benefit_weight
     # care entries avoided per SFFC family, and the cost of a care entry
-    entries_avoided = v["care_entry_risk"] * v["children_per_entry_family"] * (1 - v["care_entry_ratio"]) * adj
-    week = (1 - v["residential_share"]) * v["foster_care_week"] + v["residential_share"] * v["residential_care_week"]
+    entries_avoided = (
+        v["care_entry_risk"] * v["children_per_entry_family"] * (1 - v["care_entry_ratio"]) * adj
+    )
+    week = (1 - v["residential_share"]) * v["foster_care_week"] + v["residential_share"] * v[
+        "residential_care_week"
+    ]
     cost_per_entry = v["weeks_in_care"] * v["weeks_in_care_multiplier"] * week
     care = entries_avoided * cost_per_entry * w
     re_refs_avoided = v["re_referrals_per_family"] * (1 - v["re_referral_ratio"]) * adj
@@ -438,7 +475,10 @@ def evaluate(inputs: ModelInputs, values: Mapping[str, np.ndarray]) -> dict[str,
         referrals if inputs.cashable.get("referral", False) else 0.0) + (
         assessments if inputs.cashable.get("assessment", False) else 0.0)  # fmt: skip
     zero = np.zeros_like(taxpayers)
-    costs = v["delivery_cost"] * v["cost_multiplier"] - inputs.usual_services_replaced_share * v["usual_services_cost"]
+    costs = (
+        v["delivery_cost"] * v["cost_multiplier"]
+        - inputs.usual_services_replaced_share * v["usual_services_cost"]
+    )
     return {
         "benefits_taxpayers": taxpayers,
         "benefits_participants": zero,
@@ -469,7 +509,9 @@ def simulate(model_inputs: ModelInputs, draws: int = 10_000, seed: int = 2026112
     rng = np.random.default_rng(seed)
     values = {name: p.draw(rng, draws) for name, p in sorted(model_inputs.parameters.items())}
     result = evaluate(model_inputs, values)
-    frame = pd.DataFrame({"draw": np.arange(draws), **result, **{f"p_{k}": a for k, a in values.items()}})
+    frame = pd.DataFrame(
+        {"draw": np.arange(draws), **result, **{f"p_{k}": a for k, a in values.items()}}
+    )
     return frame
 
 
@@ -501,7 +543,9 @@ def summarise(draws: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def wsipp_table(summary: pd.DataFrame, break_even: Mapping[str, float] | None = None) -> pd.DataFrame:
+def wsipp_table(
+    summary: pd.DataFrame, break_even: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """The WSIPP-style summary: benefits by perspective, costs, net, ratio, chance B > C (£ per family)."""
     s = summary.set_index("perspective")
     money = lambda x: f"{x:,.0f}"  # noqa: E731
@@ -512,7 +556,10 @@ def wsipp_table(summary: pd.DataFrame, break_even: Mapping[str, float] | None = 
         ("Total benefits", money(s.at["total", "benefits"])),
         ("Costs (net programme cost)", money(s.at["total", "costs"])),
         ("Benefits minus costs (NPV)", money(s.at["total", "npv"])),
-        ("NPV, 95% interval", f"{money(s.at['total', 'npv_low'])} to {money(s.at['total', 'npv_high'])}"),
+        (
+            "NPV, 95% interval",
+            f"{money(s.at['total', 'npv_low'])} to {money(s.at['total', 'npv_high'])}",
+        ),
         ("Benefit-cost ratio (£ of benefit per £1 of cost)", f"{s.at['total', 'bcr']:.2f}"),
         ("Net return per £1 spent", f"{s.at['total', 'return_per_pound']:.2f}"),
         ("Chance benefits exceed costs", f"{100 * s.at['total', 'p_benefits_exceed_costs']:.0f}%"),
@@ -534,7 +581,10 @@ def break_even(inputs: ModelInputs) -> dict[str, float]:
     benefits, costs = float(base["benefits_total"][0]), float(base["costs_total"][0])
     share = costs / benefits if benefits > 0 else float("nan")
     other = float(base["benefits_re_referrals"][0] + base["benefits_assessments"][0])
-    no_effect = evaluate(inputs.with_value("care_entry_ratio", 0.0), inputs.with_value("care_entry_ratio", 0.0).base_values())
+    no_effect = evaluate(
+        inputs.with_value("care_entry_ratio", 0.0),
+        inputs.with_value("care_entry_ratio", 0.0).base_values(),
+    )
     per_unit = float(no_effect["benefits_care_placements"][0])  # benefit when the ratio is 0
     needed = (costs - other) / per_unit if per_unit > 0 else float("nan")  # = 1 - ratio
     ratio = 1 - needed if math.isfinite(needed) and 0 <= needed <= 1 else float("nan")
@@ -542,7 +592,7 @@ def break_even(inputs: ModelInputs) -> dict[str, float]:
         ratio = 1.0  # pays without any care-entry effect
     p0 = inputs.parameters["care_entry_risk"].value
     cox_d = float("nan")
-    if math.isfinite(ratio) and 0 < ratio and 0 < p0 < 1:
+    if math.isfinite(ratio) and ratio > 0 and 0 < p0 < 1:
         p1 = ratio * p0
         odds_ratio = (p1 / (1 - p1)) / (p0 / (1 - p0))
         cox_d = math.log(odds_ratio) / 1.65
@@ -568,8 +618,16 @@ def tornado(inputs: ModelInputs, level: float = 0.95) -> pd.DataFrame:
         if p.distribution == "fixed" or name == "sdq_effect":
             continue
         low, high = p.interval(level)
-        npv_low = float(evaluate(inputs.with_value(name, low), inputs.with_value(name, low).base_values())["npv"][0])
-        npv_high = float(evaluate(inputs.with_value(name, high), inputs.with_value(name, high).base_values())["npv"][0])
+        npv_low = float(
+            evaluate(inputs.with_value(name, low), inputs.with_value(name, low).base_values())[
+                "npv"
+            ][0]
+        )
+        npv_high = float(
+            evaluate(inputs.with_value(name, high), inputs.with_value(name, high).base_values())[
+                "npv"
+            ][0]
+        )
         rows.append({"parameter": name, "label": p.label or name, "low": low, "high": high,
                      "npv_at_low": npv_low, "npv_at_high": npv_high, "swing": abs(npv_high - npv_low)})  # fmt: skip
     table = pd.DataFrame(rows).sort_values("swing", ascending=False, ignore_index=True)
@@ -642,7 +700,8 @@ def build_inputs(
     weight *= int(cautious["follow_up_years"])
     return ModelInputs(
         parameters=params,
-        effect_adjustment=float(cautious["design_adjustment"]) * float(cautious["implementation_adjustment"]),
+        effect_adjustment=float(cautious["design_adjustment"])
+        * float(cautious["implementation_adjustment"]),
         benefit_weight=weight,
         usual_services_replaced_share=float(programme.get("usual_services_replaced_share", 0.0)),
         cashable=cashable,
@@ -679,7 +738,10 @@ def delivery_cost_per_sffc_family(
     SFFC families (the trial carries all central costs).
     """
     own = real_costs(scope_costs, price_year, deflators)
-    own_delivery = own.loc[own["category"].isin(DELIVERY_CATEGORIES) & (own["category"] != "central"), "amount_real_gbp"].sum()
+    own_delivery = own.loc[
+        own["category"].isin(DELIVERY_CATEGORIES) & (own["category"] != "central"),
+        "amount_real_gbp",
+    ].sum()
     central_all = real_costs(trial_costs, price_year, deflators)
     central_all = central_all.loc[central_all["category"] == "central", "amount_real_gbp"].sum()
     share = n_sffc_scope / n_sffc_trial if n_sffc_trial else 0.0
@@ -693,7 +755,9 @@ def delivery_cost_per_sffc_family(
     }
 
 
-def usual_services_per_family(costs: pd.DataFrame, n_usual: int, price_year: int, deflators: pd.Series) -> float:
+def usual_services_per_family(
+    costs: pd.DataFrame, n_usual: int, price_year: int, deflators: pd.Series
+) -> float:
     """Cost of services as usual per usual-care family, where the costs table gives it (else 0)."""
     real = real_costs(costs, price_year, deflators)
     total = real.loc[real["category"] == "usual_services", "amount_real_gbp"].sum()

@@ -58,25 +58,37 @@ def proportion_limits(
         high = _exact_binomial_limit(n, target, 1 - tail)
     else:
         raise ValueError(f"method must be 'exact' or 'normal', got {method!r}")
-    return pd.DataFrame({"volume": n, "coverage": coverage, "low": np.clip(low, 0, 1), "high": np.clip(high, 0, 1)})
+    return pd.DataFrame(
+        {"volume": n, "coverage": coverage, "low": np.clip(low, 0, 1), "high": np.clip(high, 0, 1)}
+    )
 
 
-def mean_limits(volume: Iterable[float], target: float, sd: float, coverage: float = 0.95) -> pd.DataFrame:
+def mean_limits(
+    volume: Iterable[float], target: float, sd: float, coverage: float = 0.95
+) -> pd.DataFrame:
     """Control limits for a mean of n observations: target ± z·sd/sqrt(n) (Spiegelhalter 2005, A.2)."""
     n = np.asarray(list(volume), dtype=float)
     if (n <= 0).any():
         raise ValueError("volumes must be positive")
     half = _z(coverage) * sd / np.sqrt(n)
-    return pd.DataFrame({"volume": n, "coverage": coverage, "low": target - half, "high": target + half})
+    return pd.DataFrame(
+        {"volume": n, "coverage": coverage, "low": target - half, "high": target + half}
+    )
 
 
 def limit_curves(
-    kind: str, max_volume: float, target: float, sd: float | None = None, coverages: tuple[float, ...] = COVERAGES
+    kind: str,
+    max_volume: float,
+    target: float,
+    sd: float | None = None,
+    coverages: tuple[float, ...] = COVERAGES,
 ) -> pd.DataFrame:
     """The funnel's limit lines from volume 1 to `max_volume`, for plotting (tidy: one row per volume and coverage)."""
     volume = np.arange(1, max(int(np.ceil(max_volume)), 2) + 1)
     parts = [
-        proportion_limits(volume, target, c) if kind == "proportion" else mean_limits(volume, target, float(sd), c)
+        proportion_limits(volume, target, c)
+        if kind == "proportion"
+        else mean_limits(volume, target, float(sd), c)
         for c in coverages
     ]
     return pd.concat(parts, ignore_index=True)

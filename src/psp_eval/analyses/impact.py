@@ -13,6 +13,7 @@ Time-to-event analyses are in `psp_eval.analyses.survival`, the CONSORT flow in 
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +43,14 @@ def means_by_arm(outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: st
         sd = values.std(ddof=1) if n > 1 else np.nan
         half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
         rows.append(
-            {"arm": arm, "n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+            {
+                "arm": arm,
+                "n": n,
+                "mean": mean,
+                "sd": sd,
+                "ci_low": mean - half,
+                "ci_high": mean + half,
+            }
         )
     return pd.DataFrame(rows)
 
@@ -68,8 +76,17 @@ def welch_difference(
 
 # --- the trial's analyses ------------------------------------------------------------------
 ANCOVA_COLUMNS = [
-    "estimate", "se", "ci_low", "ci_high", "p_value", "n", "n_treated", "n_control",
-    "hedges_g", "hedges_g_ci_low", "hedges_g_ci_high",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n",
+    "n_treated",
+    "n_control",
+    "hedges_g",
+    "hedges_g_ci_low",
+    "hedges_g_ci_high",
 ]
 FOLLOW_UP_DAYS = 730  # 24 months from randomisation (the seed plan's follow-up)
 
@@ -79,15 +96,22 @@ class NotEstimable(ValueError):
 
 
 def _design(
-    data: pd.DataFrame, arm: str, treated: object, control: object, needed: Sequence[str],
-    covariates: Sequence[str], baseline: str | None = None,
+    data: pd.DataFrame,
+    arm: str,
+    treated: object,
+    control: object,
+    needed: Sequence[str],
+    covariates: Sequence[str],
+    baseline: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows of the two arms with every needed column, and the design matrix (constant,
     treatment indicator, baseline, dummy-coded covariates; constant columns dropped)."""
     rows = data[data[arm].isin([treated, control])]
     rows = rows.dropna(subset=[*needed, *covariates]).reset_index(drop=True)
-    parts = [pd.Series(1.0, index=rows.index, name="const"),
-             (rows[arm] == treated).astype(float).rename("treated")]
+    parts = [
+        pd.Series(1.0, index=rows.index, name="const"),
+        (rows[arm] == treated).astype(float).rename("treated"),
+    ]
     if baseline is not None:
         parts.append(rows[baseline].astype(float).rename("baseline"))
     for name in covariates:
@@ -103,8 +127,13 @@ def _design(
 
 
 def ancova(
-    data: pd.DataFrame, outcome: str, arm: str, treated: object, control: object,
-    baseline: str | None = None, covariates: Sequence[str] = (),
+    data: pd.DataFrame,
+    outcome: str,
+    arm: str,
+    treated: object,
+    control: object,
+    baseline: str | None = None,
+    covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Treated minus control difference in `outcome` by OLS, adjusted for `baseline` and
     `covariates` (strings/categories dummy-coded), with its t interval, p-value, and Hedges' g.
@@ -124,18 +153,31 @@ def ancova(
     low, high = fit.conf_int(0.05).loc["treated"]
     sd = pooled_sd(y[x["treated"] == 1], y[x["treated"] == 0])
     g = hedges_g_from_d(float(fit.params["treated"]) / sd, n_t, n_c)
-    return pd.DataFrame([{
-        "estimate": float(fit.params["treated"]), "se": float(fit.bse["treated"]),
-        "ci_low": float(low), "ci_high": float(high), "p_value": float(fit.pvalues["treated"]),
-        "n": len(rows), "n_treated": n_t, "n_control": n_c,
-        "hedges_g": g.g, "hedges_g_ci_low": g.ci_low, "hedges_g_ci_high": g.ci_high,
-    }])[ANCOVA_COLUMNS]
+    return pd.DataFrame(
+        [
+            {
+                "estimate": float(fit.params["treated"]),
+                "se": float(fit.bse["treated"]),
+                "ci_low": float(low),
+                "ci_high": float(high),
+                "p_value": float(fit.pvalues["treated"]),
+                "n": len(rows),
+                "n_treated": n_t,
+                "n_control": n_c,
+                "hedges_g": g.g,
+                "hedges_g_ci_low": g.ci_low,
+                "hedges_g_ci_high": g.ci_high,
+            }
+        ]
+    )[ANCOVA_COLUMNS]
 
 
 def pooled_sd(a: pd.Series, b: pd.Series) -> float:
     """Pooled within-group standard deviation of two samples."""
     na, nb = len(a), len(b)
-    return float(np.sqrt(((na - 1) * np.var(a, ddof=1) + (nb - 1) * np.var(b, ddof=1)) / (na + nb - 2)))
+    return float(
+        np.sqrt(((na - 1) * np.var(a, ddof=1) + (nb - 1) * np.var(b, ddof=1)) / (na + nb - 2))
+    )
 
 
 @dataclass(frozen=True)
@@ -177,7 +219,9 @@ def adjust_p(p_values: Sequence[float], method: str = "holm") -> list[float]:
 
 
 # --- the family-level analysis frame --------------------------------------------------------
-def analysis_frame(tables: dict[str, pd.DataFrame], follow_up_days: int = FOLLOW_UP_DAYS) -> pd.DataFrame:
+def analysis_frame(
+    tables: dict[str, pd.DataFrame], follow_up_days: int = FOLLOW_UP_DAYS
+) -> pd.DataFrame:
     """One row per randomised family: arm, stratification factors (hub, LA, referral group),
     index child's age/sex/ethnicity, family size, scores at baseline and week 8, and
     follow-up outcomes to `follow_up_days` (shorter for withdrawn families): days followed,
@@ -197,7 +241,9 @@ def analysis_frame(tables: dict[str, pd.DataFrame], follow_up_days: int = FOLLOW
     frame = frame.merge(withdrawals, on="family_id", how="left")
     frame["withdrawn"] = frame["withdrawal_date"].notna()
     days_to_withdrawal = (frame["withdrawal_date"] - frame["randomised_date"]).dt.days
-    frame["follow_up_days"] = days_to_withdrawal.clip(upper=follow_up_days).fillna(follow_up_days).astype(float)
+    frame["follow_up_days"] = (
+        days_to_withdrawal.clip(upper=follow_up_days).fillna(follow_up_days).astype(float)
+    )
     events = tables["care_events"].merge(rand[["family_id", "randomised_date"]], on="family_id")
     events["day"] = (events["event_date"] - events["randomised_date"]).dt.days
     events = events.merge(frame[["family_id", "follow_up_days"]], on="family_id")
@@ -206,12 +252,20 @@ def analysis_frame(tables: dict[str, pd.DataFrame], follow_up_days: int = FOLLOW
     empty = events.iloc[0:0]
     rerefs = by_type.get("re_referral", empty)
     first = rerefs.groupby("family_id")["day"].min()
-    frame["re_referrals"] = frame["family_id"].map(rerefs.groupby("family_id").size()).fillna(0).astype(float)
+    frame["re_referrals"] = (
+        frame["family_id"].map(rerefs.groupby("family_id").size()).fillna(0).astype(float)
+    )
     frame["re_referred"] = frame["family_id"].isin(first.index)
-    frame["days_to_re_referral"] = frame["family_id"].map(first).astype(float).fillna(frame["follow_up_days"])
+    frame["days_to_re_referral"] = (
+        frame["family_id"].map(first).astype(float).fillna(frame["follow_up_days"])
+    )
     away = by_type.get("nights_away", empty)
-    frame["nights_away"] = frame["family_id"].map(away.groupby("family_id")["nights"].sum()).fillna(0).astype(float)
-    frame["away_episodes"] = frame["family_id"].map(away.groupby("family_id").size()).fillna(0).astype(float)
+    frame["nights_away"] = (
+        frame["family_id"].map(away.groupby("family_id")["nights"].sum()).fillna(0).astype(float)
+    )
+    frame["away_episodes"] = (
+        frame["family_id"].map(away.groupby("family_id").size()).fillna(0).astype(float)
+    )
     entered = set(by_type.get("care_entry", empty)["family_id"])
     frame["care_entry"] = frame["family_id"].isin(entered)
     frame["years_followed"] = frame["follow_up_days"] / 365.25
@@ -222,31 +276,45 @@ def analysis_frame(tables: dict[str, pd.DataFrame], follow_up_days: int = FOLLOW
 
 def age_band(age: pd.Series, edges: Sequence[float]) -> pd.Series:
     """Ages cut into bands [e0, e1), [e1, e2), ... labelled "e0-(e1-1)" in whole years."""
-    labels = [f"{int(lo)}-{int(hi) - 1}" for lo, hi in zip(edges[:-1], edges[1:])]
+    labels = [f"{int(lo)}-{int(hi) - 1}" for lo, hi in itertools.pairwise(edges)]
     return pd.cut(age, bins=list(edges), right=False, labels=labels).astype(object)
 
 
 # --- sensitivity analyses --------------------------------------------------------------------
 def mixed_ancova(
-    data: pd.DataFrame, outcome: str, arm: str, treated: object, control: object,
-    baseline: str, covariates: Sequence[str] = (), group: str = "hub_id", nested: str | None = "la_code",
+    data: pd.DataFrame,
+    outcome: str,
+    arm: str,
+    treated: object,
+    control: object,
+    baseline: str,
+    covariates: Sequence[str] = (),
+    group: str = "hub_id",
+    nested: str | None = "la_code",
 ) -> pd.DataFrame:
     """ANCOVA as a linear mixed model (REML) with a random intercept per `group` and, when
     it fits, per `nested` within group; falls back to the group intercept alone. Columns as
     `ancova` (no Hedges' g) plus `model` saying which model was fitted."""
-    rows = data[data[arm].isin([treated, control])].dropna(
-        subset=[outcome, baseline, *covariates, group] + ([nested] if nested else [])
-    ).copy()
+    rows = (
+        data[data[arm].isin([treated, control])]
+        .dropna(subset=[outcome, baseline, *covariates, group] + ([nested] if nested else []))
+        .copy()
+    )
     rows["treated_"] = (rows[arm] == treated).astype(float)
     if rows[group].nunique() < 2:
         raise NotEstimable(f"a random intercept per {group} needs at least two groups")
-    terms = ["treated_", baseline] + [f"C({c})" if not pd.api.types.is_numeric_dtype(rows[c]) else c
-                                     for c in covariates]
+    terms = ["treated_", baseline] + [
+        f"C({c})" if not pd.api.types.is_numeric_dtype(rows[c]) else c for c in covariates
+    ]
     formula = f"{outcome} ~ " + " + ".join(terms)
     attempts = []
     if nested:
-        attempts.append((f"{group} and {nested} random intercepts", {"vc_formula": {nested: f"0 + C({nested})"},
-                                                                     "re_formula": "1"}))
+        attempts.append(
+            (
+                f"{group} and {nested} random intercepts",
+                {"vc_formula": {nested: f"0 + C({nested})"}, "re_formula": "1"},
+            )
+        )
     attempts.append((f"{group} random intercept", {}))
     for label, extra in attempts:
         with warnings.catch_warnings():
@@ -258,12 +326,21 @@ def mixed_ancova(
         if not fit.converged or not np.isfinite(fit.bse.get("treated_", np.nan)):
             continue
         low, high = fit.conf_int(0.05).loc["treated_"]
-        return pd.DataFrame([{
-            "estimate": float(fit.params["treated_"]), "se": float(fit.bse["treated_"]),
-            "ci_low": float(low), "ci_high": float(high), "p_value": float(fit.pvalues["treated_"]),
-            "n": len(rows), "n_treated": int(rows["treated_"].sum()),
-            "n_control": int((1 - rows["treated_"]).sum()), "model": label,
-        }])
+        return pd.DataFrame(
+            [
+                {
+                    "estimate": float(fit.params["treated_"]),
+                    "se": float(fit.bse["treated_"]),
+                    "ci_low": float(low),
+                    "ci_high": float(high),
+                    "p_value": float(fit.pvalues["treated_"]),
+                    "n": len(rows),
+                    "n_treated": int(rows["treated_"].sum()),
+                    "n_control": int((1 - rows["treated_"]).sum()),
+                    "model": label,
+                }
+            ]
+        )
     raise NotEstimable("the mixed model did not converge")
 
 
@@ -287,7 +364,9 @@ class Pooled:
         return (1 + 1 / self.m) * self.between / self.se**2
 
 
-def rubin_pool(estimates: Sequence[float], variances: Sequence[float], level: float = 0.95) -> Pooled:
+def rubin_pool(
+    estimates: Sequence[float], variances: Sequence[float], level: float = 0.95
+) -> Pooled:
     """Rubin's rules (Rubin 1987): pooled mean Q, total variance T = W + (1 + 1/m) B, and
     t reference with df = (m - 1) (1 + W / ((1 + 1/m) B))^2."""
     q = np.asarray(estimates, dtype=float)
@@ -307,17 +386,31 @@ def rubin_pool(estimates: Sequence[float], variances: Sequence[float], level: fl
 
 
 def mice_ancova(
-    data: pd.DataFrame, outcome: str, arm: str, treated: object, control: object,
-    baseline: str, covariates: Sequence[str] = (), auxiliary: Sequence[str] = (),
-    m: int = 10, iterations: int = 5, seed: int = 0,
+    data: pd.DataFrame,
+    outcome: str,
+    arm: str,
+    treated: object,
+    control: object,
+    baseline: str,
+    covariates: Sequence[str] = (),
+    auxiliary: Sequence[str] = (),
+    m: int = 10,
+    iterations: int = 5,
+    seed: int = 0,
 ) -> Pooled:
     """ANCOVA after multiple imputation by chained equations (statsmodels MICEData:
     predictive mean matching) of the outcome, baseline and numeric `auxiliary` columns,
     given arm and the dummy-coded covariates; the m estimates pooled by Rubin's rules."""
-    rows = data[data[arm].isin([treated, control])].dropna(subset=list(covariates)).reset_index(drop=True)
+    rows = (
+        data[data[arm].isin([treated, control])]
+        .dropna(subset=list(covariates))
+        .reset_index(drop=True)
+    )
     numeric = pd.DataFrame({"treated_": (rows[arm] == treated).astype(float)})
     for name in covariates:
-        numeric = numeric.join(pd.get_dummies(rows[name].astype(str), prefix=name, drop_first=True, dtype=float))
+        numeric = numeric.join(
+            pd.get_dummies(rows[name].astype(str), prefix=name, drop_first=True, dtype=float)
+        )
     numeric.columns = [f"x{i}" for i in range(numeric.shape[1])]
     covariate_columns = list(numeric.columns[1:])
     for name in (outcome, baseline, *auxiliary):
@@ -349,7 +442,9 @@ def attrition_model(data: pd.DataFrame, missing: str, predictors: Sequence[str])
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             parts.append(column.astype(float).rename(name))
         else:
-            parts.append(pd.get_dummies(column.astype(str), prefix=name, drop_first=True, dtype=float))
+            parts.append(
+                pd.get_dummies(column.astype(str), prefix=name, drop_first=True, dtype=float)
+            )
     x = add_constant(pd.concat(parts, axis=1))
     x = x.loc[:, (x.nunique() > 1) | (x.columns == "const")]
     y = rows[missing].astype(float)
@@ -359,15 +454,26 @@ def attrition_model(data: pd.DataFrame, missing: str, predictors: Sequence[str])
         warnings.simplefilter("ignore")
         fit = Logit(y, x).fit(disp=False)
     ci = fit.conf_int()
-    out = pd.DataFrame({"term": fit.params.index, "odds_ratio": np.exp(fit.params.values),
-                        "ci_low": np.exp(ci[0].values), "ci_high": np.exp(ci[1].values),
-                        "p_value": fit.pvalues.values})
+    out = pd.DataFrame(
+        {
+            "term": fit.params.index,
+            "odds_ratio": np.exp(fit.params.values),
+            "ci_low": np.exp(ci[0].values),
+            "ci_high": np.exp(ci[1].values),
+            "p_value": fit.pvalues.values,
+        }
+    )
     return out[out["term"] != "const"].reset_index(drop=True)
 
 
 # --- counts and binary outcomes -------------------------------------------------------------------
 def rate_ratio(
-    data: pd.DataFrame, count: str, exposure: str, arm: str, treated: object, control: object,
+    data: pd.DataFrame,
+    count: str,
+    exposure: str,
+    arm: str,
+    treated: object,
+    control: object,
     covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Rate ratio treated over control of a count per unit `exposure` (log offset): negative
@@ -394,14 +500,24 @@ def rate_ratio(
             model = "Poisson, robust SE"
             fit = GLM(y, x, family=families.Poisson(), offset=offset).fit(cov_type="HC0")
     low, high = fit.conf_int(0.05).loc["treated"]
-    return pd.DataFrame([{
-        "rate_ratio": float(np.exp(fit.params["treated"])), "ci_low": float(np.exp(low)),
-        "ci_high": float(np.exp(high)), "p_value": float(fit.pvalues["treated"]), "n": len(rows),
-        "events": float(y.sum()), "model": model,
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "rate_ratio": float(np.exp(fit.params["treated"])),
+                "ci_low": float(np.exp(low)),
+                "ci_high": float(np.exp(high)),
+                "p_value": float(fit.pvalues["treated"]),
+                "n": len(rows),
+                "events": float(y.sum()),
+                "model": model,
+            }
+        ]
+    )
 
 
-def risk_ratio(data: pd.DataFrame, event: str, arm: str, treated: object, control: object) -> pd.DataFrame:
+def risk_ratio(
+    data: pd.DataFrame, event: str, arm: str, treated: object, control: object
+) -> pd.DataFrame:
     """Risk (%) per arm and the risk ratio treated over control with the Katz log interval."""
     rows = data[data[arm].isin([treated, control])].dropna(subset=[event])
     t = rows.loc[rows[arm] == treated, event].astype(bool)
@@ -412,37 +528,72 @@ def risk_ratio(data: pd.DataFrame, event: str, arm: str, treated: object, contro
     rr = (a / n1) / (b / n0)
     se = np.sqrt(1 / a - 1 / n1 + 1 / b - 1 / n0)
     z = (np.log(rr)) / se
-    return pd.DataFrame([{
-        "pct_treated": 100 * a / n1, "pct_control": 100 * b / n0, "events_treated": a,
-        "n_treated": n1, "events_control": b, "n_control": n0, "risk_ratio": rr,
-        "ci_low": float(np.exp(np.log(rr) - 1.959964 * se)),
-        "ci_high": float(np.exp(np.log(rr) + 1.959964 * se)),
-        "p_value": float(2 * stats.norm.sf(abs(z))),
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "pct_treated": 100 * a / n1,
+                "pct_control": 100 * b / n0,
+                "events_treated": a,
+                "n_treated": n1,
+                "events_control": b,
+                "n_control": n0,
+                "risk_ratio": rr,
+                "ci_low": float(np.exp(np.log(rr) - 1.959964 * se)),
+                "ci_high": float(np.exp(np.log(rr) + 1.959964 * se)),
+                "p_value": float(2 * stats.norm.sf(abs(z))),
+            }
+        ]
+    )
 
 
 # --- heterogeneity ----------------------------------------------------------------------------------
 def effects_by_group(
-    data: pd.DataFrame, group: str, outcome: str, arm: str, treated: object, control: object,
-    baseline: str | None = None, covariates: Sequence[str] = (),
+    data: pd.DataFrame,
+    group: str,
+    outcome: str,
+    arm: str,
+    treated: object,
+    control: object,
+    baseline: str | None = None,
+    covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
     """`ancova` within each level of `group` (levels too small to fit give NaN estimates)."""
     rows = []
     for level, part in data.groupby(group, sort=True):
         try:
-            result = ancova(part, outcome, arm, treated, control, baseline,
-                            [c for c in covariates if c != group]).iloc[0].to_dict()
+            result = (
+                ancova(
+                    part,
+                    outcome,
+                    arm,
+                    treated,
+                    control,
+                    baseline,
+                    [c for c in covariates if c != group],
+                )
+                .iloc[0]
+                .to_dict()
+            )
         except NotEstimable:
             result = {c: np.nan for c in ANCOVA_COLUMNS}
-            result.update(n=len(part), n_treated=int((part[arm] == treated).sum()),
-                          n_control=int((part[arm] == control).sum()))
+            result.update(
+                n=len(part),
+                n_treated=int((part[arm] == treated).sum()),
+                n_control=int((part[arm] == control).sum()),
+            )
         rows.append({group: level, **result})
     return pd.DataFrame(rows)
 
 
 def interaction_test(
-    data: pd.DataFrame, group: str, outcome: str, arm: str, treated: object, control: object,
-    baseline: str | None = None, covariates: Sequence[str] = (),
+    data: pd.DataFrame,
+    group: str,
+    outcome: str,
+    arm: str,
+    treated: object,
+    control: object,
+    baseline: str | None = None,
+    covariates: Sequence[str] = (),
 ) -> dict[str, float]:
     """F test that the treatment effect is the same in every level of `group`: the ANCOVA
     with `group` and group-by-arm terms against the ANCOVA with `group` only."""
@@ -457,7 +608,12 @@ def interaction_test(
     small = OLS(y, x).fit()
     large = OLS(y, pd.concat([x, inter], axis=1)).fit()
     f, p, df = large.compare_f_test(small)
-    return {"f": float(f), "df_num": float(df), "df_den": float(large.df_resid), "p_value": float(p)}
+    return {
+        "f": float(f),
+        "df_num": float(df),
+        "df_den": float(large.df_resid),
+        "p_value": float(p),
+    }
 
 
 def try_fit(function, *args, **kwargs):
@@ -467,5 +623,3 @@ def try_fit(function, *args, **kwargs):
         return function(*args, **kwargs)
     except (NotEstimable, np.linalg.LinAlgError):
         return None
-
-

@@ -24,8 +24,8 @@ import pandas as pd
 import yaml
 
 from psp_eval.data import contract
-from psp_eval.engine import paths
 from psp_eval.data.contract import ARMS, Problem
+from psp_eval.engine import paths
 
 ALL_HUBS = "All hubs"
 # Words that mark an outcome in a column name or number key; the blinding check refuses any
@@ -324,5 +324,3 @@ def summaries(
     for frame in out.values():
         frame.attrs["data_cut"] = cut
     return out
-
-

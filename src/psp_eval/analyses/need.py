@@ -26,8 +26,6 @@ from the DfE SSDA903 return (see shared/REFERENCE.md):
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -36,6 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+
+from psp_eval.errors import PspEvalError
 
 
 class NeedError(PspEvalError, ValueError):
@@ -364,5 +364,3 @@ def scotland_feasibility(
 
 
 # --- figures --------------------------------------------------------------------------------------
-
-

@@ -10,8 +10,6 @@ cost-benefit model) are set against the price of continued delivery.
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from psp_eval.errors import PspEvalError
 
 COMPARISONS = {"at_least": ">=", "at_most": "<="}
 
@@ -35,9 +34,13 @@ def load_targets(path: str | Path) -> dict:
     ids = [t.get("id") for t in config.get("targets", [])]
     for target in config.get("targets", []):
         if target.get("comparison") not in COMPARISONS:
-            raise PaymentError(f"{path}: target {target.get('id')!r}: comparison must be at_least or at_most")
+            raise PaymentError(
+                f"{path}: target {target.get('id')!r}: comparison must be at_least or at_most"
+            )
         if not any(k in target for k in ("measure", "effect", "any_of_effects")):
-            raise PaymentError(f"{path}: target {target.get('id')!r} needs measure, effect or any_of_effects")
+            raise PaymentError(
+                f"{path}: target {target.get('id')!r} needs measure, effect or any_of_effects"
+            )
     for required in config.get("decision", {}).get("required", []):
         if required not in ids:
             raise PaymentError(f"{path}: decision requires {required!r}, which is not a target")
@@ -73,7 +76,11 @@ def judge(target: Mapping[str, Any], evidence: Evidence) -> bool:
     null = target.get("interval_must_exclude")
     if null is not None:
         bound = evidence.ci_high if target["comparison"] == "at_most" else evidence.ci_low
-        met = met and math.isfinite(bound) and (bound < null if target["comparison"] == "at_most" else bound > null)
+        met = (
+            met
+            and math.isfinite(bound)
+            and (bound < null if target["comparison"] == "at_most" else bound > null)
+        )
     return bool(met)
 
 
@@ -101,7 +108,12 @@ def evaluate_targets(
             value = numbers.get(target["source"], {}).get(target["measure"])
             if isinstance(value, bool) or not isinstance(value, int | float):
                 value = float("nan")  # missing, or suppressed ("[c]")
-            candidates.append((target["measure"], Evidence(float(value), source=f"{target['source']}: {target['measure']}")))
+            candidates.append(
+                (
+                    target["measure"],
+                    Evidence(float(value), source=f"{target['source']}: {target['measure']}"),
+                )
+            )
         for name in [target["effect"]] if "effect" in target else target.get("any_of_effects", []):
             if name not in eff.index:
                 raise PaymentError(f"target {target['id']!r}: no effect called {name!r}")
@@ -154,7 +166,9 @@ def decide(results: pd.DataFrame, rule: Mapping[str, Any]) -> Decision:
         outcome = "stop"
     missing = [r for r in required if not bool(met.get(r, False))]
     reason = f"{n_met} of {n} targets met" + (
-        f"; required target(s) not met: {', '.join(missing)}" if missing else "; required targets met"
+        f"; required target(s) not met: {', '.join(missing)}"
+        if missing
+        else "; required targets met"
     )
     wording = rule.get("wording", {}).get(outcome, outcome)
     return Decision(outcome, wording, n_met, n, required_met, reason)
@@ -178,7 +192,9 @@ def la_savings(
     Counts of families go through disclosure control (`suppress`, with the total row); where
     an LA's count is hidden, so are the money cells derived from it.
     """
-    sffc = randomisation.loc[randomisation["arm"] == "sffc", ["family_id"]].merge(referrals[["family_id", "la_code"]])
+    sffc = randomisation.loc[randomisation["arm"] == "sffc", ["family_id"]].merge(
+        referrals[["family_id", "la_code"]]
+    )
     per_la = sffc.groupby("la_code").size()
     table = las[["la_code", "la_name"]].copy()
     table["families"] = table["la_code"].map(per_la).fillna(0).astype(int)
@@ -188,8 +204,10 @@ def la_savings(
     table["savings_high"] = table["expected_families"] * cashable_high
     table["price"] = table["expected_families"] * price_per_family
     table["net"] = table["savings"] - table["price"]
-    total = {"la_code": "", "la_name": "All LAs", **table.drop(columns=["la_code", "la_name"]).sum().to_dict()}
+    total = {
+        "la_code": "",
+        "la_name": "All LAs",
+        **table.drop(columns=["la_code", "la_name"]).sum().to_dict(),
+    }
     table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
     return table
-
-

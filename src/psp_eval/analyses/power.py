@@ -18,13 +18,13 @@ R's pwr.t.test), with the effective n per arm = randomised x (1 - attrition) / d
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import optimize, stats
+
+from psp_eval.errors import PspEvalError
 
 
 class PowerError(PspEvalError, ValueError):
@@ -203,6 +203,14 @@ def design_table(
 
 
 __all__ = [
-    "Design", "PowerError", "SampleSize", "minimum_detectable_effect", "power", "replace",
-    "sample_size", "simulate_power", "t_test_power", "design_table",
+    "Design",
+    "PowerError",
+    "SampleSize",
+    "design_table",
+    "minimum_detectable_effect",
+    "power",
+    "replace",
+    "sample_size",
+    "simulate_power",
+    "t_test_power",
 ]  # fmt: skip

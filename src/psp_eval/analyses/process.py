@@ -113,7 +113,9 @@ def age_band(age_years: pd.Series) -> pd.Series:
 def age_in_years(dob: pd.Series, on: pd.Series) -> pd.Series:
     """Whole years of age on a date (a birthday counts on the day itself)."""
     years = on.dt.year - dob.dt.year
-    before_birthday = (on.dt.month < dob.dt.month) | ((on.dt.month == dob.dt.month) & (on.dt.day < dob.dt.day))
+    before_birthday = (on.dt.month < dob.dt.month) | (
+        (on.dt.month == dob.dt.month) & (on.dt.day < dob.dt.day)
+    )
     return (years - before_birthday.astype(int)).where(dob.notna() & on.notna())
 
 
@@ -139,30 +141,49 @@ def family_profile(
     """
     from psp_eval.data.scoring import band
 
-    fam = referrals[["family_id", "referral_date", "referral_source", "referral_group", "n_children"]].merge(
-        randomisation[["family_id", "arm"]], on="family_id", how="left", validate="1:1"
-    )
+    fam = referrals[
+        ["family_id", "referral_date", "referral_source", "referral_group", "n_children"]
+    ].merge(randomisation[["family_id", "arm"]], on="family_id", how="left", validate="1:1")
     supported = fam["family_id"].isin(supported_families(support))
     group = pd.Series("not_randomised", index=fam.index, dtype=object)
     group[fam["arm"] == "usual"] = "usual"
     group[(fam["arm"] == "sffc") & supported] = "sffc_supported"
     group[(fam["arm"] == "sffc") & ~supported] = "sffc_unsupported"
     fam["group"] = group
-    index_children = children.loc[children["index_child"].astype("boolean").fillna(False).astype(bool)]
+    index_children = children.loc[
+        children["index_child"].astype("boolean").fillna(False).astype(bool)
+    ]
     index_children = index_children.drop_duplicates("family_id")[["family_id", "dob"]]
     fam = fam.merge(index_children, on="family_id", how="left")
-    fam["age_band"] = age_band(age_in_years(fam["dob"], fam["referral_date"])).astype(object).fillna("not recorded")
+    fam["age_band"] = (
+        age_band(age_in_years(fam["dob"], fam["referral_date"]))
+        .astype(object)
+        .fillna("not recorded")
+    )
     size = pd.to_numeric(fam["n_children"]).astype("float")
     fam["family_size"] = np.where(size >= 4, "4+", size.astype("Int64").astype(str))
     fam.loc[size.isna(), "family_size"] = "not recorded"
     base = outcomes[["family_id", "sdq_total_difficulties_baseline", "gad7_total_baseline"]]
     fam = fam.merge(base, on="family_id", how="left")
     fam["sdq_band"] = (
-        band(fam["sdq_total_difficulties_baseline"], instruments["sdq"]).astype(object).fillna(NOT_MEASURED)
+        band(fam["sdq_total_difficulties_baseline"], instruments["sdq"])
+        .astype(object)
+        .fillna(NOT_MEASURED)
     )
-    fam["gad7_band"] = band(fam["gad7_total_baseline"], instruments["gad7"]).astype(object).fillna(NOT_MEASURED)
+    fam["gad7_band"] = (
+        band(fam["gad7_total_baseline"], instruments["gad7"]).astype(object).fillna(NOT_MEASURED)
+    )
     return fam[
-        ["family_id", "group", "referral_source", "referral_group", "age_band", "family_size", "sdq_band", "gad7_band"]
+        [
+            "family_id",
+            "group",
+            "referral_source",
+            "referral_group",
+            "age_band",
+            "family_size",
+            "sdq_band",
+            "gad7_band",
+        ]
     ]
 
 
@@ -180,7 +201,9 @@ DOSE_MEASURES = (
 def sffc_families(referrals: pd.DataFrame, randomisation: pd.DataFrame) -> pd.DataFrame:
     """Families randomised to SFFC, with their LA, referral and randomisation dates."""
     sffc = randomisation.loc[randomisation["arm"] == "sffc", ["family_id", "randomised_date"]]
-    return sffc.merge(referrals[["family_id", "la_code", "referral_date"]], on="family_id", how="left")
+    return sffc.merge(
+        referrals[["family_id", "la_code", "referral_date"]], on="family_id", how="left"
+    )
 
 
 def delivery_per_family(families: pd.DataFrame, support: pd.DataFrame) -> pd.DataFrame:
@@ -192,7 +215,9 @@ def delivery_per_family(families: pd.DataFrame, support: pd.DataFrame) -> pd.Dat
     zero dose and missing days.
     """
     sup = support[support["family_id"].isin(families["family_id"])]
-    per = sup.groupby("family_id").agg(first_start=("start_date", "min"), last_end=("end_date", "max"))
+    per = sup.groupby("family_id").agg(
+        first_start=("start_date", "min"), last_end=("end_date", "max")
+    )
     for stype, column, name, _ in DOSE_MEASURES:
         part = sup[sup["support_type"] == stype]
         if column is None:
@@ -214,10 +239,17 @@ def median_iqr(values: pd.Series) -> dict[str, float]:
     v = pd.to_numeric(values, errors="coerce").dropna().astype(float)
     if v.empty:
         return {"n": 0, "median": np.nan, "q1": np.nan, "q3": np.nan}
-    return {"n": int(len(v)), "median": float(v.median()), "q1": float(v.quantile(0.25)), "q3": float(v.quantile(0.75))}
+    return {
+        "n": int(len(v)),
+        "median": float(v.median()),
+        "q1": float(v.quantile(0.25)),
+        "q3": float(v.quantile(0.75)),
+    }
 
 
-def active_on(frame: pd.DataFrame, when: pd.Timestamp, start: str = "start_date", end: str = "end_date") -> pd.Series:
+def active_on(
+    frame: pd.DataFrame, when: pd.Timestamp, start: str = "start_date", end: str = "end_date"
+) -> pd.Series:
     """True where a spell has started by `when` and not ended before it (no end: still active)."""
     return (frame[start] <= when) & (frame[end].isna() | (frame[end] >= when))
 
@@ -257,7 +289,9 @@ def la_indicators(
     (`followed_up` holds the family_ids with a week-8 primary outcome). Raw counts, not for
     funders: pass rates through `disclosure.hide_small_groups` before showing.
     """
-    fam = referrals[["family_id", "la_code"]].merge(randomisation[["family_id", "arm"]], on="family_id", how="left")
+    fam = referrals[["family_id", "la_code"]].merge(
+        randomisation[["family_id", "arm"]], on="family_id", how="left"
+    )
     fam["randomised"] = fam["arm"].notna()
     fam["sffc"] = fam["arm"] == "sffc"
     fam["supported"] = fam["sffc"] & fam["family_id"].isin(supported_families(support))
@@ -266,7 +300,9 @@ def la_indicators(
     fam = fam.merge(first, on="family_id", how="left").merge(
         randomisation[["family_id", "randomised_date"]], on="family_id", how="left"
     )
-    fam["days_to_first_support"] = ((fam["first_start"] - fam["randomised_date"]).dt.days).where(fam["supported"])
+    fam["days_to_first_support"] = ((fam["first_start"] - fam["randomised_date"]).dt.days).where(
+        fam["supported"]
+    )
     per = fam.groupby("la_code").agg(
         referred=("family_id", "size"),
         randomised=("randomised", "sum"),
@@ -276,9 +312,9 @@ def la_indicators(
         mean_days_to_support=("days_to_first_support", "mean"),
         sd_days_to_support=("days_to_first_support", "std"),
     )
-    out = las[["la_code", "la_name", "hub_id", "child_population", "cla_rate_per_10k", "deprivation_rank"]].merge(
-        per.reset_index(), on="la_code", how="left"
-    )
+    out = las[
+        ["la_code", "la_name", "hub_id", "child_population", "cla_rate_per_10k", "deprivation_rank"]
+    ].merge(per.reset_index(), on="la_code", how="left")
     for column in ("referred", "randomised", "sffc", "supported", "followed_up"):
         out[column] = out[column].fillna(0).astype(int)
     population = pd.to_numeric(out["child_population"]).astype(float)
@@ -293,7 +329,13 @@ def la_indicators(
 # ---------------------------------------------------------------------------------------------
 
 LIKERT_LEVELS = (1, 2, 3, 4, 5)
-LIKERT_LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neither", 4: "Agree", 5: "Strongly agree"}
+LIKERT_LABELS = {
+    1: "Strongly disagree",
+    2: "Disagree",
+    3: "Neither",
+    4: "Agree",
+    5: "Strongly agree",
+}
 # Volunteer surveys are dated from the volunteer's start; month offsets of each timepoint.
 VOLUNTEER_TIMEPOINT_MONTHS = {"baseline": 0, "month6": 6, "month12": 12}
 
@@ -308,9 +350,9 @@ def likert_distribution(surveys: pd.DataFrame, respondent_type: str | None = Non
     if respondent_type is not None:
         data = data[data["respondent_type"] == respondent_type]
     keys = ["respondent_type", "timepoint", "question_id"]
-    counts = pd.crosstab([data[k] for k in keys], pd.to_numeric(data["response"]).astype(int)).reindex(
-        columns=list(LIKERT_LEVELS), fill_value=0
-    )
+    counts = pd.crosstab(
+        [data[k] for k in keys], pd.to_numeric(data["response"]).astype(int)
+    ).reindex(columns=list(LIKERT_LEVELS), fill_value=0)
     counts.columns = [f"n_{c}" for c in LIKERT_LEVELS]
     counts["n"] = counts.sum(axis=1)
     for level in LIKERT_LEVELS:
@@ -318,11 +360,15 @@ def likert_distribution(surveys: pd.DataFrame, respondent_type: str | None = Non
     return counts.reset_index()
 
 
-def eligible_volunteers(volunteers: pd.DataFrame, timepoint: str, data_cut: str | pd.Timestamp) -> pd.DataFrame:
+def eligible_volunteers(
+    volunteers: pd.DataFrame, timepoint: str, data_cut: str | pd.Timestamp
+) -> pd.DataFrame:
     """Volunteers still active `timepoint` months after their start, where that date has passed."""
     months = VOLUNTEER_TIMEPOINT_MONTHS[timepoint]
     due = volunteers["start_date"] + pd.DateOffset(months=months)
-    keep = (due <= pd.Timestamp(data_cut)) & (volunteers["end_date"].isna() | (volunteers["end_date"] >= due))
+    keep = (due <= pd.Timestamp(data_cut)) & (
+        volunteers["end_date"].isna() | (volunteers["end_date"] >= due)
+    )
     return volunteers[keep]
 
 
@@ -343,14 +389,20 @@ def volunteer_spells(volunteers: pd.DataFrame, data_cut: str | pd.Timestamp) -> 
     stop = vol["end_date"].where(ended, cut)
     vol["months"] = (stop - vol["start_date"]).dt.days / (365.25 / 12)
     vol["ended"] = ended.astype(bool)
-    return vol[["volunteer_id", "hub_id", "role", "has_children", "months", "ended"]].reset_index(drop=True)
+    return vol[["volunteer_id", "hub_id", "role", "has_children", "months", "ended"]].reset_index(
+        drop=True
+    )
 
 
 def median_retention(spells: pd.DataFrame) -> float:
     """Kaplan-Meier median months as a volunteer (inf when over half are still active)."""
     from lifelines import KaplanMeierFitter
 
-    return float(KaplanMeierFitter().fit(spells["months"], event_observed=spells["ended"]).median_survival_time_)
+    return float(
+        KaplanMeierFitter()
+        .fit(spells["months"], event_observed=spells["ended"])
+        .median_survival_time_
+    )
 
 
 # Indicators compared across LAs and hubs on funnel plots: (kind, volume column, value column).
@@ -377,10 +429,10 @@ def hub_indicators(la: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-    hub["mean_days_to_support"] = (hub.pop("_days_sum") / hub["supported"]).where(hub["supported"] > 0)
+    hub["mean_days_to_support"] = (hub.pop("_days_sum") / hub["supported"]).where(
+        hub["supported"] > 0
+    )
     hub["supported_per_10k"] = 1e4 * hub["supported"] / hub["child_population"].astype(float)
     hub["fidelity"] = (hub["supported"] / hub["sffc"]).where(hub["sffc"] > 0)
     hub["follow_up_rate"] = (hub["followed_up"] / hub["randomised"]).where(hub["randomised"] > 0)
     return hub
-
-

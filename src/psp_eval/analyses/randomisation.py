@@ -12,8 +12,6 @@ A family already in the log is never allocated again.
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import hashlib
 import zlib
 from collections.abc import Sequence
@@ -23,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from psp_eval.engine.atomic import temporary_path
 from psp_eval.data.contract import ARMS, REFERRAL_GROUPS
+from psp_eval.engine.atomic import temporary_path
+from psp_eval.errors import PspEvalError
 
 SEQUENCE_COLUMNS = (
     "stratum",

@@ -25,15 +25,22 @@ MIN_EVENTS_PER_ARM = 2
 
 
 def _cox_frame(
-    data: pd.DataFrame, duration: str, event: str, arm: str, treated: object, control: object,
+    data: pd.DataFrame,
+    duration: str,
+    event: str,
+    arm: str,
+    treated: object,
+    control: object,
     covariates: Sequence[str],
 ) -> pd.DataFrame:
     rows = data[data[arm].isin([treated, control])].dropna(subset=[duration, event, *covariates])
-    frame = pd.DataFrame({
-        "duration_": rows[duration].astype(float).values,
-        "event_": rows[event].astype(float).values,
-        "treated_": (rows[arm] == treated).astype(float).values,
-    })
+    frame = pd.DataFrame(
+        {
+            "duration_": rows[duration].astype(float).values,
+            "event_": rows[event].astype(float).values,
+            "treated_": (rows[arm] == treated).astype(float).values,
+        }
+    )
     for name in covariates:
         column = rows[name].reset_index(drop=True)
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
@@ -41,7 +48,11 @@ def _cox_frame(
         else:
             dummies = pd.get_dummies(column.astype(str), prefix=name, drop_first=True, dtype=float)
             frame = frame.join(dummies)
-    keep = [c for c in frame.columns if c in ("duration_", "event_", "treated_") or frame[c].nunique() > 1]
+    keep = [
+        c
+        for c in frame.columns
+        if c in ("duration_", "event_", "treated_") or frame[c].nunique() > 1
+    ]
     frame = frame[keep]
     events = frame.groupby("treated_")["event_"].sum().reindex([0.0, 1.0], fill_value=0)
     if frame["treated_"].nunique() < 2 or events.min() < MIN_EVENTS_PER_ARM:
@@ -59,7 +70,12 @@ def _fit(frame: pd.DataFrame) -> CoxPHFitter:
 
 
 def cox_by_arm(
-    data: pd.DataFrame, duration: str, event: str, arm: str, treated: object, control: object,
+    data: pd.DataFrame,
+    duration: str,
+    event: str,
+    arm: str,
+    treated: object,
+    control: object,
     covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Hazard ratio treated over control (Cox, Efron ties, Wald 95% CI as lifelines reports
@@ -69,17 +85,29 @@ def cox_by_arm(
     fit = _fit(frame)
     row = fit.summary.loc["treated_"]
     lr = logrank_test(
-        frame.loc[frame["treated_"] == 1, "duration_"], frame.loc[frame["treated_"] == 0, "duration_"],
-        frame.loc[frame["treated_"] == 1, "event_"], frame.loc[frame["treated_"] == 0, "event_"],
+        frame.loc[frame["treated_"] == 1, "duration_"],
+        frame.loc[frame["treated_"] == 0, "duration_"],
+        frame.loc[frame["treated_"] == 1, "event_"],
+        frame.loc[frame["treated_"] == 0, "event_"],
     )
-    return pd.DataFrame([{
-        "hazard_ratio": float(row["exp(coef)"]), "ci_low": float(row["exp(coef) lower 95%"]),
-        "ci_high": float(row["exp(coef) upper 95%"]), "p_value": float(row["p"]),
-        "n": len(frame), "events": int(frame["event_"].sum()), "logrank_p": float(lr.p_value),
-    }])[COX_COLUMNS]
+    return pd.DataFrame(
+        [
+            {
+                "hazard_ratio": float(row["exp(coef)"]),
+                "ci_low": float(row["exp(coef) lower 95%"]),
+                "ci_high": float(row["exp(coef) upper 95%"]),
+                "p_value": float(row["p"]),
+                "n": len(frame),
+                "events": int(frame["event_"].sum()),
+                "logrank_p": float(lr.p_value),
+            }
+        ]
+    )[COX_COLUMNS]
 
 
-def logrank(data: pd.DataFrame, duration: str, event: str, arm: str, treated: object, control: object) -> dict[str, float]:
+def logrank(
+    data: pd.DataFrame, duration: str, event: str, arm: str, treated: object, control: object
+) -> dict[str, float]:
     """Log-rank test of two arms: chi-square statistic (1 df) and p-value."""
     t = data[data[arm] == treated]
     c = data[data[arm] == control]
@@ -88,7 +116,12 @@ def logrank(data: pd.DataFrame, duration: str, event: str, arm: str, treated: ob
 
 
 def ph_test(
-    data: pd.DataFrame, duration: str, event: str, arm: str, treated: object, control: object,
+    data: pd.DataFrame,
+    duration: str,
+    event: str,
+    arm: str,
+    treated: object,
+    control: object,
     covariates: Sequence[str] = (),
 ) -> dict[str, float]:
     """Proportional-hazards check of the arm term: the Schoenfeld-residual test of lifelines
@@ -125,7 +158,12 @@ def rmst(durations: pd.Series, events: pd.Series, horizon: float) -> tuple[float
 
 
 def rmst_difference(
-    data: pd.DataFrame, duration: str, event: str, arm: str, treated: object, control: object,
+    data: pd.DataFrame,
+    duration: str,
+    event: str,
+    arm: str,
+    treated: object,
+    control: object,
     horizon: float,
 ) -> dict[str, float]:
     """Restricted mean event-free time to `horizon` per arm and their difference, treated
@@ -140,7 +178,10 @@ def rmst_difference(
             out[f"rmst_{name}"], out[f"var_{name}"] = rmst(part[duration], part[event], horizon)
     diff = out["rmst_treated"] - out["rmst_control"]
     se = float(np.sqrt(out["var_treated"] + out["var_control"]))
-    return {"rmst_treated": out["rmst_treated"], "rmst_control": out["rmst_control"],
-            "difference": diff, "ci_low": diff - 1.959964 * se, "ci_high": diff + 1.959964 * se}
-
-
+    return {
+        "rmst_treated": out["rmst_treated"],
+        "rmst_control": out["rmst_control"],
+        "difference": diff,
+        "ci_low": diff - 1.959964 * se,
+        "ci_high": diff + 1.959964 * se,
+    }

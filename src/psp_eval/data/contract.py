@@ -6,8 +6,6 @@ validator, the cleaner and the synthetic demo generator all read it.
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import csv
 import difflib
 import io
@@ -24,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from psp_eval.engine.atomic import temporary_path
+from psp_eval.errors import PspEvalError
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,14 @@ EVENT_TYPES = ("referral", "re_referral", "assessment", "care_entry", "care_exit
 VOLUNTEER_ROLES = ("host", "friend", "resources")
 RESPONDENT_TYPES = ("family", "volunteer", "volunteer_child")
 SURVEY_TIMEPOINTS = ("baseline", "week8", "month6", "month12")
-COST_CATEGORIES = ("staff", "volunteer_expenses", "training", "overheads", "central", "usual_services")
+COST_CATEGORIES = (
+    "staff",
+    "volunteer_expenses",
+    "training",
+    "overheads",
+    "central",
+    "usual_services",
+)
 NATIONS = ("England", "Scotland", "Wales", "Northern Ireland")
 
 # SSDA903 code lists (DfE; see shared/REFERENCE.md).
@@ -320,8 +326,21 @@ TABLES: dict[str, Table] = {
                 C("year", "str", description="Scottish year, 1 August to 31 July, e.g. 2021-22"),
                 C("starts", "int", min=0, description="children starting to be looked after"),
                 C("s25_share", "float", min=0, max=1, description="share voluntary (s25)"),
-                C("short_share", "float", min=0, max=1, description="share of s25 starts under 14 days"),
-                C("young_share", "float", nullable=True, min=0, max=1, description="share aged 10 or under"),
+                C(
+                    "short_share",
+                    "float",
+                    min=0,
+                    max=1,
+                    description="share of s25 starts under 14 days",
+                ),
+                C(
+                    "young_share",
+                    "float",
+                    nullable=True,
+                    min=0,
+                    max=1,
+                    description="share aged 10 or under",
+                ),
             ),
             key=("la_code", "year"),
             description="Scotland variant of need (optional): children looked after per LA and year",
@@ -641,7 +660,7 @@ def _not_utf8(file: str, data: bytes, sep: str, err: UnicodeDecodeError) -> list
     for i, record in enumerate(records):
         for j, cell in enumerate(record):
             if _NOT_UTF8.search(cell):
-                column = header[j] if 0 < i and j < len(header) else None
+                column = header[j] if i > 0 and j < len(header) else None
                 found.setdefault(column, []).append((i + 1, f"'{escaped(cell)}'"))
     if not found:  # unparseable as CSV too: at least the row of the first bad byte
         row = data.count(b"\n", 0, err.start) + 1

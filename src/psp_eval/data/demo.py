@@ -105,8 +105,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from psp_eval.engine.atomic import temporary_path
 from psp_eval.data.contract import ARMS, REFERRAL_SOURCES, TABLES
+from psp_eval.engine.atomic import temporary_path
 
 DEFAULT_SEED = 20261123
 
@@ -465,7 +465,11 @@ SCOTLAND_LAS = (
 )  # fmt: skip
 SCOTLAND_YEARS = ("2018-19", "2019-20", "2020-21", "2021-22", "2022-23")
 SCOTLAND_STARTS = (20, 300)  # range of an LA's starts a year
-SCOTLAND_SHARES = {"s25_share": (0.25, 0.45), "short_share": (0.15, 0.35), "young_share": (0.5, 0.7)}
+SCOTLAND_SHARES = {
+    "s25_share": (0.25, 0.45),
+    "short_share": (0.15, 0.35),
+    "young_share": (0.5, 0.7),
+}
 
 FLOAT_DECIMALS = {  # fixed output format, so files are byte-stable
     ("las", "cla_rate_per_10k"): 1,
@@ -1529,7 +1533,9 @@ def _scotland_cla(rng: np.random.Generator) -> pd.DataFrame:
     n, years = len(SCOTLAND_LAS), len(SCOTLAND_YEARS)
     level = rng.uniform(*SCOTLAND_STARTS, n)
     starts = rng.poisson(np.repeat(level, years) * rng.uniform(0.85, 1.15, n * years))
-    share = {name: rng.uniform(low, high, n * years) for name, (low, high) in SCOTLAND_SHARES.items()}
+    share = {
+        name: rng.uniform(low, high, n * years) for name, (low, high) in SCOTLAND_SHARES.items()
+    }
     return pd.DataFrame(
         {
             "la_code": np.repeat([code for code, _ in SCOTLAND_LAS], years),
@@ -1627,10 +1633,12 @@ def _truth(
             "effects_scale": "differences of expected scored totals (SDQ total difficulties, "
             "GAD-7 total, MSPSS mean item); latent_shifts are the latent-scale shifts that "
             "give them",
-            "baseline_targets": {"sdq_total": {"mean": 16.0, "sd": 6.0},
-                                 "gad7": {"mean": 9.0, "sd": 5.0},
-                                 "mspss": {"mean": 4.2, "sd": 1.2},
-                                 "baseline_week8_r": 0.55},  # fmt: skip
+            "baseline_targets": {
+                "sdq_total": {"mean": 16.0, "sd": 6.0},
+                "gad7": {"mean": 9.0, "sd": 5.0},
+                "mspss": {"mean": 4.2, "sd": 1.2},
+                "baseline_week8_r": 0.55,
+            },
             "delivery_data_cut": str(DELIVERY_DATA_CUT),
             "ssda903_window": [str(S903_WINDOW_START), str(S903_EXTRACT_DATE)],
             "ssda903_starts_per_10k_per_year": S903_STARTS_PER_10K_PER_YEAR,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from psp_eval.data.contract import TABLES
+from psp_eval.errors import PspEvalError
 
 TRIAL_SCOPE = "trial"
 # Beside the contract tables, the clean folder holds the scores, and the hub sheet split by

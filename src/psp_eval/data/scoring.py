@@ -20,8 +20,7 @@ The same rules apply to every instrument:
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
+import itertools
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -33,6 +32,7 @@ import pandas as pd
 import yaml
 
 from psp_eval.data.contract import TIMEPOINTS
+from psp_eval.errors import PspEvalError
 
 Instruments = Mapping[str, Mapping[str, Any]]
 
@@ -55,9 +55,18 @@ INSTRUMENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": [
-        "rates", "items", "response_min", "response_max", "reverse", "combine",
-        "min_answered", "subscales", "total", "range", "direction",
-    ],  # fmt: skip
+        "rates",
+        "items",
+        "response_min",
+        "response_max",
+        "reverse",
+        "combine",
+        "min_answered",
+        "subscales",
+        "total",
+        "range",
+        "direction",
+    ],
     "properties": {
         "name": {"type": "string"},
         "source": {"type": "string"},
@@ -170,9 +179,12 @@ def _semantic_problems(spec: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             yield key, f"items {outside} are outside 1..{n_items}"
     for subscale, items in subscales.items():
         if spec["min_answered"] > len(items):
-            yield "min_answered", (
-                f"{spec['min_answered']} exceeds the {len(items)} items of subscale "
-                f"{subscale!r}, which could then never be scored"
+            yield (
+                "min_answered",
+                (
+                    f"{spec['min_answered']} exceeds the {len(items)} items of subscale "
+                    f"{subscale!r}, which could then never be scored"
+                ),
             )
     if ("subscales" in total) == ("items" in total):
         yield "total", "give exactly one of `subscales` (sum of subscales) or `items`"
@@ -201,7 +213,7 @@ def _semantic_problems(spec: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for label, (band_low, band_high) in bands:
         if band_low > band_high:
             yield f"bands.{label}", f"lower bound {band_low} is above upper bound {band_high}"
-    for (previous, (_, previous_high)), (label, (band_low, _)) in zip(bands, bands[1:]):
+    for (previous, (_, previous_high)), (label, (band_low, _)) in itertools.pairwise(bands):
         if band_low <= previous_high:
             problem = f"starts at {band_low}, before {previous!r} ends at {previous_high}"
             yield f"bands.{label}", problem

@@ -9,12 +9,11 @@ succeeded (written to a temporary name, then renamed). Cells run in this process
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import os
 from pathlib import Path
 
 from psp_eval.engine.atomic import temporary_path
+from psp_eval.errors import PspEvalError
 
 
 class NotebookError(PspEvalError, RuntimeError):
@@ -124,7 +123,9 @@ def main(argv: list[str]) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        execute(args.notebook, args.output, dict(args.param or []), cwd=Path.cwd(), kernel=args.kernel)
+        execute(
+            args.notebook, args.output, dict(args.param or []), cwd=Path.cwd(), kernel=args.kernel
+        )
     except (NotebookError, FileNotFoundError) as err:
         print(f"psp-eval execute: {err}", file=sys.stderr)
         return 1

@@ -88,9 +88,7 @@ class _Shell(InteractiveShell):
 
     def _showtraceback(self, etype, evalue, stb) -> None:
         self.outputs.append(
-            nbformat.v4.new_output(
-                "error", ename=etype.__name__, evalue=str(evalue), traceback=stb
-            )
+            nbformat.v4.new_output("error", ename=etype.__name__, evalue=str(evalue), traceback=stb)
         )
 
     def run_code_cell(self, cell) -> bool:

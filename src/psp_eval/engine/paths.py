@@ -6,13 +6,13 @@ notebook finds config files through `project_root()` rather than a relative path
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from psp_eval.errors import PspEvalError
 
 SCHEMA = Path("config/schema/config.schema.yaml")
 """The schema of config/config.yaml, relative to the project root."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import os
 import shutil
 import subprocess
@@ -11,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-
 import yaml
 
+from psp_eval.errors import PspEvalError
 
 # What a fresh copy of the workflow needs (raw data and results are made or copied apart).
 WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs", "notebooks", "reports", "profiles")
@@ -110,5 +108,3 @@ def run(
         site = root / _config_value(config, "site_dir", root / "config" / "config.yaml")
         print(f"Done in {seconds:.1f} s. Reports: {site / 'index.html'}")
     return 0
-
-

@@ -17,9 +17,9 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 _TIMESTAMP = re.compile(r"\[\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4}\]")
 _JOB_START = re.compile(r"(?:local)?(?:rule|checkpoint) (\S+):")

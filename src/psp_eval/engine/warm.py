@@ -20,6 +20,7 @@ start in milliseconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -178,10 +179,8 @@ def serve(
             for pid, code in _finished(running):
                 connection = running.pop(pid)
                 selector.unregister(connection)
-                try:
+                with contextlib.suppress(OSError):
                     connection.sendall(str(code).encode())
-                except OSError:
-                    pass
                 connection.close()
             if running:
                 idle_since = time.monotonic()

@@ -55,8 +55,6 @@ page and row numbers, days, ages ("≤10 years"), Likert points, category labels
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import base64
 import csv
 import re
@@ -68,6 +66,7 @@ from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from psp_eval.errors import PspEvalError
 from psp_eval.present.disclosure import DEFAULT_THRESHOLD, SUPPRESSED
 
 SMALL = range(1, DEFAULT_THRESHOLD)  # counts 1-4 must not be shown
@@ -378,7 +377,7 @@ def _leading_count(cell: str) -> int | None:
 
 def _count_columns(table: Table) -> list[bool]:
     """For each column: are its cells counts of people (module docstring, rule 1)?"""
-    controlled = SUPPRESSED in table.caption or any(SUPPRESSED == c for r in table.rows for c in r)
+    controlled = SUPPRESSED in table.caption or any(c == SUPPRESSED for r in table.rows for c in r)
     width = max([len(table.header), *(len(r) for r in table.rows)], default=0)
     header = table.header + [""] * (width - len(table.header))
     result = []

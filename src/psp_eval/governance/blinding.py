@@ -14,8 +14,6 @@ blinded report (`report.blinded` applies it to a report and the notebooks it emb
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import json
 import re
 import zlib
@@ -24,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from psp_eval.engine.atomic import write_text
 from psp_eval.data.contract import ARMS
+from psp_eval.engine.atomic import write_text
+from psp_eval.errors import PspEvalError
 
 MARKER = "blinding.json"
 METHOD = "dummy stratified allocation"
@@ -145,5 +144,3 @@ def report_variables(blinded: bool) -> dict[str, str]:
     """The `{{< var ... >}}` values a report template names the arms with."""
     labels = arm_labels(blinded)
     return {"arm_sffc": labels["sffc"], "arm_usual": labels["usual"]}
-
-

@@ -15,20 +15,19 @@ Standard library only: `psp-eval run` checks the lock without importing pandas.
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import getpass
 import hashlib
 import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
 from psp_eval.engine.atomic import write_text
+from psp_eval.errors import PspEvalError
 
 LOCK_FILE = "sap.lock.json"
 FORMAT = 1
@@ -125,7 +124,7 @@ def write_lock(root: Path, *, note: str = "", by: str | None = None, force: bool
         )
     record = {
         "format": FORMAT,
-        "locked_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "locked_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "by": by or _user(root),
         "note": note,
         "psp_eval_version": _version(),
@@ -195,8 +194,7 @@ def describe(state: dict | None) -> str:
     if kind == "changed":
         files = ", ".join(state["files"])
         return (
-            f"Analysis plan CHANGED since the lock on {state['locked_utc'].split(' ')[0]}:"
-            f" {files}."
+            f"Analysis plan CHANGED since the lock on {state['locked_utc'].split(' ')[0]}: {files}."
         )
     if kind == "unreadable":
         return f"Analysis plan lock UNREADABLE: {state.get('error', '')}"

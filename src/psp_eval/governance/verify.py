@@ -18,8 +18,6 @@ library (and the rest of the plan) changed since the analysis plan was locked.
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import contextlib
 import csv
 import json
@@ -33,9 +31,10 @@ from pathlib import Path
 
 import yaml
 
-from psp_eval.governance import lock
 from psp_eval.engine.pipeline import copy_workflow
 from psp_eval.engine.pipeline import run as run_pipeline
+from psp_eval.errors import PspEvalError
+from psp_eval.governance import lock
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-12

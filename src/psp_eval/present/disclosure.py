@@ -67,7 +67,11 @@ def suppression_mask(
                 # With published column totals, a row's own total is hidden first: an inner
                 # cell might be alone in a column whose total everyone can read.
                 smallest = min(
-                    candidates, key=lambda cell: (not (totals_published and cell[1] == row_total), values.at[cell])
+                    candidates,
+                    key=lambda cell: (
+                        not (totals_published and cell[1] == row_total),
+                        values.at[cell],
+                    ),
                 )
                 mask.at[smallest] = True
                 changed = True
@@ -157,7 +161,9 @@ def count_table(
     return shown
 
 
-def _with_percent(shown: pd.DataFrame, counts: pd.DataFrame, along: str, total_column: str) -> pd.DataFrame:
+def _with_percent(
+    shown: pd.DataFrame, counts: pd.DataFrame, along: str, total_column: str
+) -> pd.DataFrame:
     """Shown counts as "n (p%)"; suppressed cells stay "[c]"; a suppressed total gives no percent."""
     if along not in ("column", "row"):
         raise ValueError(f"percent must be 'column' or 'row', got {along!r}")
@@ -166,12 +172,22 @@ def _with_percent(shown: pd.DataFrame, counts: pd.DataFrame, along: str, total_c
         for col in counts.columns:
             if shown.at[idx, col] == SUPPRESSED:
                 continue
-            base_shown = shown.at[counts.index[-1], col] if along == "column" else shown.at[idx, total_column]
-            base = counts.at[counts.index[-1], col] if along == "column" else counts.at[idx, total_column]
+            base_shown = (
+                shown.at[counts.index[-1], col]
+                if along == "column"
+                else shown.at[idx, total_column]
+            )
+            base = (
+                counts.at[counts.index[-1], col]
+                if along == "column"
+                else counts.at[idx, total_column]
+            )
             if base_shown == SUPPRESSED or base == 0:
                 out.at[idx, col] = f"{counts.at[idx, col]:,}"
             else:
-                out.at[idx, col] = f"{counts.at[idx, col]:,} ({100 * counts.at[idx, col] / base:.1f}%)"
+                out.at[idx, col] = (
+                    f"{counts.at[idx, col]:,} ({100 * counts.at[idx, col] / base:.1f}%)"
+                )
     return out
 
 

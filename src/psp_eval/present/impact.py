@@ -9,7 +9,10 @@ from psp_eval.present import disclosure
 
 
 def baseline_table(
-    frame: pd.DataFrame, arm: str, arm_labels: dict[str, str], continuous: dict[str, str],
+    frame: pd.DataFrame,
+    arm: str,
+    arm_labels: dict[str, str],
+    continuous: dict[str, str],
     categorical: dict[str, str],
 ) -> pd.DataFrame:
     """Table 1: baseline characteristics by arm, no p-values. Continuous: mean (SD) and the
@@ -18,18 +21,27 @@ def baseline_table(
     rows: list[dict[str, str]] = []
     arms = list(arm_labels)
     sizes = frame[arm].value_counts()
-    rows.append({"Characteristic": "Families randomised, n",
-                 **{arm_labels[a]: str(disclosure.safe_count(sizes.get(a, 0))) for a in arms}})
+    rows.append(
+        {
+            "Characteristic": "Families randomised, n",
+            **{arm_labels[a]: str(disclosure.safe_count(sizes.get(a, 0))) for a in arms},
+        }
+    )
     for column, label in continuous.items():
         row = {"Characteristic": f"{label}, mean (SD)"}
         for a in arms:
             values = frame.loc[frame[arm] == a, column].dropna().astype(float)
-            row[arm_labels[a]] = (f"{values.mean():.1f} ({values.std(ddof=1):.1f}); n = {len(values)}"
-                                  if len(values) >= disclosure.DEFAULT_THRESHOLD else disclosure.SUPPRESSED)
+            row[arm_labels[a]] = (
+                f"{values.mean():.1f} ({values.std(ddof=1):.1f}); n = {len(values)}"
+                if len(values) >= disclosure.DEFAULT_THRESHOLD
+                else disclosure.SUPPRESSED
+            )
         rows.append(row)
     for column, label in categorical.items():
         data = frame.dropna(subset=[column])
-        counts = pd.crosstab(data[column].astype(str), data[arm]).reindex(columns=arms, fill_value=0)
+        counts = pd.crosstab(data[column].astype(str), data[arm]).reindex(
+            columns=arms, fill_value=0
+        )
         counts.loc["total"] = counts.sum()
         safe = disclosure.suppress(counts, arms, total_row="total")
         rows.append({"Characteristic": f"{label}, n (%)", **{arm_labels[a]: "" for a in arms}})
@@ -40,8 +52,13 @@ def baseline_table(
             for a in arms:
                 shown = safe.at[category, a]
                 total = counts.at["total", a]
-                row[arm_labels[a]] = (shown if shown == disclosure.SUPPRESSED
-                                      else f"{int(shown)} ({100 * int(shown) / total:.0f}%)" if total else "0")
+                row[arm_labels[a]] = (
+                    shown
+                    if shown == disclosure.SUPPRESSED
+                    else f"{int(shown)} ({100 * int(shown) / total:.0f}%)"
+                    if total
+                    else "0"
+                )
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -17,7 +17,9 @@ def la_savings_shown(table: pd.DataFrame) -> pd.DataFrame:
     mask = disclosure.suppression_mask(counts, ["families"], total_row="All LAs")
     shown = pd.DataFrame(index=body.index)
     hidden = mask["families"]
-    shown["SFFC families in the trial"] = counts["families"].astype(object).where(~hidden, disclosure.SUPPRESSED)
+    shown["SFFC families in the trial"] = (
+        counts["families"].astype(object).where(~hidden, disclosure.SUPPRESSED)
+    )
     for column, label in (("expected_families", "Families expected, next 2 years"),
                           ("savings", "Expected cashable savings (£)"),
                           ("price", "Price of delivery (£)"), ("net", "Savings minus price (£)")):  # fmt: skip
@@ -32,6 +34,7 @@ def la_savings_shown(table: pd.DataFrame) -> pd.DataFrame:
 
 def results_shown(results: pd.DataFrame) -> pd.DataFrame:
     """The target table for the report: target, rule, estimate with interval, met, source."""
+
     def interval(r: pd.Series) -> str:
         if not (math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"])):
             return "–"

@@ -53,7 +53,9 @@ def profile_table(
     return table.rename(columns={"Total": f"Total (n = {totals['Total']})"})
 
 
-def delivery_summary(per_family: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD) -> pd.DataFrame:
+def delivery_summary(
+    per_family: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD
+) -> pd.DataFrame:
     """Timeliness, dose and duration among SFFC families: median (IQR) per family receiving it.
 
     The n of each row is the families it describes; rows about fewer than `threshold`
@@ -63,29 +65,44 @@ def delivery_summary(per_family: pd.DataFrame, threshold: int = disclosure.DEFAU
     n_sffc = len(per_family)
     received = per_family[per_family["any_support"]]
     rows.append(
-        {"Measure": "Days from randomisation to first support", **median_iqr(received["days_to_first_support"])}
+        {
+            "Measure": "Days from randomisation to first support",
+            **median_iqr(received["days_to_first_support"]),
+        }
     )
     rows.append(
-        {"Measure": "Days from referral to first support", **median_iqr(received["days_referral_to_first_support"])}
+        {
+            "Measure": "Days from referral to first support",
+            **median_iqr(received["days_referral_to_first_support"]),
+        }
     )
     for _, _, name, label in DOSE_MEASURES:
         got = per_family.loc[per_family[name] > 0, name]
         rows.append({"Measure": f"{label}, per family receiving it", **median_iqr(got)})
     rows.append(
-        {"Measure": "Duration of support (days, first start to last end)", **median_iqr(received["duration_days"])}
+        {
+            "Measure": "Duration of support (days, first start to last end)",
+            **median_iqr(received["duration_days"]),
+        }
     )
     table = pd.DataFrame(rows)
     table["Families"] = table.pop("n")
     table["Median (IQR)"] = [
-        "–" if pd.isna(r.median) else f"{round(r.median, 1):g} ({round(r.q1, 1):g} to {round(r.q3, 1):g})"
+        "–"
+        if pd.isna(r.median)
+        else f"{round(r.median, 1):g} ({round(r.q1, 1):g} to {round(r.q3, 1):g})"
         for r in table.itertuples()
     ]
     table["% of SFFC families"] = (100 * table["Families"] / n_sffc).round(1) if n_sffc else np.nan
     table = table[["Measure", "Families", "% of SFFC families", "Median (IQR)"]]
-    return disclosure.hide_small_groups(table, "Families", ["% of SFFC families", "Median (IQR)"], threshold)
+    return disclosure.hide_small_groups(
+        table, "Families", ["% of SFFC families", "Median (IQR)"], threshold
+    )
 
 
-def likert_table(distribution: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD) -> pd.DataFrame:
+def likert_table(
+    distribution: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD
+) -> pd.DataFrame:
     """Disagree (1-2) / neither (3) / agree (4-5) per question, "n (row %)", suppressed by row."""
     frame = distribution[["respondent_type", "timepoint", "question_id"]].copy()
     frame["disagree"] = distribution["n_1"] + distribution["n_2"]
@@ -97,7 +114,10 @@ def likert_table(distribution: pd.DataFrame, threshold: int = disclosure.DEFAULT
     for col in cols:
         pct = (100 * frame[col] / frame["responses"]).round(1)
         ok = (shown[col] != disclosure.SUPPRESSED) & (shown["responses"] != disclosure.SUPPRESSED)
-        shown[col] = [f"{n} ({p}%)" if keep else disclosure.SUPPRESSED for n, p, keep in zip(frame[col], pct, ok)]
+        shown[col] = [
+            f"{n} ({p}%)" if keep else disclosure.SUPPRESSED
+            for n, p, keep in zip(frame[col], pct, ok)
+        ]
     return shown
 
 
@@ -116,7 +136,9 @@ def volunteer_capacity(
     """
     when = pd.Timestamp(as_of)
     active = volunteers[active_on(volunteers, when)]
-    roles = pd.crosstab(active["hub_id"], active["role"]).reindex(columns=["host", "friend", "resources"], fill_value=0)
+    roles = pd.crosstab(active["hub_id"], active["role"]).reindex(
+        columns=["host", "friend", "resources"], fill_value=0
+    )
     fam_hub = families.merge(las[["la_code", "hub_id"]], on="la_code", how="left")
     n_fam = fam_hub.groupby("hub_id").size()
     hubs = hubs if hubs is not None else sorted(set(volunteers["hub_id"]) | set(n_fam.index))
@@ -126,11 +148,15 @@ def volunteer_capacity(
     table.loc["All hubs"] = table.sum(axis=0)
     ratio = (table["sffc_families"] / table["active"].where(table["active"] > 0)).round(1)
     shown = disclosure.suppress(
-        table, ["host", "friend", "resources"], row_total="active", total_row="All hubs", threshold=threshold
+        table,
+        ["host", "friend", "resources"],
+        row_total="active",
+        total_row="All hubs",
+        threshold=threshold,
     )
-    shown["sffc_families"] = disclosure.suppress(table, ["sffc_families"], total_row="All hubs", threshold=threshold)[
-        "sffc_families"
-    ]
+    shown["sffc_families"] = disclosure.suppress(
+        table, ["sffc_families"], total_row="All hubs", threshold=threshold
+    )["sffc_families"]
     shown["families_per_volunteer"] = ratio.astype(object).where(
         shown["active"] != disclosure.SUPPRESSED, disclosure.SUPPRESSED
     )
@@ -154,10 +180,21 @@ def response_rates(
     for (rtype, timepoint), ids in eligible.items():
         part = surveys[(surveys["respondent_type"] == rtype) & (surveys["timepoint"] == timepoint)]
         resp = set(part["respondent_id"].astype(str).str.split("-C").str[0]) & set(map(str, ids))
-        rows.append({"respondent_type": rtype, "timepoint": timepoint, "respondents": len(resp), "eligible": len(ids)})
+        rows.append(
+            {
+                "respondent_type": rtype,
+                "timepoint": timepoint,
+                "respondents": len(resp),
+                "eligible": len(ids),
+            }
+        )
     table = pd.DataFrame(rows, columns=["respondent_type", "timepoint", "respondents", "eligible"])
-    table["rate_pct"] = (100 * table["respondents"] / table["eligible"].where(table["eligible"] > 0)).round(1)
-    small = table[["respondents", "eligible"]].apply(lambda c: (c > 0) & (c < threshold)).any(axis=1)
+    table["rate_pct"] = (
+        100 * table["respondents"] / table["eligible"].where(table["eligible"] > 0)
+    ).round(1)
+    small = (
+        table[["respondents", "eligible"]].apply(lambda c: (c > 0) & (c < threshold)).any(axis=1)
+    )
     shown = table.astype(object)
     for column in ("respondents", "eligible", "rate_pct"):
         shown.loc[small, column] = disclosure.SUPPRESSED
@@ -165,23 +202,33 @@ def response_rates(
 
 
 def theme_counts(
-    surveys: pd.DataFrame, respondent_types: list[str] | None = None, threshold: int = disclosure.DEFAULT_THRESHOLD
+    surveys: pd.DataFrame,
+    respondent_types: list[str] | None = None,
+    threshold: int = disclosure.DEFAULT_THRESHOLD,
 ) -> pd.DataFrame:
     """Coded free-text themes: respondents mentioning each theme, by respondent type, suppressed.
 
     A respondent mentioning a theme at two timepoints counts once. Respondents may mention
     several themes, so there is no total row to protect; each cell of 1-4 is hidden.
     """
-    data = surveys[surveys["theme"].notna()].drop_duplicates(["respondent_type", "respondent_id", "theme"])
+    data = surveys[surveys["theme"].notna()].drop_duplicates(
+        ["respondent_type", "respondent_id", "theme"]
+    )
     types = respondent_types or sorted(data["respondent_type"].unique())
-    counts = pd.crosstab(data["theme"], data["respondent_type"]).reindex(columns=types, fill_value=0)
+    counts = pd.crosstab(data["theme"], data["respondent_type"]).reindex(
+        columns=types, fill_value=0
+    )
     counts = counts.loc[counts.sum(axis=1).sort_values(ascending=False, kind="stable").index]
     counts.columns.name = None
     return disclosure.suppress(counts.astype(int), types, threshold=threshold).reset_index()
 
 
 def survey_change(
-    surveys: pd.DataFrame, respondent_type: str, first: str, later: str, threshold: int = disclosure.DEFAULT_THRESHOLD
+    surveys: pd.DataFrame,
+    respondent_type: str,
+    first: str,
+    later: str,
+    threshold: int = disclosure.DEFAULT_THRESHOLD,
 ) -> pd.DataFrame:
     """Mean Likert score per question at two timepoints, paired by respondent.
 
@@ -223,7 +270,10 @@ def survey_change(
     table = disclosure.hide_small_groups(table, "n_first", ["all_mean_first"], threshold)
     table = disclosure.hide_small_groups(table, "n_later", ["all_mean_later"], threshold)
     return disclosure.hide_small_groups(
-        table, "n_pairs", ["mean_first", "mean_later", "mean_change", "ci_low", "ci_high"], threshold
+        table,
+        "n_pairs",
+        ["mean_first", "mean_later", "mean_change", "ci_low", "ci_high"],
+        threshold,
     )
 
 
@@ -240,7 +290,11 @@ def retention_at(
     """
     from lifelines import KaplanMeierFitter
 
-    groups = [("All", spells)] if group is None else [(str(k), g) for k, g in spells.groupby(group, sort=True)]
+    groups = (
+        [("All", spells)]
+        if group is None
+        else [(str(k), g) for k, g in spells.groupby(group, sort=True)]
+    )
     rows = []
     for name, part in groups:
         if part.empty:
@@ -249,7 +303,12 @@ def retention_at(
         for t in times:
             at_risk = int((part["months"] >= t).sum())
             rows.append(
-                {"group": name, "months": t, "at_risk": at_risk, "retained_pct": round(100 * float(kmf.predict(t)), 1)}
+                {
+                    "group": name,
+                    "months": t,
+                    "at_risk": at_risk,
+                    "retained_pct": round(100 * float(kmf.predict(t)), 1),
+                }
             )
     table = pd.DataFrame(rows)
     return disclosure.hide_small_groups(table, "at_risk", ["retained_pct"], threshold)
@@ -274,7 +333,9 @@ def indicator_funnel(
     kind, volume, value = FUNNEL_INDICATORS[indicator]
     data = units[units[volume] > 0]
     if target is None:
-        target = float(np.average(data[value].fillna(0), weights=data[volume])) if len(data) else np.nan
+        target = (
+            float(np.average(data[value].fillna(0), weights=data[volume])) if len(data) else np.nan
+        )
     shown = units[units[volume] >= threshold]
     keep = [c for c in units.columns if c not in (unit, volume, value)]
     points = funnel_points(shown, unit, volume, value, kind, target=target, sd=sd)
@@ -306,7 +367,9 @@ def la_table(
     count_cols = list(counts)
     mask = pd.concat(
         [
-            disclosure.suppression_mask(table[[c]].astype(int), [c], total_row=total_label, threshold=threshold)
+            disclosure.suppression_mask(
+                table[[c]].astype(int), [c], total_row=total_label, threshold=threshold
+            )
             for c in count_cols
         ],
         axis=1,

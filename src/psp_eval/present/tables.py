@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def format_p(p_value: float) -> str:
     """A p-value as reports print it: three decimals, or "<0.001"."""
     return "<0.001" if p_value < 0.001 else f"{p_value:.3f}"

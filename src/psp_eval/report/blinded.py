@@ -11,7 +11,6 @@ from psp_eval.engine.atomic import write_text
 from psp_eval.governance.blinding import BANNER, BlindingError, relabel_text
 from psp_eval.report.render import FRONT_MATTER
 
-
 _OPTION_LINE = re.compile(r"^#\|.*$", re.M)
 
 

@@ -12,7 +12,7 @@ import hashlib
 import platform
 import subprocess
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -46,7 +46,7 @@ def collect(data_files: list[Path], config_files: list[Path], *, root: Path) -> 
         "config_hash": combined.hexdigest()[:HASH_CHARS],
         "commit": git_commit(root),
         "versions": package_versions(),
-        "generated_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "generated_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "sap_lock": lock.summary(root),
     }
 

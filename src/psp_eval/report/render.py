@@ -16,8 +16,6 @@ a self-contained HTML page and a PDF with one of two engines that read the same 
 
 from __future__ import annotations
 
-from psp_eval.errors import PspEvalError
-
 import base64
 import importlib.util
 import json
@@ -33,8 +31,9 @@ import pypandoc
 import typst
 import yaml
 
-from psp_eval.report import provenance as provenance_module
 from psp_eval.engine.atomic import temporary_path, write_text
+from psp_eval.errors import PspEvalError
+from psp_eval.report import provenance as provenance_module
 
 ENGINES = ("quarto", "embedded")
 ASSETS = Path(__file__).with_name("assets")
@@ -153,7 +152,9 @@ def _expand_includes(path: Path, including: tuple[Path, ...]) -> str:
         raise RenderError(f"report source {path} does not exist{where}") from None
 
     def include(match: re.Match[str]) -> str:
-        return _expand_includes(path.parent / match.group(1), (*including, path.resolve())).rstrip("\n")
+        return _expand_includes(path.parent / match.group(1), (*including, path.resolve())).rstrip(
+            "\n"
+        )
 
     return INCLUDE.sub(include, text)
 
@@ -458,5 +459,3 @@ def _run(args: list[str], *, cwd: Path, what: str, stdin: str | None = None) -> 
 
 
 # --- index ---------------------------------------------------------------------------------
-
-

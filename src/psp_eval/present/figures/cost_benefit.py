@@ -5,13 +5,13 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import StrMethodFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import StrMethodFormatter
 
-from psp_eval.present.figures.style import ARM_COLOURS, CATEGORY_COLOURS, figure  # noqa: E402
+from psp_eval.present.figures.style import ARM_COLOURS, CATEGORY_COLOURS, figure
 
 GBP = StrMethodFormatter("£{x:,.0f}")
 
@@ -31,7 +31,9 @@ def npv_distribution(draws: pd.DataFrame, column: str = "npv") -> Figure:
     ax.hist(values[below], bins=bins, color="#D55E00", alpha=0.85, label="Costs exceed benefits")
     ax.hist(values[~below], bins=bins, color="#009E73", alpha=0.85, label="Benefits exceed costs")
     ax.axvline(0, color="0.2", linewidth=1)
-    ax.axvline(values.mean(), color="0.2", linestyle="--", linewidth=1, label=f"Mean £{values.mean():,.0f}")
+    ax.axvline(
+        values.mean(), color="0.2", linestyle="--", linewidth=1, label=f"Mean £{values.mean():,.0f}"
+    )
     ax.xaxis.set_major_formatter(GBP)
     ax.set_xlabel("Net present value per family allocated to SFFC (£)")
     ax.set_ylabel("Monte Carlo draws")
@@ -62,7 +64,7 @@ def ce_plane(draws: pd.DataFrame, effect: str = "sdq_effect", max_points: int = 
     """Cost-effectiveness plane: change in SDQ total difficulties (SFFC minus usual, negative is
     better, drawn so that better is to the right) against net cost per family."""
     fig, ax = _axes(6.0, 4.2)
-    sample = draws.iloc[: max_points]
+    sample = draws.iloc[:max_points]
     x = -sample[effect]
     y = sample["costs_total"] - sample["benefits_total"]
     ax.scatter(x, y, s=4, alpha=0.35, color=ARM_COLOURS["sffc"], linewidths=0)
@@ -82,7 +84,13 @@ def stacked_costs(by_quarter: pd.DataFrame) -> Figure:
     fig, ax = figure()
     bottom = pd.Series(0.0, index=by_quarter.index)
     for colour, category in zip(CATEGORY_COLOURS, by_quarter.columns):
-        ax.bar(by_quarter.index, by_quarter[category], bottom=bottom, color=colour, label=category.replace("_", " "))
+        ax.bar(
+            by_quarter.index,
+            by_quarter[category],
+            bottom=bottom,
+            color=colour,
+            label=category.replace("_", " "),
+        )
         bottom += by_quarter[category]
     ax.set_ylabel("Spending (£, cash prices)")
     ax.set_xlabel("Quarter")

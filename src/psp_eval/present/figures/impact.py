@@ -18,9 +18,15 @@ from psp_eval.present.figures import style as figures
 from psp_eval.present.impact import consort_shown
 
 
-def forest(effects: pd.DataFrame, label: str, pooled: pd.Series | None = None, *,
-           xlabel: str = "Difference, SFFC minus usual care (95% CI)", reference: float = 0.0,
-           pooled_label: str = "All hubs (pooled)") -> Figure:
+def forest(
+    effects: pd.DataFrame,
+    label: str,
+    pooled: pd.Series | None = None,
+    *,
+    xlabel: str = "Difference, SFFC minus usual care (95% CI)",
+    reference: float = 0.0,
+    pooled_label: str = "All hubs (pooled)",
+) -> Figure:
     """One row per group (`label` column; estimate, ci_low, ci_high; NaN rows read "not
     estimable"), the pooled estimate as a diamond below, and a line at no effect."""
     import matplotlib.pyplot as plt
@@ -34,10 +40,18 @@ def forest(effects: pd.DataFrame, label: str, pooled: pd.Series | None = None, *
         y = n - 1 - i
         names.append((y, str(row[label])))
         if np.isfinite(row["estimate"]):
-            ax.errorbar(row["estimate"], y, xerr=[[row["estimate"] - row["ci_low"]], [row["ci_high"] - row["estimate"]]],
-                        fmt="s", color=figures.ARM_COLOURS["sffc"], capsize=3)
+            ax.errorbar(
+                row["estimate"],
+                y,
+                xerr=[[row["estimate"] - row["ci_low"]], [row["ci_high"] - row["estimate"]]],
+                fmt="s",
+                color=figures.ARM_COLOURS["sffc"],
+                capsize=3,
+            )
         else:
-            ax.text(reference, y, "not estimable", ha="center", va="center", fontsize=8, color="0.4")
+            ax.text(
+                reference, y, "not estimable", ha="center", va="center", fontsize=8, color="0.4"
+            )
     if pooled is not None:
         e, lo, hi = pooled["estimate"], pooled["ci_low"], pooled["ci_high"]
         ax.fill([lo, e, hi, e], [0, 0.25, 0, -0.25], color="0.2")
@@ -64,15 +78,26 @@ def consort_figure(
     ax.axis("off")
 
     def box(x: float, y: float, w: float, h: float, text: str, left: bool = False) -> None:
-        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.4",
-                                    facecolor="white", edgecolor="0.3", linewidth=1))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - w / 2, y - h / 2),
+                w,
+                h,
+                boxstyle="round,pad=0.4",
+                facecolor="white",
+                edgecolor="0.3",
+                linewidth=1,
+            )
+        )
         if left:
             ax.text(x - w / 2 + 1, y, text, ha="left", va="center", fontsize=7)
         else:
             ax.text(x, y, text, ha="center", va="center", fontsize=7.5)
 
     def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": "0.3"})
+        ax.annotate(
+            "", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": "0.3"}
+        )
 
     ordered = sorted(flow.reasons, key=lambda k: (-flow.reasons[k], k))
     reason_lines = "\n".join(f"  {k.removeprefix('reason: ')}: {s[k]}" for k in ordered)
@@ -85,26 +110,58 @@ def consort_figure(
     for x, arm in ((22, "sffc"), (72, "usual")):
         title = labels[arm]
         what = "SFFC support" if arm == "sffc" else "no SFFC support"
-        box(x, ys["alloc"], 40, 10, f"Allocated to {title} (n = {s[f'{arm}_allocated']})\n"
+        box(
+            x,
+            ys["alloc"],
+            40,
+            10,
+            f"Allocated to {title} (n = {s[f'{arm}_allocated']})\n"
             f"Received allocation ({what}) (n = {s[f'{arm}_received']})\n"
-            f"Did not receive it (n = {s[f'{arm}_not_received']})")
-        box(x, ys["follow"], 40, 10, f"Withdrew (n = {s[f'{arm}_withdrawn']})\n"
+            f"Did not receive it (n = {s[f'{arm}_not_received']})",
+        )
+        box(
+            x,
+            ys["follow"],
+            40,
+            10,
+            f"Withdrew (n = {s[f'{arm}_withdrawn']})\n"
             f"Lost to follow-up: no {outcome_label} (n = {s[f'{arm}_lost']})\n"
-            f"Followed up (n = {s[f'{arm}_followed_up']})")
-        box(x, ys["analysed"], 40, 9, f"Analysed, intention to treat (n = {s[f'{arm}_analysed']})\n"
-            f"Not analysed: no baseline or {outcome_label} (n = {s[f'{arm}_not_analysed']})")
+            f"Followed up (n = {s[f'{arm}_followed_up']})",
+        )
+        box(
+            x,
+            ys["analysed"],
+            40,
+            9,
+            f"Analysed, intention to treat (n = {s[f'{arm}_analysed']})\n"
+            f"Not analysed: no baseline or {outcome_label} (n = {s[f'{arm}_not_analysed']})",
+        )
         arrow(22, 65.5, x, ys["alloc"] + 5.6)
         arrow(x, ys["alloc"] - 5.4, x, ys["follow"] + 5.6)
         arrow(x, ys["follow"] - 5.4, x, ys["analysed"] + 5.1)
-    for y, label in ((ys["alloc"] + 8.5, "Allocation"), (ys["follow"] + 8, "Follow-up"), (ys["analysed"] + 7.5, "Analysis")):
-        ax.text(50 - 3, y, label, ha="center", va="center", fontsize=8, fontweight="bold", color="0.25")
+    for y, label in (
+        (ys["alloc"] + 8.5, "Allocation"),
+        (ys["follow"] + 8, "Follow-up"),
+        (ys["analysed"] + 7.5, "Analysis"),
+    ):
+        ax.text(
+            50 - 3, y, label, ha="center", va="center", fontsize=8, fontweight="bold", color="0.25"
+        )
     return fig
 
 
 def km_figure(
-    data: pd.DataFrame, duration: str, event: str, arm: str, labels: dict, colours: dict,
-    *, time_scale: float = 1.0, xlabel: str = "Months since randomisation",
-    ylabel: str = "Proportion not re-referred", ticks: Sequence[float] = (0, 6, 12, 18, 24),
+    data: pd.DataFrame,
+    duration: str,
+    event: str,
+    arm: str,
+    labels: dict,
+    colours: dict,
+    *,
+    time_scale: float = 1.0,
+    xlabel: str = "Months since randomisation",
+    ylabel: str = "Proportion not re-referred",
+    ticks: Sequence[float] = (0, 6, 12, 18, 24),
 ) -> Figure:
     """Kaplan-Meier curves per arm with the numbers at risk below; at-risk counts of 1-4
     families read "[c]" (disclosure control). `time_scale` divides durations (days ->

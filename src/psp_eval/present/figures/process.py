@@ -42,14 +42,30 @@ def funnel_plot(
     styles = {0.95: ("--", "95% limits"), 0.998: (":", "99.8% limits")}
     for coverage, part in curves.groupby("coverage"):
         style, name = styles.get(coverage, ("-.", f"{100 * coverage:g}% limits"))
-        ax.plot(part["volume"], scale * part["low"], color="0.35", linestyle=style, linewidth=1, label=name)
+        ax.plot(
+            part["volume"],
+            scale * part["low"],
+            color="0.35",
+            linestyle=style,
+            linewidth=1,
+            label=name,
+        )
         ax.plot(part["volume"], scale * part["high"], color="0.35", linestyle=style, linewidth=1)
     target = float(points["target"].iloc[0]) if len(points) else np.nan
     ax.axhline(scale * target, color="0.2", linewidth=1, label="Overall")
-    mark = highlight.to_numpy(dtype=bool) if highlight is not None else np.ones(len(points), dtype=bool)
+    mark = (
+        highlight.to_numpy(dtype=bool)
+        if highlight is not None
+        else np.ones(len(points), dtype=bool)
+    )
     other = points[~mark]
     ax.scatter(
-        other[volume], scale * other[value], color="0.65", s=22, label="Other LAs" if len(other) else None, zorder=3
+        other[volume],
+        scale * other[value],
+        color="0.65",
+        s=22,
+        label="Other LAs" if len(other) else None,
+        zorder=3,
     )
     mine = points[mark]
     colour = HIGHLIGHT if highlight is not None else CATEGORY_COLOURS[0]
@@ -100,7 +116,9 @@ def funnel_plot(
     return fig
 
 
-def diverging_likert(distribution: pd.DataFrame, min_responses: int = disclosure.DEFAULT_THRESHOLD) -> Figure:
+def diverging_likert(
+    distribution: pd.DataFrame, min_responses: int = disclosure.DEFAULT_THRESHOLD
+) -> Figure:
     """Percent of responses at each level per question, centred on "neither" (diverging bars).
 
     `distribution` comes from `process.likert_distribution`; one bar per timepoint and
@@ -133,12 +151,21 @@ def diverging_likert(distribution: pd.DataFrame, min_responses: int = disclosure
     ax.xaxis.set_major_formatter(lambda x, _: f"{abs(x):.0f}%")
     ax.set_xlim(-100, 100)
     if len(data) == 0:
-        ax.text(0, 0.5, "Fewer than 5 responses to every question", ha="center", va="center", transform=ax.transData)
+        ax.text(
+            0,
+            0.5,
+            "Fewer than 5 responses to every question",
+            ha="center",
+            va="center",
+            transform=ax.transData,
+        )
     ax.legend(frameon=False, fontsize=7, ncols=5, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     return fig
 
 
-def retention_curves(spells: pd.DataFrame, at_risk: pd.DataFrame, group: str | None = None) -> Figure:
+def retention_curves(
+    spells: pd.DataFrame, at_risk: pd.DataFrame, group: str | None = None
+) -> Figure:
     """Kaplan-Meier share of volunteers still volunteering, by `group`, with numbers at risk below.
 
     `spells` from `process.volunteer_spells`; `at_risk` from `process.retention_at` (already
@@ -147,13 +174,19 @@ def retention_curves(spells: pd.DataFrame, at_risk: pd.DataFrame, group: str | N
     from lifelines import KaplanMeierFitter
 
     fig, ax = figure(7.0, 4.2)
-    groups = [("All", spells)] if group is None else [(str(k), g) for k, g in spells.groupby(group, sort=True)]
+    groups = (
+        [("All", spells)]
+        if group is None
+        else [(str(k), g) for k, g in spells.groupby(group, sort=True)]
+    )
     names = []
     for colour, (name, part) in zip(CATEGORY_COLOURS, groups):
         if len(part) < disclosure.DEFAULT_THRESHOLD:
             continue
         kmf = KaplanMeierFitter(label=name).fit(part["months"], event_observed=part["ended"])
-        kmf.plot_survival_function(ax=ax, color=colour, ci_show=True, ci_alpha=0.12, show_censors=False)
+        kmf.plot_survival_function(
+            ax=ax, color=colour, ci_show=True, ci_alpha=0.12, show_censors=False
+        )
         names.append(name)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(lambda y, _: f"{100 * y:.0f}%")
@@ -203,7 +236,11 @@ def scatter_by_la(ax, frame: pd.DataFrame, x: str, y: str, highlight=None) -> No
     Missing y values (LAs with too few families to show) are not drawn.
     """
     values = pd.to_numeric(frame[y], errors="coerce")
-    mark = np.asarray(highlight, dtype=bool) if highlight is not None else np.zeros(len(frame), dtype=bool)
+    mark = (
+        np.asarray(highlight, dtype=bool)
+        if highlight is not None
+        else np.zeros(len(frame), dtype=bool)
+    )
     ax.scatter(
         frame.loc[~mark, x],
         values[~mark],
@@ -220,7 +257,11 @@ def referrals_against_target(by_month: pd.DataFrame, target: float | None) -> Fi
     """Cumulative families referred and randomised per month, with the recruitment target."""
     fig, ax = figure()
     ax.step(
-        by_month["month"], by_month["cumulative_referred"], where="post", color=CATEGORY_COLOURS[4], label="Referred"
+        by_month["month"],
+        by_month["cumulative_referred"],
+        where="post",
+        color=CATEGORY_COLOURS[4],
+        label="Referred",
     )
     ax.step(
         by_month["month"],
@@ -230,7 +271,13 @@ def referrals_against_target(by_month: pd.DataFrame, target: float | None) -> Fi
         label="Randomised",
     )
     if target:
-        ax.axhline(target, color="0.4", linestyle="--", linewidth=1, label="Recruitment target (randomised)")
+        ax.axhline(
+            target,
+            color="0.4",
+            linestyle="--",
+            linewidth=1,
+            label="Recruitment target (randomised)",
+        )
     ax.set_xlabel("Month")
     ax.set_ylabel("Families (cumulative)")
     ax.legend(frameon=False)
@@ -244,7 +291,13 @@ def cumulative_recruitment(
     recruitment target."""
     fig, ax = figure()
     for arm, colour in ARM_COLOURS.items():
-        ax.step(by_month["month"], by_month[f"cumulative_{arm}"], where="post", color=colour, label=labels[arm])
+        ax.step(
+            by_month["month"],
+            by_month[f"cumulative_{arm}"],
+            where="post",
+            color=colour,
+            label=labels[arm],
+        )
     if target is not None:
         ax.axhline(target / 2, color="0.4", linestyle="--", linewidth=1, label="Target per arm")
     ax.set_xlabel("Month randomised")

@@ -8,8 +8,8 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")  # no screen needed; notebooks display the saved SVG
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 ARM_COLOURS = {"sffc": "#0072B2", "usual": "#E69F00"}
@@ -20,5 +20,3 @@ def figure(width: float = 7.0, height: float = 3.6) -> tuple[Figure, plt.Axes]:
     fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
     ax.spines[["top", "right"]].set_visible(False)
     return fig, ax
-
-
