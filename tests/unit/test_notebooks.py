@@ -9,7 +9,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from psp_eval.engine.execution import NotebookError, check_parameters, execute
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 REQUIRED_PARAMETERS = {"trial", "scope", "data_dir", "out_dir"}
 

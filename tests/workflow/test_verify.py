@@ -12,7 +12,7 @@ from psp_eval import cli
 from psp_eval.engine.pipeline import copy_workflow
 from psp_eval.governance import verify
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 NUMBERS = {
     "n_randomised": 200,

@@ -25,7 +25,7 @@ from psp_eval.data.scoring import (
     score,
 )
 
-CONFIG = Path(__file__).resolve().parents[1] / "config" / "instruments.yaml"
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "instruments.yaml"
 NA = np.nan
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from psp_eval.data.scoring import load_instruments
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = yaml.safe_load((ROOT / "config/schema/config.schema.yaml").read_text())
 
 

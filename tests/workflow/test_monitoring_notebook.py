@@ -11,7 +11,7 @@ from psp_eval.analyses import monitoring
 from psp_eval.data import demo as synth
 from psp_eval.engine.execution import execute
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow

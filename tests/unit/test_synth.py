@@ -15,7 +15,7 @@ from psp_eval.data import contract
 from psp_eval.data import demo as synth
 from psp_eval.data.contract import TABLES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG_HUBS = ROOT / "config" / "hubs.tsv"
 CONFIG_INSTRUMENTS = ROOT / "config" / "instruments.yaml"
 SMALL = {"n_families": 120, "n_las": 6}

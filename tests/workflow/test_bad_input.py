@@ -38,7 +38,7 @@ from psp_eval.engine.execution import declared_parameters
 from psp_eval.engine.paths import SCHEMA, ConfigError, check_config
 from psp_eval.engine.pipeline import copy_workflow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from test_determinism import compared_kinds, differences
 
 from conftest import BIN, project_copy, run_command
 from psp_eval.engine import atomic, recovery
-from test_determinism import compared_kinds, differences
 
 
 def _dead_pid() -> int:

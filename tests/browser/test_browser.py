@@ -5,9 +5,8 @@ import shutil
 import subprocess
 
 import pytest
-from PIL import Image
-
 from browser_check import available, check_site
+from PIL import Image
 
 pytestmark = pytest.mark.slow
 

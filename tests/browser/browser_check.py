@@ -1,7 +1,7 @@
 """Open rendered reports in headless Chromium as a reader would, and list what is wrong.
 
-Used by tests/test_browser.py, and runnable by hand on any site folder:
-    .venv/bin/python tests/browser_check.py reports/_site screenshots/
+Used by tests/browser/test_browser.py, and runnable by hand on any site folder:
+    .venv/bin/python tests/browser/browser_check.py reports/_site screenshots/
 It writes a desktop and a phone screenshot of every page and prints the problems found.
 """
 

@@ -6,7 +6,7 @@ import pytest
 
 from psp_eval.engine.paths import ProjectNotFound, config_file, load_config, project_root
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_root_found_from_the_root_and_from_notebooks():

@@ -10,7 +10,7 @@ from psp_eval.analyses import need
 from psp_eval.analyses.need import NeedError, ProfileRules
 from psp_eval.present import disclosure
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXTRACT = "2025-03-31"
 
 
