@@ -1,6 +1,6 @@
 """Benchmark: 10,000 Monte Carlo draws of the trial's cost-benefit model in under 1 s.
 
-Run from the project root after the pipeline (needs results/<trial>/clean):
+Run from the project root after the pipeline (needs results/<trial>/clean and its settings):
     .venv/bin/python benchmarks/cba.py [--clean results/demo/clean]
 Prints the time of the vectorised model for 10,000 draws, and a ratio against a baseline run in
 the same process: a plain Python loop over draws (1,000 draws, scaled to 10,000).
@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from psp_eval.analyses import cost_benefit as cba
 from psp_eval.data.scope import load_tables
-from psp_eval.engine.paths import config_file
+from psp_eval.engine import settings as run_settings
 
 TARGET_SECONDS = 1.0
 
@@ -24,10 +25,12 @@ TARGET_SECONDS = 1.0
 def trial_inputs(clean: str) -> cba.ModelInputs:
     """The trial's model inputs, built as the cost_benefit notebook builds them."""
     tables = load_tables(clean, ("randomisation", "care_events", "costs"))
-    deflators = cba.load_deflators(config_file("deflators.csv"))
-    config, unit_params = cba.load_unit_costs(config_file("unit_costs.yaml"), deflators)
+    settings = run_settings.read(Path(clean).parent / "settings" / "cost_benefit.json")
+    config, deflators = settings["cost_benefit"], cba.deflators_from_rows(settings["deflators"])
+    unit_params = cba.unit_costs(config, deflators)
     base = cba.base_rates(tables["randomisation"], tables["care_events"])
-    effects = cba.read_effects(None, base["n_sffc"], base["n_usual"], base)
+    impact = Path(clean).parent / "trial" / "impact" / "numbers.json"  # the trial's estimates
+    effects = cba.read_effects(impact, base["n_sffc"], base["n_usual"], base)
     year = int(config["price_year"])
     delivery = cba.delivery_cost_per_sffc_family(
         tables["costs"], tables["costs"], base["n_sffc"], base["n_sffc"], year, deflators

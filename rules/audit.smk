@@ -1,12 +1,5 @@
 # The results folders whose tables the reports embed: their CSVs are audited too.
-AUDITED_TABLES = [
-    *(
-        f"{RESULTS}/{TRIAL}/{scope}/{analysis}"
-        for scope in SCOPES
-        for analysis in ANALYSES
-    ),
-    *(f"{RESULTS}/{TRIAL}/{TRIAL_SCOPE}/{report}" for report in STANDALONE),
-]
+AUDITED_TABLES = [f"{RESULTS}/{TRIAL}/{scope}/{a}" for a, scope in NOTEBOOK_JOBS]
 
 
 rule audit:

@@ -2,28 +2,41 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
-from psp_eval.engine import warm
-from psp_eval.governance.blinding import MARKER as BLINDING_MARKER
+from psp_eval.data import contract, plan
 from psp_eval.data.contract import TABLES
+from psp_eval.data.scope import EXTRA_TABLES, HUB_SHEETS, TRIAL_SCOPE, write_hub_sheet
+from psp_eval.engine import settings, warm
+from psp_eval.errors import PspEvalError
+from psp_eval.governance.blinding import BLINDED_NAMES
+from psp_eval.governance.blinding import MARKER as BLINDING_MARKER
 from psp_eval.governance.lock import LOCK_FILE
-from psp_eval.engine.paths import SCHEMA, ConfigError, check_config
-from psp_eval.data.scope import EXTRA_TABLES, HUB_SHEETS, TRIAL_SCOPE
 
 min_version("9.0")
 
 
+# The run's settings: these files merged in order, then any --configfile, then --config
+# (config/README.md). Jobs get their part of it through the settings rule, never from config/.
 configfile: "config/config.yaml"
+configfile: "config/design.yaml"
+configfile: "config/instruments.yaml"
+configfile: "config/cost_benefit.yaml"
+configfile: "config/payment.yaml"
+configfile: "config/need.yaml"
+configfile: "config/power.yaml"
+configfile: "config/monitoring.yaml"
 
 
-# The config file with any --config overrides, against its schema: one line per bad key
-# (Snakemake's validate() would print the whole schema for an unknown key).
+# Every config file against its schema, and the rules that tie them together, before anything
+# runs: one line per problem (Snakemake's validate() would print the whole schema).
 try:
-    check_config(
+    CATALOGUE = plan.load_catalogue(workflow.basedir)
+    plan.check_run(
         config,
-        Path(workflow.basedir) / SCHEMA,
-        source="config (config/config.yaml with any --config)",
+        workflow.basedir,
+        CATALOGUE,
+        source="config (config/*.yaml with any --configfile and --config)",
     )
-except ConfigError as error:
+except PspEvalError as error:
     raise WorkflowError(str(error)) from None
 
 TRIAL = config["trial"]
@@ -31,67 +44,57 @@ RAW = Path(config["raw_dir"]) / TRIAL
 RESULTS = config["results_dir"]
 SITE = config["site_dir"]
 CLEAN = f"{RESULTS}/{{trial}}/clean"
-PARTIALS = sorted(str(p) for p in Path("reports/partials").glob("*.qmd"))
-# Config files each notebook reads (through psp_eval.engine.paths): editing one reruns its jobs.
-NOTEBOOK_CONFIG = {
-    "process": [config["instruments"]],
-    "impact": ["config/config.yaml"],
-    "cost_benefit": ["config/unit_costs.yaml", "config/deflators.csv"],
-    "payment": ["config/payment.yaml"],
-    "need": ["config/need.yaml", "config/power.yaml"],
-    "monitoring": ["config/monitoring.yaml", "config/config.yaml"],
-}
+SETTINGS = f"{RESULTS}/{{trial}}/settings"
+# Every config file this run merged (the provenance of each report hashes them).
 CONFIG_FILES = sorted(
-    {"config/config.yaml", config["hubs"], config["instruments"]}.union(
-        *NOTEBOOK_CONFIG.values()
-    )
+    {
+        *map(str, [*workflow.configfiles, *workflow.overwrite_configfiles]),
+        config["hubs"],
+    }
 )
-# What a report is rendered from besides results: not the hub sheet, whose rows reach each
-# report through its own notebooks, so one hub's edit rerenders that hub's report only
-# (the provenance block still hashes every config file as it is at render time).
-REPORT_CONFIG = [path for path in CONFIG_FILES if path != config["hubs"]]
 # The SAP lock, once made: every report states whether the plan changed since, so locking
 # (or relocking) rerenders them.
 SAP_LOCK = [LOCK_FILE] if Path(LOCK_FILE).exists() else []
 CONFIG_ARGS = " ".join(f"--config-file {path}" for path in CONFIG_FILES)
-# The render command of every report (trial, hub or standalone), from its rule's params.
-RENDER_SHELL = (
-    "psp-eval render --template {input.template} --qmd {output.qmd}"
-    " --html {output.html} --pdf {output.pdf} --engine {params.engine}"
-    " --trial {wildcards.trial} --scope {params.scope} --scope-name {params.name:q}"
-    " --data-dir {params.raw} {params.configs}{params.blinded} > {log} 2>&1"
-)
 # Blinded analysis (psp-eval run --blinded): the clean step writes a dummy allocation and the
 # reports name the arms A and B (psp_eval.governance.blinding).
 BLINDED = bool(config.get("blinded", False))
+ARM_LABELS = plan.arm_labels(config, BLINDED_NAMES if BLINDED else None)
 # The seed of the dummy allocation when the config sets one (else psp-eval clean's default).
 SEED_ARG = (
     f" --blinding-seed {config['blinding']['seed']}" if "blinding" in config else ""
 )
 CLEAN_BLINDING = f" --blinded{SEED_ARG}" if BLINDED else ""
 
-HUBS = pd.read_csv(config["hubs"], sep="\t", dtype=str)
+HUBS = contract.read_hubs(config["hubs"])
 SCOPES = [TRIAL_SCOPE, *HUBS["hub_id"]]
-ANALYSES = config["analyses"]
-STANDALONE = config["standalone_reports"]
-# Analyses that read other analyses' results for the same scope (<scope>/<analysis>/).
-NEEDS = {"cost_benefit": ["impact"], "payment": ["process", "impact", "cost_benefit"]}
-for analysis in ANALYSES:
-    missing = [need for need in NEEDS.get(analysis, []) if need not in ANALYSES]
-    if missing:
-        raise WorkflowError(
-            f"analysis {analysis} needs {', '.join(missing)} in config analyses"
-        )
-SCOPE_NAMES = {
-    TRIAL_SCOPE: "All hubs",
-    **dict(zip(HUBS["hub_id"], HUBS["hub_name"])),
-}
+SCOPE_NAMES = {TRIAL_SCOPE: "All hubs", **dict(zip(HUBS["hub_id"], HUBS["hub_name"]))}
+
+# The analyses chosen, in the catalogue's order (config/analyses.yaml): what each reads, its
+# scopes and its report sections are declared there once; the rules below derive from it.
+ANALYSES = [name for name in CATALOGUE if name in config["analyses"]]
+SECTIONED = [a for a in ANALYSES if CATALOGUE[a]["report"] == "sections"]
+STANDALONE = [a for a in ANALYSES if CATALOGUE[a]["report"] == "standalone"]
+REPORT_SCOPES = SCOPES if SECTIONED else []
+
+
+def reads(analysis):
+    return CATALOGUE[analysis]["reads"]
+
+
+def analysis_scopes(analysis):
+    return SCOPES if CATALOGUE[analysis]["scopes"] == "every" else [TRIAL_SCOPE]
+
+
+# Per-scope analyses run for the trial and each hub; the others once, for the trial.
+NOTEBOOK_JOBS = [(a, s) for a in ANALYSES for s in analysis_scopes(a)]
 
 
 wildcard_constraints:
     trial="[A-Za-z0-9_-]+",
     scope="|".join(SCOPES),
-    analysis="|".join([*ANALYSES, *STANDALONE]),
+    analysis="|".join(ANALYSES),
+    settings="|".join([*ANALYSES, plan.DATA_SETTINGS]),
     report="|".join(STANDALONE) or "(?!)",
 
 
@@ -128,25 +131,39 @@ def clean_tables(wildcards):
     ]
 
 
-def notebook_inputs(wildcards):
-    """What a notebook reads: clean tables; monitoring reads whatever raw tables exist, valid
-    or not, because it reports on in-progress data (a missing file is one of its findings).
-    """
-    if wildcards.analysis == "monitoring":
-        raw = [path for path in raw_tables(wildcards).values() if Path(path).exists()]
-        return [*raw, config["hubs"], config["instruments"]]
+def existing_raw_tables(wildcards):
+    """The raw tables there are (monitoring and the reports' provenance take them as they
+    are; validate, which needs them all, names any missing one)."""
+    return [path for path in raw_tables(wildcards).values() if Path(path).exists()]
+
+
+def raw_folder(wildcards, input):
+    """The raw data folder, from the raw tables a job takes."""
+    return Path(input.raw[0]).parent
+
+
+def notebook_tables(wildcards):
+    """What a notebook reads: clean tables, or (monitoring, which reports on in-progress data
+    and counts a missing file as a finding) whatever raw tables exist, valid or not."""
+    if reads(wildcards.analysis)["tables"] == "raw":
+        return existing_raw_tables(wildcards)
     return clean_tables(wildcards)
 
 
-# Notebooks that read their scope's rows of the hub sheet (names, recruitment targets).
-HUB_SHEET_READERS = ("process", "payment", "need")
+def notebook_data_dir(wildcards, input):
+    """The folder of the tables the notebook reads (clean, or raw for monitoring)."""
+    return Path(input.tables[0]).parent
 
 
 def hub_sheet(wildcards):
     """The scope's hub sheet rows, for the notebooks that read them (and only those)."""
-    if wildcards.analysis not in HUB_SHEET_READERS:
+    if not reads(wildcards.analysis).get("hub_sheet"):
         return []
     return f"{RESULTS}/{wildcards.trial}/clean/{HUB_SHEETS}/{wildcards.scope}.parquet"
+
+
+def hub_sheet_parameter(wildcards, input):
+    return f" -p hub_sheet={input.hub_sheet}" if input.hub_sheet else ""
 
 
 def hub_rows(wildcards):
@@ -160,27 +177,56 @@ def hub_rows(wildcards):
 
 
 def upstream_results(wildcards):
-    """Results of the analyses this one reads: for its scope, and a hub's payment decision also
-    judges effect targets on the trial-wide impact estimates."""
+    """Results of the analyses this one reads: for its scope, and (trial_results) the
+    trial's, which a hub's payment decision judges its effect targets on."""
     base = f"{RESULTS}/{wildcards.trial}/{wildcards.scope}"
-    upstream = [f"{base}/{need}" for need in NEEDS.get(wildcards.analysis, [])]
-    if wildcards.analysis == "payment" and wildcards.scope != TRIAL_SCOPE:
-        upstream.append(f"{RESULTS}/{wildcards.trial}/{TRIAL_SCOPE}/impact")
+    upstream = [
+        f"{base}/{need}" for need in reads(wildcards.analysis).get("results", [])
+    ]
+    if wildcards.scope != TRIAL_SCOPE:
+        upstream += [
+            f"{RESULTS}/{wildcards.trial}/{TRIAL_SCOPE}/{need}"
+            for need in reads(wildcards.analysis).get("trial_results", [])
+        ]
     return upstream
 
 
-def notebook_config(wildcards):
-    """The config files this notebook reads."""
-    return NOTEBOOK_CONFIG.get(wildcards.analysis, [])
+def settings_values(wildcards):
+    """What the settings job writes for one analysis (or the data steps): its part of the
+    run's configuration, so that a setting reruns exactly the jobs that read it."""
+    if wildcards.settings == plan.DATA_SETTINGS:
+        return plan.data_settings(config, list(HUBS["hub_id"]))
+    return plan.job_settings(
+        config, CATALOGUE, wildcards.settings, root=workflow.basedir, labels=ARM_LABELS
+    )
 
 
 def scope_results(wildcards):
     """The executed notebooks and output folders that one scope's report embeds."""
     base = f"{RESULTS}/{wildcards.trial}/{wildcards.scope}"
     return {
-        **{f"nb_{a}": f"{base}/{a}.ipynb" for a in ANALYSES},
-        **{f"out_{a}": f"{base}/{a}" for a in ANALYSES},
+        **{f"nb_{a}": f"{base}/{a}.ipynb" for a in SECTIONED},
+        **{f"out_{a}": f"{base}/{a}" for a in SECTIONED},
     }
+
+
+def report_kind(wildcards):
+    return "trial" if wildcards.scope == TRIAL_SCOPE else "hub"
+
+
+def report_template(wildcards):
+    """The trial report for the trial scope, the hub report for each hub."""
+    return f"reports/{report_kind(wildcards)}.qmd"
+
+
+def report_partials(wildcards):
+    """The sections of the chosen analyses in one kind of report (and in its summary)."""
+    kind = report_kind(wildcards)
+    return [
+        f"reports/partials/{a}-{part}{kind}.qmd"
+        for a in SECTIONED
+        for part in ("summary-", "")
+    ]
 
 
 def render_blinded(wildcards):
@@ -190,12 +236,12 @@ def render_blinded(wildcards):
     return " --blinded" if BLINDED and standalone != "monitoring" else ""
 
 
-def report_template(wildcards):
-    """The trial report for the trial scope, the hub report for each hub."""
-    return "reports/trial.qmd" if wildcards.scope == TRIAL_SCOPE else "reports/hub.qmd"
-
-
 def all_reports(wildcards):
     """HTML and PDF of every scope's report and of every standalone report: what the index links."""
-    names = [*SCOPES, *STANDALONE]
+    names = [*REPORT_SCOPES, *STANDALONE]
     return [f"{SITE}/{TRIAL}/{name}.{ext}" for name in names for ext in ("html", "pdf")]
+
+
+def analysis_args(names):
+    """The render command's arguments naming the analyses whose sections a report holds."""
+    return " ".join(f"--analysis {name}" for name in names)

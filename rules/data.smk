@@ -2,7 +2,7 @@ rule validate:
     """Check every raw table against the data contract; all problems reported at once."""
     input:
         unpack(raw_tables),
-        instruments=config["instruments"],
+        settings=f"{SETTINGS}/{plan.DATA_SETTINGS}.json",
     output:
         report=f"{RESULTS}/{{trial}}/validation.json",
     log:
@@ -13,13 +13,9 @@ rule validate:
     resources:
         raw_readers=1,  # holds every raw table as text: see profiles/default
     params:
-        raw=RAW,
-        # The data are checked against the hub ids only: a change to a hub's name or target
-        # must not revalidate (and so rerun) everything, a new or removed hub must.
-        hubs=config["hubs"],
-        hub_ids=" ".join(HUBS["hub_id"]),
+        raw=lambda wildcards, input: Path(input.referrals).parent,
     shell:
-        "psp-eval validate {params.raw} --hubs {params.hubs} --instruments {input.instruments}"
+        "psp-eval validate {params.raw} --settings {input.settings}"
         " --report {output.report} > {log} 2>&1"
 
 
@@ -28,7 +24,7 @@ rule clean:
     input:
         unpack(raw_tables),
         report=rules.validate.output.report,
-        instruments=config["instruments"],
+        settings=f"{SETTINGS}/{plan.DATA_SETTINGS}.json",
     output:
         [f"{CLEAN}/{table}.parquet" for table in TABLES],
         marker=f"{CLEAN}/{BLINDING_MARKER}",
@@ -40,21 +36,19 @@ rule clean:
     resources:
         raw_readers=1,
     params:
-        raw=RAW,
+        raw=lambda wildcards, input: Path(input.referrals).parent,
         out=lambda wildcards, output: Path(output[0]).parent,
-        hubs=config["hubs"],
-        hub_ids=" ".join(HUBS["hub_id"]),
         blinding=CLEAN_BLINDING,
     shell:
-        "psp-eval clean {params.raw} --hubs {params.hubs} --instruments {input.instruments}"
+        "psp-eval clean {params.raw} --settings {input.settings}"
         " --out {params.out}{params.blinding} > {log} 2>&1"
 
 
 rule score:
-    """Score SDQ, GAD-7 and MSPSS from item responses (config/instruments.yaml)."""
+    """Score the questionnaires (SDQ, GAD-7, MSPSS) from item responses."""
     input:
         measures=f"{CLEAN}/measures.parquet",
-        instruments=config["instruments"],
+        settings=f"{SETTINGS}/{plan.DATA_SETTINGS}.json",
     output:
         scores=f"{CLEAN}/scores.parquet",
         outcomes=f"{CLEAN}/outcomes.parquet",
@@ -66,7 +60,7 @@ rule score:
     params:
         clean=lambda wildcards, input: Path(input.measures).parent,
     shell:
-        "psp-eval score {params.clean} --instruments {input.instruments} --out {params.clean}"
+        "psp-eval score {params.clean} --settings {input.settings} --out {params.clean}"
         " > {log} 2>&1"
 
 
@@ -76,11 +70,8 @@ rule hub_sheet:
         f"{CLEAN}/{HUB_SHEETS}/{{scope}}.parquet",
     log:
         "logs/{trial}/hub_sheet-{scope}.log",
-    conda:
-        "../envs/psp-eval.yaml"
-    threads: 1
+    localrule: True
     params:
-        hubs=config["hubs"],
         rows=hub_rows,
-    shell:
-        "psp-eval hub-sheet {params.hubs} --scope {wildcards.scope} --out {output} > {log} 2>&1"
+    run:
+        write_hub_sheet(HUBS, wildcards.scope, output[0])

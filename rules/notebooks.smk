@@ -1,11 +1,24 @@
+rule settings:
+    """Write one analysis's settings (or the data steps'): its part of the run's config."""
+    output:
+        f"{SETTINGS}/{{settings}}.json",
+    log:
+        "logs/{trial}/settings-{settings}.log",
+    localrule: True
+    params:
+        values=settings_values,
+    run:
+        settings.write(output[0], params.values)
+
+
 rule notebook:
     """Execute one analysis notebook for one scope (the trial or a hub) with papermill."""
     input:
         notebook="notebooks/{analysis}.ipynb",
-        tables=notebook_inputs,
+        tables=notebook_tables,
         hub_sheet=hub_sheet,
         upstream=upstream_results,
-        config=notebook_config,
+        settings=f"{SETTINGS}/{{analysis}}.json",
     output:
         notebook=f"{RESULTS}/{{trial}}/{{scope}}/{{analysis}}.ipynb",
         out_dir=directory(f"{RESULTS}/{{trial}}/{{scope}}/{{analysis}}"),
@@ -16,10 +29,13 @@ rule notebook:
     threads: 1
     resources:
         mem_mb=2000,
-        raw_readers=lambda wildcards: int(wildcards.analysis == "monitoring"),  # reads raw data
+        # monitoring holds every raw table as text, as validate and clean do
+        raw_readers=lambda wildcards: int(reads(wildcards.analysis)["tables"] == "raw"),
     params:
-        clean=lambda wildcards: f"{RESULTS}/{wildcards.trial}/clean",
+        data_dir=notebook_data_dir,
+        hub_sheet=hub_sheet_parameter,
     shell:
         "psp-eval execute {input.notebook} {output.notebook}"
         " -p trial={wildcards.trial} -p scope={wildcards.scope}"
-        " -p data_dir={params.clean} -p out_dir={output.out_dir} > {log} 2>&1"
+        " -p data_dir={params.data_dir} -p settings={input.settings}{params.hub_sheet}"
+        " -p out_dir={output.out_dir} > {log} 2>&1"

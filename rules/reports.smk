@@ -1,9 +1,26 @@
+# The render command of every report (trial, hub or standalone), from its rule's params.
+RENDER_SHELL = (
+    "psp-eval render --template {input.template} --qmd {output.qmd}"
+    " --html {output.html} --pdf {output.pdf} --engine {params.engine}"
+    " --trial {wildcards.trial} --scope {params.scope} --scope-name {params.name:q}"
+    " {params.analyses} --arm-treated {params.treated:q} --arm-control {params.control:q}"
+    " --data-dir {params.raw} {params.configs}{params.blinded} > {log} 2>&1"
+)
+# What a report is rendered from besides results: the config files (for the provenance
+# record), but not the hub sheet, whose rows reach each report through its own notebooks, so
+# one hub's edit rerenders that hub's report only (the provenance block still hashes the sheet
+# as it is at render time).
+REPORT_CONFIG = [path for path in CONFIG_FILES if path != config["hubs"]]
+TREATED, CONTROL = ARM_LABELS.values()  # the treated arm first
+
+
 rule render:
     """Instantiate the scope's report template and render it to self-contained HTML and PDF."""
     input:
         unpack(scope_results),
+        raw=existing_raw_tables,
         template=report_template,
-        partials=PARTIALS,
+        partials=report_partials,
         config=REPORT_CONFIG,
         sap_lock=SAP_LOCK,
     output:
@@ -16,9 +33,12 @@ rule render:
         "../envs/psp-eval.yaml"
     threads: 1
     params:
-        raw=RAW,
+        raw=raw_folder,
         scope=lambda wildcards: wildcards.scope,
         name=lambda wildcards: SCOPE_NAMES[wildcards.scope],
+        analyses=analysis_args(SECTIONED),
+        treated=TREATED,
+        control=CONTROL,
         configs=CONFIG_ARGS,
         engine=config["render"]["engine"],
         blinded=render_blinded,
@@ -29,6 +49,7 @@ rule render:
 rule render_standalone:
     """Render a trial-wide report of its own (need, monitoring) from its notebook."""
     input:
+        raw=existing_raw_tables,
         notebook=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}.ipynb",
         out_dir=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}",
         template="reports/{report}.qmd",
@@ -44,9 +65,12 @@ rule render_standalone:
         "../envs/psp-eval.yaml"
     threads: 1
     params:
-        raw=RAW,
+        raw=raw_folder,
         scope=TRIAL_SCOPE,
         name=SCOPE_NAMES[TRIAL_SCOPE],
+        analyses=lambda wildcards: analysis_args([wildcards.report, *SECTIONED]),
+        treated=TREATED,
+        control=CONTROL,
         configs=CONFIG_ARGS,
         engine=config["render"]["engine"],
         blinded=render_blinded,
@@ -57,24 +81,32 @@ rule render_standalone:
 rule index:
     """The index page: one link per report, for funders and LAs."""
     input:
+        raw=existing_raw_tables,
         reports=all_reports,
         hubs=config["hubs"],
-        data_cut=f"{RESULTS}/{TRIAL}/{TRIAL_SCOPE}/process",
+        results=[f"{RESULTS}/{TRIAL}/{TRIAL_SCOPE}/{a}" for a in ANALYSES],
         sap_lock=SAP_LOCK,
     output:
         f"{SITE}/index.html",
     log:
         f"logs/{TRIAL}/index.log",
+    localrule: True
     conda:
         "../envs/psp-eval.yaml"
     threads: 1
     params:
         trial=TRIAL,
-        raw=RAW,
-        results=lambda wildcards, input: Path(input.data_cut).parents[2],
+        raw=raw_folder,
+        results=lambda wildcards, input: Path(input.results[0]).parents[2],
+        hubs=lambda wildcards, input: f"--hubs {input.hubs} " if SECTIONED else "",
         configs=CONFIG_ARGS,
-        standalone=" ".join(f"--report {name}" for name in STANDALONE),
+        reports=" ".join(
+            [
+                *(f"--analysis {a}" for a in SECTIONED),
+                *(f"--report {a}" for a in STANDALONE),
+            ]
+        ),
     shell:
-        "psp-eval index --trial {params.trial} --hubs {input.hubs} --results-dir {params.results}"
-        " --out {output} --title 'psp-eval: {params.trial}' --data-dir {params.raw} {params.configs}"
-        " {params.standalone} > {log} 2>&1"
+        "psp-eval index --trial {params.trial} {params.hubs}--results-dir {params.results}"
+        " --out {output} --title 'psp-eval: {params.trial}' --data-dir {params.raw}"
+        " {params.configs} {params.reports} > {log} 2>&1"

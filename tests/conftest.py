@@ -38,3 +38,27 @@ def small_site(tmp_path_factory) -> Path:
     result = run_command([str(BIN / "psp-eval"), "run", "--cores", "2"], project)
     assert "reports/_site/index.html" in result.stdout
     return project
+
+
+def shipped_config(root: Path = ROOT) -> dict:
+    """The run's configuration as the Snakefile merges it: the config files rules/common.smk
+    names, in order (no overrides)."""
+    import re
+
+    import yaml
+    from snakemake.utils import update_config
+
+    config: dict = {}
+    for path in re.findall(r'^configfile: "(.+)"$', (root / "rules/common.smk").read_text(), re.M):
+        update_config(config, yaml.safe_load((root / path).read_text(encoding="utf-8")))
+    return config
+
+
+def shipped_settings(analysis: str, root: Path = ROOT, **overrides) -> dict:
+    """What the settings rule writes for `analysis` on the shipped configuration (sections
+    replaced by `overrides`)."""
+    from psp_eval.data import plan
+
+    config = {**shipped_config(root), **overrides}
+    catalogue = plan.load_catalogue(root)
+    return plan.job_settings(config, catalogue, analysis, root=root, labels=plan.arm_labels(config))

@@ -13,7 +13,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from psp_eval.engine import execution
+from psp_eval.engine import execution, settings
 from psp_eval.errors import PspEvalError
 
 if TYPE_CHECKING:
@@ -35,13 +35,33 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _instruments(args: argparse.Namespace) -> dict:
+    """The instruments: from the pipeline's settings file when given, else the config file."""
+    from psp_eval.data import scoring
+
+    return scoring.load_instruments(args.settings or args.instruments)
+
+
+def _hubs(args: argparse.Namespace):
+    """The hub sheet the data are checked against: the pipeline's hub ids (settings), the
+    --hubs sheet, the data folder's own hubs.tsv, or config/hubs.tsv, in that order."""
+    import pandas as pd
+
+    from psp_eval.data import contract
+
+    if args.settings is not None:
+        return pd.DataFrame({"hub_id": settings.load_yaml(args.settings, "hub_ids")})
+    if args.hubs is not None:
+        return contract.read_hubs(args.hubs)
+    own = Path(args.data_dir) / "hubs.tsv"
+    return contract.read_hubs(own if own.is_file() else DEFAULT_HUBS)
+
+
 def _validate(args: argparse.Namespace) -> ValidationResult:
     """Validate the data folder, showing warnings (e.g. unknown columns) whatever the outcome."""
-    from psp_eval.data import contract, scoring
+    from psp_eval.data import contract
 
-    hubs = contract.read_hubs(args.hubs)
-    instruments = scoring.load_instruments(args.instruments)
-    result = contract.validate_dir(args.data_dir, hubs, instruments)
+    result = contract.validate_dir(args.data_dir, _hubs(args), _instruments(args))
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return result
@@ -89,24 +109,19 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 def _cmd_hub_sheet(args: argparse.Namespace) -> int:
     from psp_eval.data import contract, scope
-    from psp_eval.engine import atomic
 
     hubs = contract.read_hubs(args.hubs)
-    if args.scope != scope.TRIAL_SCOPE:
-        hubs = hubs[hubs["hub_id"] == args.scope]
-        if hubs.empty:
-            raise scope.ScopeError(f"{args.hubs} has no hub {args.scope!r}")
-    with atomic.temporary_path(args.out) as tmp:
-        hubs.to_parquet(tmp, index=False)
-    print(f"Wrote the hub sheet for {args.scope} ({len(hubs)} rows) to {args.out}")
+    rows = scope.write_hub_sheet(hubs, args.scope, args.out)
+    print(f"Wrote the hub sheet for {args.scope} to {rows}")
     return 0
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from psp_eval.data import contract, scoring
 
-    instruments = scoring.load_instruments(args.instruments)
-    import pandas as pd
+    instruments = _instruments(args)
 
     measures = pd.read_parquet(Path(args.clean_dir) / "measures.parquet")
     scores = scoring.score(measures, instruments)
@@ -125,14 +140,26 @@ def _provenance(args: argparse.Namespace) -> dict:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from psp_eval.governance import blinding
-    from psp_eval.report import render
+    from psp_eval.present.tables import in_text
+    from psp_eval.report import index, render
 
     prov = _provenance(args)
-    variables = {"trial": args.trial, "scope": args.scope, "scope_name": args.scope_name}
-    variables.update(blinding.report_variables(args.blinded))
+    variables = {
+        "trial": args.trial,
+        "scope": args.scope,
+        "scope_name": args.scope_name,
+        "arm_treated": args.arm_treated,
+        "arm_control": args.arm_control,
+        "arm_control_text": in_text(args.arm_control),
+        "data_cut": index.data_cut(Path(args.qmd).parent, args.analysis),
+    }
     qmd = render.instantiate(
-        args.template, args.qmd, variables=variables, provenance=prov, engine=args.engine
+        args.template,
+        args.qmd,
+        variables=variables,
+        provenance=prov,
+        engine=args.engine,
+        sections=args.analysis,
     )
     if args.blinded:  # arms read A and B in the text and in every embedded output
         import tempfile
@@ -152,9 +179,14 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from psp_eval.data import contract
     from psp_eval.report import index
 
-    hubs = contract.read_hubs(args.hubs)
+    hubs = contract.read_hubs(args.hubs) if args.hubs is not None else None
     entries = index.index_entries(
-        args.trial, hubs, args.out.parent, args.results_dir, standalone=args.report
+        args.trial,
+        hubs,
+        args.out.parent,
+        args.results_dir,
+        analyses=args.analysis,
+        standalone=args.report,
     )
     prov = _provenance(args)
     index.build_index(entries, Path(args.out), title=args.title, provenance=prov)
@@ -311,10 +343,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="psp-eval", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def instrument_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--instruments", type=Path, default=DEFAULT_INSTRUMENTS)
+        p.add_argument(
+            "--settings", type=Path, help="the pipeline's settings file (instead of the others)"
+        )
+
     def data_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("data_dir", type=Path, help="folder of raw tables (CSV or Parquet)")
-        p.add_argument("--hubs", type=Path, default=DEFAULT_HUBS, help="hub sheet (TSV)")
-        p.add_argument("--instruments", type=Path, default=DEFAULT_INSTRUMENTS)
+        p.add_argument(
+            "--hubs",
+            type=Path,
+            help="hub sheet (TSV; default DATA_DIR/hubs.tsv if there is one, else config/hubs.tsv)",
+        )
+        instrument_options(p)
 
     p = sub.add_parser("synth", help="write the synthetic demo trial")
     p.add_argument("--out", type=Path, required=True)
@@ -346,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score the instruments of clean measures")
     p.add_argument("clean_dir", type=Path)
-    p.add_argument("--instruments", type=Path, default=DEFAULT_INSTRUMENTS)
+    instrument_options(p)
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=_cmd_score)
 
@@ -363,6 +405,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trial", required=True)
     p.add_argument("--scope", required=True)
     p.add_argument("--scope-name", required=True)
+    p.add_argument(
+        "--analysis",
+        action="append",
+        default=[],
+        help="an analysis whose sections the report holds (repeat, in report order)",
+    )
+    p.add_argument("--arm-treated", required=True, help="the treated arm's name in the report")
+    p.add_argument("--arm-control", required=True, help="the control arm's name")
     p.add_argument("--data-dir", type=Path, required=True, help="raw data (for provenance)")
     p.add_argument("--config-file", action="append", default=[], help="config (for provenance)")
     p.add_argument("--engine", choices=("auto", "quarto", "embedded"), default="auto")
@@ -371,7 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="write the index page linking every report")
     p.add_argument("--trial", required=True)
-    p.add_argument("--hubs", type=Path, default=DEFAULT_HUBS)
+    p.add_argument("--hubs", type=Path, help="hub sheet: the index links the trial and hub reports")
+    p.add_argument(
+        "--analysis", action="append", default=[], help="an analysis with report sections"
+    )
     p.add_argument("--results-dir", type=Path, default=Path("results"))
     p.add_argument(
         "--report", action="append", default=[], help="a standalone report (reports/NAME.qmd)"

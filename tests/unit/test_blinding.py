@@ -167,14 +167,6 @@ def test_relabel_notebook_keeps_code_and_relabels_what_reports_show():
     assert out.cells[1].outputs[1]["text"] == "Arm A\n"
 
 
-def test_report_variables():
-    assert blinding.report_variables(True) == {"arm_sffc": "Arm A", "arm_usual": "Arm B"}
-    assert blinding.report_variables(False) == {
-        "arm_sffc": "SFFC",
-        "arm_usual": "Services as usual",
-    }
-
-
 def test_blind_report_relabels_and_adds_the_banner(tmp_path):
     scope_dir, work = tmp_path / "trial", tmp_path / "work"
     scope_dir.mkdir()

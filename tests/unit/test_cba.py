@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import shipped_settings
 from psp_eval.analyses import cost_benefit as cba
 from psp_eval.analyses.cost_benefit import ModelInputs, Parameter
-from psp_eval.engine.paths import config_file
 
 D = pd.Timestamp
 
@@ -56,8 +56,9 @@ def test_deflator_converts_and_interpolates():
 
 
 def test_shipped_config_loads_with_sources():
-    deflators = cba.load_deflators(config_file("deflators.csv"))
-    config, params = cba.load_unit_costs(config_file("unit_costs.yaml"), deflators)
+    settings = shipped_settings("cost_benefit")
+    config, deflators = settings["cost_benefit"], cba.deflators_from_rows(settings["deflators"])
+    params = cba.unit_costs(config, deflators)
     # GMCA foster care £700/wk at 2013/14 prices -> 2024 prices: 700 x 117.3 / 86.4
     assert params["foster_care_week"].value == pytest.approx(700 * 117.3 / 86.4)
     for entry in config["unit_costs"].values():

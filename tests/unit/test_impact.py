@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import shipped_config
 from psp_eval.analyses import impact
 from psp_eval.present import impact as present_impact
 from psp_eval.present import tables
@@ -183,11 +184,10 @@ def demo_frame(tmp_path_factory):
     """The analysis frame of the demo trial (default seed and size), built as the pipeline does."""
     from psp_eval.data import contract, scoring
     from psp_eval.data import demo as synth
-    from psp_eval.engine.paths import config_file
 
     raw = tmp_path_factory.mktemp("demo")
     synth.generate(raw)
-    instruments = scoring.load_instruments(config_file("instruments.yaml"))
+    instruments = shipped_config()["instruments"]
     tables = contract.load_dir(raw, contract.read_hubs(raw / "hubs.tsv"), instruments)
     tables["outcomes"] = scoring.outcomes_wide(
         scoring.score(tables["measures"], instruments), instruments

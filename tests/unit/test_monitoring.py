@@ -5,6 +5,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from conftest import shipped_config
 from psp_eval.analyses import monitoring
 from psp_eval.analyses.monitoring import BlindingError, MonitoringConfig
 from psp_eval.data import contract, scoring
@@ -161,6 +162,6 @@ def test_a_folder_that_fails_validation_still_gives_every_summary(demo, tmp_path
     assert out["followup"]["due"].iloc[-1] > 0
 
 
-def test_config_file_loads():
-    config = MonitoringConfig.load("config/monitoring.yaml")
+def test_shipped_settings_load():
+    config = MonitoringConfig.from_settings(shipped_config()["monitoring"])
     assert config.target_date == pd.Timestamp("2026-01-31") and config.as_of is None

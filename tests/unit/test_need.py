@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import shipped_config
 from psp_eval.analyses import need
 from psp_eval.analyses.need import NeedError, ProfileRules
 from psp_eval.present import disclosure
@@ -199,8 +200,8 @@ def test_unknown_rule_and_missing_dob_are_refused():
         _classify(ep, _header(B="2015-01-01"))
 
 
-def test_config_file_gives_the_seed_study_profile():
-    config = need.load_need_config(ROOT / "config" / "need.yaml")
+def test_shipped_settings_give_the_seed_study_profile():
+    config = need.need_settings(shipped_config()["need"])
     assert config["profile"] == ProfileRules()
 
 

@@ -56,3 +56,27 @@ def test_outputs_leave_no_temporary_files(tmp_path):
     assert path == tmp_path / "tables" / "reviewers.csv"
     assert pd.read_csv(path)["x"].tolist() == [0.1, 1 / 3]
     assert not [p for p in tmp_path.rglob("*") if atomic.is_temporary(p)]
+
+
+def test_record_and_markdown(tmp_path):
+    from psp_eval.report.outputs import Outputs
+
+    out = Outputs(tmp_path)
+    out.record({"a": 1, "b": "text"})
+    assert out.numbers == {"a": 1, "b": "text"}
+    assert out.markdown("- **x:** y").data == "- **x:** y"
+
+
+def test_write_hub_sheet_keeps_a_scopes_rows(tmp_path):
+    import pandas as pd
+    import pytest
+
+    from psp_eval.data.scope import ScopeError, write_hub_sheet
+
+    hubs = pd.DataFrame({"hub_id": ["a", "b"], "hub_name": ["A", "B"]})
+    assert len(pd.read_parquet(write_hub_sheet(hubs, "trial", tmp_path / "t.parquet"))) == 2
+    assert pd.read_parquet(write_hub_sheet(hubs, "b", tmp_path / "b.parquet"))[
+        "hub_name"
+    ].tolist() == ["B"]
+    with pytest.raises(ScopeError, match="no hub 'c'"):
+        write_hub_sheet(hubs, "c", tmp_path / "c.parquet")

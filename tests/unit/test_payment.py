@@ -5,8 +5,8 @@ import math
 import pandas as pd
 import pytest
 
+from conftest import shipped_config
 from psp_eval.analyses import payment as targets
-from psp_eval.engine.paths import config_file
 from psp_eval.present import payment as present_payment
 
 CONFIG = {
@@ -115,13 +115,14 @@ def test_la_savings_by_share_of_families_with_disclosure():
     assert shown.at["All LAs", "SFFC families in the trial"] == 20
 
 
-def test_shipped_targets_file_is_valid():
-    config = targets.load_targets(config_file("payment.yaml"))
+def test_shipped_targets_are_valid():
+    config = targets.check_targets(shipped_config()["payment"])
     assert config["further_years"] == 2 and config["decision"]["required"]
 
 
-def test_bad_targets_file_is_explained(tmp_path):
-    path = tmp_path / "t.yaml"
-    path.write_text("targets:\n  - {id: a, label: A, measure: x, comparison: above, level: 1}\n")
+def test_bad_targets_are_explained():
+    bad = {
+        "targets": [{"id": "a", "label": "A", "measure": "x", "comparison": "above", "level": 1}]
+    }
     with pytest.raises(targets.PaymentError, match="at_least or at_most"):
-        targets.load_targets(path)
+        targets.check_targets(bad)

@@ -30,15 +30,35 @@ def test_index_lists_trial_hubs_then_standalone_reports(tmp_path):
     reports.mkdir()
     (reports / "need.qmd").write_text('---\ntitle: "Need and reach"\n---\n\nText\n')
     entries = index_entries(
-        "demo", hubs, site, tmp_path / "results", standalone=["need"], reports_dir=reports
+        "demo",
+        hubs,
+        site,
+        tmp_path / "results",
+        analyses=["process"],
+        standalone=["need"],
+        reports_dir=reports,
     )
     assert [(e["scope"], e["scope_name"], e["kind"]) for e in entries] == [
         ("trial", "All hubs", "trial"),
         ("leeds", "Leeds and West Yorkshire", "hub"),
         ("need", "Need and reach", "need"),
     ]
-    assert {e["data_cut"] for e in entries} == {"2026-03-25"}
+    assert {e["data_cut"] for e in entries} == {"2026-03-25"}  # need has none: the trial's
     assert entries[1]["pdf"].endswith("demo/leeds.pdf")
+
+
+def test_index_without_report_sections_lists_the_standalone_reports_with_their_own_cut(tmp_path):
+    site = _site(tmp_path, ["monitoring"])
+    own = tmp_path / "results/demo/trial/monitoring/numbers.json"
+    own.parent.mkdir(parents=True)
+    own.write_text(json.dumps({"data_cut": "2026-01-02"}))
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "monitoring.qmd").write_text('---\ntitle: "Monitoring"\n---\n')
+    entries = index_entries(
+        "demo", None, site, tmp_path / "results", standalone=["monitoring"], reports_dir=reports
+    )
+    assert [(e["scope"], e["data_cut"]) for e in entries] == [("monitoring", "2026-01-02")]
 
 
 def test_index_refuses_a_missing_report(tmp_path):

@@ -108,3 +108,43 @@ def test_cli_prints_sample_size_and_mde(capsys):
     assert "minimum detectable effect 0.499" in out  # 64 is rounded up from 63.8
     assert main(["power", "--rho", "1.5", "--effect", "1"]) == 1
     assert "rho must be in [0, 1)" in capsys.readouterr().err
+
+
+def test_primary_power_over_the_designs_outcomes_and_its_report_words():
+    from conftest import shipped_settings
+    from psp_eval.analyses.power import primary_power
+    from psp_eval.data.design import TrialDesign
+    from psp_eval.present import need as show_need
+
+    settings = shipped_settings("need")
+    design = TrialDesign.from_settings(settings)
+    rows, last = primary_power(
+        settings["power"],
+        list(design.primary),
+        alpha=0.05,
+        multiplicity="bonferroni",
+        target=850,
+        n_hubs=5,
+    )
+    assert [r["outcome"] for r in rows] == ["sdq_total_difficulties", "gad7_total"]
+    one = Design(
+        sd=6.0,
+        rho=0.55,
+        alpha=0.05,
+        n_primary=2,
+        multiplicity="bonferroni",
+        attrition=0.15,
+        icc=0.01,
+        cluster_size=170,
+    )
+    assert rows[0]["mde"] == pytest.approx(pw.minimum_detectable_effect(425, one, 0.8))
+    assert last.alpha_per_test == pytest.approx(0.025)
+    numbers = show_need.power_numbers(rows, last, settings["power"], 850, design, "bonferroni")
+    assert numbers["power_multiplicity_words"] == "Bonferroni over two primary outcomes"
+    assert numbers["power_mde_words"].startswith(
+        f"{round(rows[0]['mde'], 2)} points in SDQ total difficulties and "
+    )
+    assert list(show_need.power_table(rows, design)["Outcome"]) == [
+        "SDQ total difficulties (0-40)",
+        "GAD-7 (0-21)",
+    ]

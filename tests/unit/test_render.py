@@ -410,3 +410,24 @@ def test_numbers_get_separators_and_keep_their_digits(tmp_path):
     )
     out = render.instantiate(template, folder / "t.qmd", variables={}, provenance=PROVENANCE)
     assert out.read_text() == "2.50; 1,200,000; £12,345.6; 2026-03-31"
+
+
+def test_sections_include_the_chosen_analyses_partials_in_order(scope, template):
+    partials = template.parent / "partials"
+    partials.mkdir()
+    for name in ("process", "impact"):
+        (partials / f"{name}-summary-hub.qmd").write_text(f"- {name} summary\n")
+        (partials / f"{name}-hub.qmd").write_text(f"## {name}\n")
+    template.write_text("# T\n\n{{< sections summary-hub >}}\n\n{{< sections hub >}}\n")
+    qmd = render.instantiate(
+        template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE,
+        sections=["impact", "process"],
+    )  # fmt: skip
+    assert qmd.read_text() == (
+        "# T\n\n- impact summary\n\n- process summary\n\n## impact\n\n## process\n"
+    )
+    only = render.instantiate(
+        template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE,
+        sections=["process"],
+    )  # fmt: skip
+    assert "impact" not in only.read_text()

@@ -320,9 +320,9 @@ def _broken(spec: dict[str, Any], instrument: str, key: str, value: Any) -> dict
     ],
 )
 def test_bad_config_names_instrument_and_key(tmp_path, instrument, key, value, message):
-    spec = _broken(yaml.safe_load(CONFIG.read_text()), instrument, key, value)
+    spec = _broken(yaml.safe_load(CONFIG.read_text())["instruments"], instrument, key, value)
     path = tmp_path / "instruments.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    path.write_text(yaml.safe_dump({"instruments": spec}, sort_keys=False))
     with pytest.raises(ScoringConfigError, match=rf"instrument '{instrument}', key {message}"):
         load_instruments(path)
 

@@ -181,13 +181,13 @@ def test_tables_keep_the_contract(small: Path) -> None:
 
 
 def test_the_contract_validator_accepts_the_demo(small: Path) -> None:
-    instruments = yaml.safe_load(CONFIG_INSTRUMENTS.read_text(encoding="utf-8"))
+    instruments = yaml.safe_load(CONFIG_INSTRUMENTS.read_text(encoding="utf-8"))["instruments"]
     result = contract.validate_dir(small, contract.read_hubs(small / "hubs.tsv"), instruments)
     assert [str(p) for p in result.problems] == []
 
 
 def test_generator_instruments_match_the_config() -> None:
-    config = yaml.safe_load(CONFIG_INSTRUMENTS.read_text(encoding="utf-8"))
+    config = yaml.safe_load(CONFIG_INSTRUMENTS.read_text(encoding="utf-8"))["instruments"]
     assert {i.name for i in synth.INSTRUMENTS} == set(config)
     for inst in synth.INSTRUMENTS:
         spec = config[inst.name]

@@ -1,14 +1,17 @@
 """The monitoring notebook on broken, in-progress raw data: a report all the same, and blinded."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from conftest import shipped_settings
 from psp_eval.analyses import monitoring
+from psp_eval.data import contract
 from psp_eval.data import demo as synth
+from psp_eval.data.scope import write_hub_sheet
+from psp_eval.engine import settings as run_settings
 from psp_eval.engine.execution import execute
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,13 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_monitoring_notebook_reports_broken_data_without_unblinding(tmp_path):
     project = tmp_path / "project"
-    (project / "config").mkdir(parents=True)
-    shutil.copy2(ROOT / "Snakefile", project / "Snakefile")
-    for name in ("config.yaml", "instruments.yaml", "monitoring.yaml"):
-        shutil.copy2(ROOT / "config" / name, project / "config" / name)
+    project.mkdir()
     raw = project / "data" / "raw" / "demo"
     synth.generate(raw, seed=8, n_hubs=2, n_las=4, n_families=150)
-    shutil.copy2(raw / "hubs.tsv", project / "config" / "hubs.tsv")
+    # What the rules hand the notebook: its settings and the hub sheet's rows.
+    settings = project / "monitoring.json"
+    run_settings.write(settings, shipped_settings("monitoring"))
+    hub_sheet = project / "hubs.parquet"
+    write_hub_sheet(contract.read_hubs(raw / "hubs.tsv"), "trial", hub_sheet)
     (raw / "costs.csv").unlink()  # not delivered yet
     rand = pd.read_csv(raw / "randomisation.csv", dtype=str)
     rand.loc[2, "arm"] = "SFFC"  # a typo in the source system
@@ -33,7 +37,9 @@ def test_monitoring_notebook_reports_broken_data_without_unblinding(tmp_path):
     params = {
         "trial": "demo",
         "scope": "trial",
-        "data_dir": "results/demo/clean",
+        "data_dir": str(raw),
+        "settings": str(settings),
+        "hub_sheet": str(hub_sheet),
         "out_dir": str(out_dir),
     }
     execute(

@@ -54,6 +54,7 @@ def test_dry_run_plans_every_job(tmp_path):
         "notebook": 4 * scopes + 2,  # four analyses per scope, need and monitoring once
         "render": scopes,
         "render_standalone": 2,
+        "settings": 4 + 2 + 1,  # each analysis's part of the run's config, and the data steps'
         "hub_sheet": scopes,  # the trial's rows for process, payment and need; each hub's
         "index": 1,
         "audit": 1,  # the disclosure audit of every output, last
@@ -139,4 +140,4 @@ def test_monitoring_is_planned_on_data_with_a_missing_file(tmp_path):
     project = project_copy(tmp_path, n_hubs=2, n_las=3, n_families=60)
     (project / "data/raw/demo/costs.csv").unlink()
     jobs = _planned_jobs(project, "reports/_site/demo/monitoring.html")
-    assert jobs == {"notebook": 1, "render_standalone": 1}
+    assert jobs == {"settings": 1, "hub_sheet": 1, "notebook": 1, "render_standalone": 1}

@@ -3,7 +3,7 @@
 The cost side counts delivery cost per family from the `costs` table in one price year (GDP
 deflator, config/deflators.csv). The model values the outcomes SFFC changes (care entries,
 re-referrals and the assessments that follow them) with the unit costs of
-config/unit_costs.yaml, each with its source, price year and uncertainty, as Investing in
+config/cost_benefit.yaml, each with its source, price year and uncertainty, as Investing in
 Children did with WSIPP's model: cautious effects (design and implementation adjustments),
 benefits only over the horizon, Green Book discounting, and Monte Carlo draws of effects and
 unit costs giving NPV, benefit-cost ratio and the chance that benefits exceed costs, by
@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from psp_eval.errors import PspEvalError
 
@@ -113,9 +112,10 @@ def discount_factors(n_years: int, schedule: str | float = "green_book") -> np.n
 
 
 # --- prices ---------------------------------------------------------------------------------
-def load_deflators(path: str | Path) -> pd.Series:
-    """The GDP deflator table (config/deflators.csv): index by calendar year."""
-    table = pd.read_csv(path, comment="#")
+def deflators_from_rows(rows: list[Mapping[str, Any]]) -> pd.Series:
+    """The GDP deflator table (rows of year, index, status, as the run's settings hold it):
+    the index by year."""
+    table = pd.DataFrame(list(rows), columns=["year", "index", "status"])
     return table.set_index("year")["index"].astype(float).sort_index()
 
 
@@ -125,7 +125,7 @@ def deflator_index(year: int, deflators: pd.Series) -> float:
     if not years[0] <= year <= years[-1]:
         raise CbaError(
             f"price year {year} is outside the deflator table ({int(years[0])}-{int(years[-1])}): "
-            "add the year to config/deflators.csv"
+            "add the year to the deflator table (cost_benefit.deflators)"
         )
     return float(np.exp(np.interp(year, years, np.log(deflators.to_numpy()))))
 
@@ -211,7 +211,7 @@ class Parameter:
 
 
 def parameter_from_config(name: str, entry: Mapping[str, Any], *, scale: float = 1.0) -> Parameter:
-    """A Parameter from a unit_costs.yaml entry, with every value multiplied by `scale`."""
+    """A Parameter from a unit cost or assumption of config/cost_benefit.yaml, with every value multiplied by `scale`."""
     unc = dict(entry.get("uncertainty") or {"distribution": "fixed"})
     value = float(entry["value"]) * scale
     dist = unc.get("distribution", "fixed")
@@ -226,20 +226,20 @@ def parameter_from_config(name: str, entry: Mapping[str, Any], *, scale: float =
     )  # fmt: skip
 
 
-def load_unit_costs(path: str | Path, deflators: pd.Series) -> tuple[dict, dict[str, Parameter]]:
-    """config/unit_costs.yaml: the settings and each unit cost as a Parameter in the base year."""
-    config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+def unit_costs(config: Mapping[str, Any], deflators: pd.Series) -> dict[str, Parameter]:
+    """Each unit cost and assumption of the model's settings (config/cost_benefit.yaml) as a
+    Parameter, unit costs converted to the price year."""
     base = int(config["price_year"])
     params = {}
     for name, entry in config["unit_costs"].items():
         for key in ("value", "price_year", "source", "uncertainty"):
             if key not in entry:
-                raise CbaError(f"{path}: unit cost {name!r} needs {key!r}")
+                raise CbaError(f"cost_benefit: unit cost {name!r} needs {key!r}")
         scale = to_price_year(1.0, int(entry["price_year"]), base, deflators)
         params[name] = parameter_from_config(name, entry, scale=scale)
     for name, entry in config.get("assumptions", {}).items():
         params[name] = parameter_from_config(name, entry)
-    return config, params
+    return params
 
 
 def unit_cost_table(config: dict, params: Mapping[str, Parameter]) -> pd.DataFrame:

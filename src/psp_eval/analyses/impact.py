@@ -108,6 +108,8 @@ def _design(
     treatment indicator, baseline, dummy-coded covariates; constant columns dropped)."""
     rows = data[data[arm].isin([treated, control])]
     rows = rows.dropna(subset=[*needed, *covariates]).reset_index(drop=True)
+    if rows.empty:
+        raise NotEstimable(f"no complete rows for {', '.join(needed)}")
     parts = [
         pd.Series(1.0, index=rows.index, name="const"),
         (rows[arm] == treated).astype(float).rename("treated"),
@@ -623,3 +625,220 @@ def try_fit(function, *args, **kwargs):
         return function(*args, **kwargs)
     except (NotEstimable, np.linalg.LinAlgError):
         return None
+
+
+# --- the trial's analyses over the design's outcomes ---------------------------------------------
+EFFECT_COLUMNS = [*ANCOVA_COLUMNS, "outcome", "role", "p_adjusted", "p_method", "estimable"]
+
+
+def score_effects(
+    frame: pd.DataFrame,
+    outcomes: Sequence,
+    *,
+    arm: str,
+    treated: object,
+    control: object,
+    covariates: Sequence[str],
+    multiplicity: str,
+) -> pd.DataFrame:
+    """The primary analysis of every questionnaire outcome (`outcomes`: design Outcomes with
+    `column`, `baseline_column`, `role`): ANCOVA on the baseline score and `covariates`, one row
+    per outcome. Primary outcomes' p-values are adjusted together by `multiplicity` (the ones
+    that could be estimated); secondary outcomes' stay unadjusted. An outcome that cannot be
+    fitted has `estimable` False, NaN statistics and its arms' counts of non-missing values."""
+    rows, fits = [], {}
+    for o in outcomes:
+        fits[o.id] = try_fit(
+            ancova, frame, o.column, arm, treated, control, o.baseline_column, covariates
+        )
+    primary = [o.id for o in outcomes if o.role == "primary" and fits[o.id] is not None]
+    adjusted = dict(
+        zip(primary, adjust_p([fits[i]["p_value"].iloc[0] for i in primary], multiplicity))
+    )
+    for o in outcomes:
+        fit = fits[o.id]
+        if fit is None:
+            row = dict.fromkeys(ANCOVA_COLUMNS, np.nan)
+            for key, level in (("n_treated", treated), ("n_control", control)):
+                row[key] = int(frame.loc[frame[arm] == level, o.column].notna().sum())
+        else:
+            row = fit.iloc[0].to_dict()
+        is_primary = o.role == "primary"
+        method = multiplicity if is_primary and multiplicity != "none" else "unadjusted"
+        raw = row["p_value"]
+        row |= {
+            "outcome": o.id,
+            "role": o.role,
+            "p_adjusted": adjusted.get(o.id, np.nan) if is_primary else raw,
+            "p_method": method,
+            "estimable": fit is not None,
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)[EFFECT_COLUMNS]
+
+
+SENSITIVITY_COLUMNS = [
+    "outcome",
+    "analysis",
+    "model",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n",
+]
+
+
+def sensitivity_analyses(
+    frame: pd.DataFrame,
+    outcomes: Sequence,
+    effects: pd.DataFrame,
+    *,
+    arm: str,
+    treated: object,
+    control: object,
+    covariates: Sequence[str],
+    group: str,
+    nested: str | None,
+    mixed_covariates: Sequence[str],
+    welch: callable,
+    imputations: int | None,
+    iterations: int = 5,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The primary ANCOVA (`effects`, from `score_effects`) beside the unadjusted difference
+    (`welch(column)`), a mixed model with random intercepts for `group` (and `nested` within
+    it), and, when `imputations` is given, multiple imputation of the missing scores: one row
+    per outcome and analysis (NaN where not estimable)."""
+    rows = []
+    by_id = effects.set_index("outcome")
+    for o in outcomes:
+        y, b = o.column, o.baseline_column
+        primary = by_id.loc[o.id]
+        rows.append({"outcome": o.id, "analysis": "ancova", "model": "",
+                     **{k: primary[k] for k in ("estimate", "ci_low", "ci_high", "p_value", "n")}})  # fmt: skip
+        w = welch(y)
+        rows.append({"outcome": o.id, "analysis": "welch", "model": "", **w, "n": w["n_treated"] + w["n_control"]})  # fmt: skip
+        mixed = try_fit(
+            mixed_ancova, frame, y, arm, treated, control, b, list(mixed_covariates),
+            group=group, nested=nested,
+        )  # fmt: skip
+        rows.append({"outcome": o.id, "analysis": "mixed",
+                     **({"model": ""} if mixed is None else mixed.iloc[0][["model", "estimate", "ci_low", "ci_high", "p_value", "n"]].to_dict())})  # fmt: skip
+        if imputations:
+            pooled = try_fit(
+                mice_ancova, frame, y, arm, treated, control, b, covariates,
+                m=imputations, iterations=iterations, seed=seed,
+            )  # fmt: skip
+            values = {} if pooled is None else {
+                "estimate": pooled.estimate, "ci_low": pooled.ci_low, "ci_high": pooled.ci_high,
+                "p_value": pooled.p_value, "n": len(frame),
+            }  # fmt: skip
+            rows.append(
+                {"outcome": o.id, "analysis": "mice", "model": f"m = {imputations}", **values}
+            )
+    return pd.DataFrame(rows).reindex(columns=[*SENSITIVITY_COLUMNS, "n_treated", "n_control"])
+
+
+RECORD_COLUMNS = [
+    "outcome", "measure", "estimate", "ci_low", "ci_high", "p_value", "model",
+    "pct_treated", "pct_control", "events_treated", "events_control", "n_arm_treated",
+    "n_arm_control",
+]  # fmt: skip
+
+
+def record_effects(
+    frame: pd.DataFrame,
+    outcomes: Sequence,
+    *,
+    arm: str,
+    treated: object,
+    control: object,
+    covariates: Sequence[str],
+) -> pd.DataFrame:
+    """Every analysis of the LA-record outcomes (`outcomes`: design Outcomes with `rate`,
+    `risk` and/or `time_to_first`), treated over control: rate ratios (negative binomial with
+    log years followed as offset), risk ratios, Cox hazard ratios of the first event. One row
+    per outcome and measure, NaN where not estimable; risks per arm are counted either way."""
+    from psp_eval.analyses import survival
+
+    n_t, n_c = int((frame[arm] == treated).sum()), int((frame[arm] == control).sum())
+    rows = []
+    for o in outcomes:
+        if o.rate:
+            r = try_fit(rate_ratio, frame, o.rate["count"], "years_followed", arm, treated, control, covariates)  # fmt: skip
+            rows.append({"outcome": o.id, "measure": "rate",
+                         **({} if r is None else {"estimate": r["rate_ratio"].iloc[0], **r.iloc[0][["ci_low", "ci_high", "p_value", "model"]].to_dict()})})  # fmt: skip
+        if o.time_to_first:
+            t = o.time_to_first
+            c = try_fit(survival.cox_by_arm, frame, t["duration"], t["event"], arm, treated, control, covariates)  # fmt: skip
+            rows.append({"outcome": o.id, "measure": "time_to_first",
+                         **({} if c is None else {"estimate": c["hazard_ratio"].iloc[0], **c.iloc[0][["ci_low", "ci_high", "p_value"]].to_dict(), "model": "Cox"})})  # fmt: skip
+        if o.risk:
+            event = o.risk["event"]
+            risk = try_fit(risk_ratio, frame, event, arm, treated, control)
+            pct = {
+                key: 100 * frame.loc[frame[arm] == level, event].mean() if n else np.nan
+                for key, level, n in (("pct_treated", treated, n_t), ("pct_control", control, n_c))
+            }
+            values = {} if risk is None else {
+                "estimate": risk["risk_ratio"].iloc[0],
+                **risk.iloc[0][["ci_low", "ci_high", "p_value", "events_treated", "events_control"]].to_dict(),
+            }  # fmt: skip
+            rows.append(
+                {"outcome": o.id, "measure": "risk", **values, **pct, "model": "risk ratio"}
+            )
+    out = pd.DataFrame(rows).reindex(columns=RECORD_COLUMNS)
+    out["n_arm_treated"], out["n_arm_control"] = n_t, n_c
+    return out
+
+
+def time_to_first_tests(
+    frame: pd.DataFrame,
+    duration: str,
+    event: str,
+    *,
+    arm: str,
+    treated: object,
+    control: object,
+    covariates: Sequence[str],
+    horizon: float,
+) -> dict[str, dict | None]:
+    """The log-rank test, the proportional-hazards check of the arm term and the difference in
+    restricted mean event-free time to `horizon`, each None where not estimable."""
+    from psp_eval.analyses import survival
+
+    return {
+        "logrank": try_fit(survival.logrank, frame, duration, event, arm, treated, control),
+        "ph": try_fit(survival.ph_test, frame, duration, event, arm, treated, control, covariates),
+        "rmst": try_fit(survival.rmst_difference, frame, duration, event, arm, treated, control, horizon),
+    }  # fmt: skip
+
+
+def subgroup_effects(
+    frame: pd.DataFrame,
+    group: str,
+    outcome,
+    *,
+    arm: str,
+    treated: object,
+    control: object,
+    covariates: Sequence[str],
+) -> tuple[pd.DataFrame, float | None]:
+    """The primary ANCOVA of `outcome` within each level of `group`, and the interaction
+    test's p-value (None where not estimable)."""
+    y, b = outcome.column, outcome.baseline_column
+    effects = effects_by_group(frame, group, y, arm, treated, control, b, covariates)
+    test = try_fit(interaction_test, frame, group, y, arm, treated, control, b, covariates)
+    return effects, None if test is None else float(test["p_value"])
+
+
+def score_means(outcomes: pd.DataFrame, randomisation: pd.DataFrame, design) -> pd.DataFrame:
+    """`means_by_arm` of every questionnaire outcome at baseline and at its time point, with
+    the outcome's id and the time point's."""
+    parts = []
+    for o in design.scores:
+        for timepoint in (o.baseline, o.timepoint):
+            part = means_by_arm(outcomes, randomisation, o.column_at(timepoint))
+            parts.append(part.assign(outcome=o.id, timepoint=timepoint))
+    return pd.concat(parts, ignore_index=True)

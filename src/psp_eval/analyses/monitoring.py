@@ -21,11 +21,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from psp_eval.data import contract
 from psp_eval.data.contract import ARMS, Problem
-from psp_eval.engine import paths
 
 ALL_HUBS = "All hubs"
 # Words that mark an outcome in a column name or number key; the blinding check refuses any
@@ -60,30 +58,21 @@ class MonitoringConfig:
     as_of: pd.Timestamp | None = None  # monitor the data as they stood on this date
 
     @classmethod
-    def load(cls, path: str | Path) -> MonitoringConfig:
-        values: dict[str, Any] = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    def from_settings(cls, settings: Mapping[str, Any]) -> MonitoringConfig:
+        """The monitoring settings (config/monitoring.yaml, through the run's settings)."""
+        values: dict[str, Any] = dict(settings)
         values["target_date"] = pd.Timestamp(values["target_date"])
         if values.get("as_of") is not None:
             values["as_of"] = pd.Timestamp(values["as_of"])
         return cls(**values)
 
 
-def raw_folder(trial: str, start: str | Path | None = None) -> Path:
-    """The raw data folder of `trial`: <raw_dir>/<trial> of config/config.yaml, from the root."""
-    root = paths.project_root(start)
-    return root / paths.load_config(start)["raw_dir"] / trial
-
-
-def read_raw(trial: str, start: str | Path | None = None) -> contract.ValidationResult:
-    """Validate the raw folder of `trial` with the project's hub sheet and instruments; the
+def read_raw(
+    raw_dir: str | Path, hubs: pd.DataFrame, instruments: Mapping[str, Any]
+) -> contract.ValidationResult:
+    """Validate the raw folder with the hub sheet and instruments the rule hands over; the
     result holds the typed tables and every problem, whether or not the data pass."""
-    from psp_eval.data import scoring
-
-    root = paths.project_root(start)
-    config = paths.load_config(start)
-    hubs = contract.read_hubs(root / config["hubs"])
-    instruments = scoring.load_instruments(root / config["instruments"])
-    return contract.validate_dir(raw_folder(trial, start), hubs, instruments)
+    return contract.validate_dir(raw_dir, hubs, instruments)
 
 
 DATE_COLUMNS = {

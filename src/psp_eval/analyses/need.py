@@ -28,12 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from psp_eval.errors import PspEvalError
 
@@ -79,11 +77,11 @@ class ProfileRules:
         return cls(**values)
 
 
-def load_need_config(path: str | Path) -> dict[str, Any]:
-    """config/need.yaml as a dict, with `profile` turned into ProfileRules."""
-    config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    config["profile"] = ProfileRules.from_mapping(config.get("profile"))
-    return config
+def need_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The need settings (config/need.yaml) as a dict, with `profile` turned into ProfileRules."""
+    settings = dict(config)
+    settings["profile"] = ProfileRules.from_mapping(settings.get("profile"))
+    return settings
 
 
 # --- periods of care --------------------------------------------------------------------------

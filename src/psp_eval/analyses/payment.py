@@ -13,11 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from psp_eval.errors import PspEvalError
 
@@ -28,23 +26,22 @@ class PaymentError(PspEvalError, ValueError):
     """The targets file is incomplete or names evidence that does not exist."""
 
 
-def load_targets(path: str | Path) -> dict:
-    """Read and check config/payment.yaml."""
-    config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+def check_targets(config: Mapping[str, Any]) -> dict:
+    """The payment settings (config/payment.yaml), checked: rules the schema cannot state."""
     ids = [t.get("id") for t in config.get("targets", [])]
     for target in config.get("targets", []):
         if target.get("comparison") not in COMPARISONS:
             raise PaymentError(
-                f"{path}: target {target.get('id')!r}: comparison must be at_least or at_most"
+                f"payment: target {target.get('id')!r}: comparison must be at_least or at_most"
             )
         if not any(k in target for k in ("measure", "effect", "any_of_effects")):
             raise PaymentError(
-                f"{path}: target {target.get('id')!r} needs measure, effect or any_of_effects"
+                f"payment: target {target.get('id')!r} needs measure, effect or any_of_effects"
             )
     for required in config.get("decision", {}).get("required", []):
         if required not in ids:
-            raise PaymentError(f"{path}: decision requires {required!r}, which is not a target")
-    return config
+            raise PaymentError(f"payment: decision requires {required!r}, which is not a target")
+    return dict(config)
 
 
 @dataclass(frozen=True)

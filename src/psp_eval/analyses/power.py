@@ -31,6 +31,12 @@ class PowerError(PspEvalError, ValueError):
     """Design values that make no sense (a correlation of 1.2, attrition of 100%, ...)."""
 
 
+# The SAP's methods: each tests its first (strictest) primary at alpha / k or a little above
+# (Holm-Sidak), so a design powered at alpha / k is powered for any of them; for the false
+# discovery rate (fdr_bh) it is conservative.
+MULTIPLICITY = ("bonferroni", "holm", "hommel", "holm-sidak", "fdr_bh", "none")
+
+
 @dataclass(frozen=True)
 class Design:
     """Assumptions of a sample-size calculation (outcome units for sd and effects)."""
@@ -39,7 +45,7 @@ class Design:
     rho: float = 0.0
     alpha: float = 0.05  # two-sided, family-wise over the primary outcomes
     n_primary: int = 1
-    multiplicity: str = "bonferroni"  # bonferroni | holm | none
+    multiplicity: str = "bonferroni"  # a method of the SAP (holm, bonferroni, ...) or none
     attrition: float = 0.0
     icc: float = 0.0
     cluster_size: float = 1.0  # families per hub (m)
@@ -50,8 +56,8 @@ class Design:
             "rho must be in [0, 1)": 0 <= self.rho < 1,
             "alpha must be in (0, 1)": 0 < self.alpha < 1,
             "n_primary must be at least 1": self.n_primary >= 1,
-            "multiplicity must be bonferroni, holm or none": self.multiplicity
-            in ("bonferroni", "holm", "none"),
+            f"multiplicity must be one of {', '.join(MULTIPLICITY)}": self.multiplicity
+            in MULTIPLICITY,
             "attrition must be in [0, 1)": 0 <= self.attrition < 1,
             "icc must be in [0, 1]": 0 <= self.icc <= 1,
             "cluster_size must be at least 1": self.cluster_size >= 1,
@@ -214,3 +220,36 @@ __all__ = [
     "simulate_power",
     "t_test_power",
 ]  # fmt: skip
+
+
+def primary_power(
+    assumptions: dict,
+    outcomes: list,
+    *,
+    alpha: float,
+    multiplicity: str,
+    target: int,
+    n_hubs: int,
+) -> tuple[list[dict], Design]:
+    """The design of the trial for each primary outcome with an SD and a difference of
+    interest in `assumptions` (config/power.yaml): the minimum detectable difference with the
+    recruitment `target` (randomised families, half per arm, `n_hubs` clusters), the families to
+    randomise for the difference of interest and the power the target gives. One dict per
+    outcome (id, sd, effect, mde, n_total, power) and the last outcome's Design."""
+    rows, design = [], None
+    specs = assumptions["primary"]
+    for o in outcomes:
+        spec = specs[o.id]
+        design = Design(
+            sd=spec["sd"], rho=assumptions["rho"], alpha=alpha, n_primary=len(specs),
+            multiplicity=multiplicity, attrition=assumptions["attrition"],
+            icc=assumptions["icc"], cluster_size=target / n_hubs,
+        )  # fmt: skip
+        level = assumptions["power"]
+        rows.append({
+            "outcome": o.id, "sd": spec["sd"], "effect": spec["effect"],
+            "mde": minimum_detectable_effect(target / 2, design, level),
+            "n_total": sample_size(spec["effect"], design, level).total,
+            "power": power(spec["effect"], target / 2, design),
+        })  # fmt: skip
+    return rows, design

@@ -22,11 +22,6 @@ class ScopeError(PspEvalError, ValueError):
     """The scope names no hub of the trial."""
 
 
-def hub_sheet_path(clean_dir: str | Path, scope: str) -> Path:
-    """Where the hub sheet's rows for `scope` are (all rows for the trial scope)."""
-    return Path(clean_dir) / HUB_SHEETS / f"{scope}.parquet"
-
-
 class Tables(Mapping[str, pd.DataFrame]):
     """Tables by name, each read (or restricted to a scope) the first time it is used.
 
@@ -55,15 +50,15 @@ def load_tables(
     clean_dir: str | Path,
     names: tuple[str, ...] | None = None,
     *,
-    hub_sheet_for: str | None = None,
+    hub_sheet: str | Path | None = None,
 ) -> Tables:
     """The clean Parquet tables (the contract's and the scores, by default), and with
-    `hub_sheet_for`, that scope's rows of the hub sheet as the table "hubs"; each is read
-    when first used."""
+    `hub_sheet` (a scope's rows of the hub sheet, as the hub_sheet rule writes them) the
+    table "hubs"; each is read when first used."""
     clean_dir = Path(clean_dir)
     paths = {name: clean_dir / f"{name}.parquet" for name in names or (*TABLES, *EXTRA_TABLES)}
-    if hub_sheet_for is not None:
-        paths[HUB_SHEETS] = hub_sheet_path(clean_dir, hub_sheet_for)
+    if hub_sheet:
+        paths[HUB_SHEETS] = Path(hub_sheet)
     for path in paths.values():
         if not path.exists():  # now, not when a cell first reads the table
             raise FileNotFoundError(f"clean table {path} does not exist (has the pipeline run?)")
@@ -101,7 +96,21 @@ def restrict_to_scope(tables: Mapping[str, pd.DataFrame], scope: str) -> Tables:
     return Tables({name: lambda name=name: restricted(name) for name in tables})
 
 
-def load_scope(clean_dir: str | Path, scope: str, *, hub_sheet: bool = False) -> Tables:
-    """The clean tables of one scope, ready for a notebook (with its hub sheet rows if asked)."""
-    tables = load_tables(clean_dir, hub_sheet_for=scope if hub_sheet else None)
-    return restrict_to_scope(tables, scope)
+def load_scope(clean_dir: str | Path, scope: str, *, hub_sheet: str | Path | None = None) -> Tables:
+    """The clean tables of one scope, ready for a notebook (with the hub sheet's rows the rule
+    hands it, when it reads them)."""
+    return restrict_to_scope(load_tables(clean_dir, hub_sheet=hub_sheet), scope)
+
+
+def write_hub_sheet(hubs: pd.DataFrame, scope: str, out: str | Path) -> Path:
+    """Write `scope`'s rows of the hub sheet (all rows for the trial) as Parquet, atomically:
+    a notebook that reads its own hub's row reruns when that row changes, not when another's
+    does."""
+    from psp_eval.engine.atomic import temporary_path
+
+    rows = hubs if scope == TRIAL_SCOPE else hubs[hubs["hub_id"] == scope]
+    if rows.empty:
+        raise ScopeError(f"the hub sheet has no hub {scope!r}")
+    with temporary_path(Path(out)) as tmp:
+        rows.to_parquet(tmp, index=False)
+    return Path(out)

@@ -29,7 +29,6 @@ from typing import Any
 import jsonschema
 import numpy as np
 import pandas as pd
-import yaml
 
 from psp_eval.data.contract import TIMEPOINTS
 from psp_eval.errors import PspEvalError
@@ -120,12 +119,15 @@ class ScoringError(PspEvalError, ValueError):
 
 
 def load_instruments(path: str | Path) -> dict[str, dict[str, Any]]:
-    """Read and check the instruments config, so that a typo fails here, not as a wrong score."""
-    path = Path(path)
+    """The instruments of a config file (config/instruments.yaml) or of the settings the
+    pipeline wrote (both hold them under `instruments`), checked, so that a typo fails here,
+    not as a wrong score."""
+    from psp_eval.engine.settings import ConfigError, load_yaml
+
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScoringConfigError(f"{path}: not valid YAML: {exc}") from exc
+        config = load_yaml(path, "instruments")
+    except ConfigError as exc:
+        raise ScoringConfigError(str(exc)) from None
     check_instruments(config, source=str(path))
     return config
 

@@ -29,7 +29,8 @@ from psp_eval.errors import PspEvalError
 MARKER = "blinding.json"
 METHOD = "dummy stratified allocation"
 TRUE_LABELS = {"sffc": "SFFC", "usual": "Services as usual"}
-BLINDED_LABELS = {"sffc": "Arm A", "usual": "Arm B"}
+BLINDED_NAMES = ("Arm A", "Arm B")  # the treated arm, then the control arm, in a blinded run
+BLINDED_LABELS = dict(zip(ARMS, BLINDED_NAMES, strict=True))
 BANNER = (
     "BLINDED ANALYSIS: arms are a dummy allocation labelled A and B;"
     " no result here says anything about SFFC."
@@ -138,9 +139,3 @@ def relabel_text(text: str) -> str:
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return text
-
-
-def report_variables(blinded: bool) -> dict[str, str]:
-    """The `{{< var ... >}}` values a report template names the arms with."""
-    labels = arm_labels(blinded)
-    return {"arm_sffc": labels["sffc"], "arm_usual": labels["usual"]}

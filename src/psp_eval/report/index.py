@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -29,23 +30,50 @@ def report_title(template: Path) -> str:
     return str(title)
 
 
+NOT_RECORDED = "not recorded"
+
+
+def data_cut(scope_dir: str | Path, analyses: Sequence[str]) -> str:
+    """The data cut a report is dated by: the first of `analyses` (in order) whose numbers
+    record one, else "not recorded"."""
+    for analysis in analyses:
+        path = Path(scope_dir) / analysis / "numbers.json"
+        if path.is_file():
+            value = json.loads(path.read_text(encoding="utf-8")).get("data_cut")
+            if value is not None:
+                return str(value)
+    return NOT_RECORDED
+
+
 def index_entries(
     trial: str,
-    hubs: pd.DataFrame,
+    hubs: pd.DataFrame | None,
     site_dir: Path,
     results_dir: Path,
     *,
-    standalone: list[str] = (),
+    analyses: Sequence[str] = (),
+    standalone: Sequence[str] = (),
     reports_dir: Path = Path("reports"),
 ) -> list[dict[str, str]]:
-    """One entry per rendered report of `trial`: the trial report, each hub, then the rest."""
-    numbers_file = Path(results_dir) / trial / TRIAL_SCOPE / "process" / "numbers.json"
-    data_cut = json.loads(numbers_file.read_text(encoding="utf-8"))["data_cut"]
-    scopes = [(TRIAL_SCOPE, "All hubs", "trial")]
-    scopes += [(row.hub_id, row.hub_name, "hub") for row in hubs.itertuples()]
-    scopes += [(name, report_title(reports_dir / f"{name}.qmd"), name) for name in standalone]
+    """One entry per rendered report of `trial`: the trial report and each hub's (when the run
+    has analyses with report sections, from `hubs`), then the standalone reports."""
+    trial_dir = Path(results_dir) / trial / TRIAL_SCOPE
+    scopes = []
+    if hubs is not None:
+        cut = data_cut(trial_dir, analyses)  # one data cut for the whole trial
+        scopes.append((TRIAL_SCOPE, "All hubs", "trial", cut))
+        scopes += [(row.hub_id, row.hub_name, "hub", cut) for row in hubs.itertuples()]
+    scopes += [
+        (
+            name,
+            report_title(reports_dir / f"{name}.qmd"),
+            name,
+            data_cut(trial_dir, [name, *analyses]),
+        )
+        for name in standalone
+    ]
     entries = []
-    for scope, name, kind in scopes:
+    for scope, name, kind, cut in scopes:
         html = Path(site_dir) / trial / f"{scope}.html"
         pdf = html.with_suffix(".pdf")
         for path in (html, pdf):
@@ -59,7 +87,7 @@ def index_entries(
                 "kind": kind,
                 "html": str(html),
                 "pdf": str(pdf),
-                "data_cut": data_cut,
+                "data_cut": cut,
             }
         )
     return entries

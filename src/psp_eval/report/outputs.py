@@ -95,6 +95,15 @@ class Outputs:
         self.numbers[key] = value
         return value
 
+    def record(self, numbers: dict[str, object]) -> None:
+        """Record several numbers at once (e.g. a presentation function's quoted values)."""
+        for key, value in numbers.items():
+            self.number(key, value)
+
+    def markdown(self, text: str) -> Markdown:
+        """Text for the report (a labelled cell the report embeds): prose built from results."""
+        return Markdown(text)
+
     def save(self) -> Path:
         """Write `numbers.json` (sorted keys, so reruns give identical bytes)."""
         text = json.dumps(self.numbers, indent=2, sort_keys=True, default=str) + "\n"

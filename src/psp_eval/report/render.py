@@ -22,6 +22,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -48,6 +49,8 @@ TIMEOUT_SECONDS = 600
 SHORTCODE = re.compile(r"\{\{<\s*([A-Za-z][\w-]*)\s*(.*?)\s*>\}\}")
 # An embed the embedded engine can expand: alone on its line, naming one labelled cell.
 EMBED = re.compile(r"^[ \t]*\{\{<\s*embed\s+([^\s#]+\.ipynb)#([\w-]+)\s*>\}\}[ \t]*$", re.M)
+# The project's sections shortcode, alone on its line: the partials of the chosen analyses.
+SECTIONS = re.compile(r"^[ \t]*\{\{<\s*sections\s+([\w-]+)\s*>\}\}[ \t]*$", re.M)
 # Quarto's include shortcode, alone on its line; expanded first, relative to the including file.
 INCLUDE = re.compile(r"^[ \t]*\{\{<\s*include\s+(\S+)\s*>\}\}[ \t]*$", re.M)
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -92,16 +95,20 @@ def instantiate(
     variables: dict[str, str],
     provenance: dict,
     engine: str = "auto",
+    sections: Sequence[str] = (),
 ) -> Path:
-    """Write `dest`: `template` with `include`, `num`, `var` and `provenance` replaced.
+    """Write `dest`: `template` with `sections`, `include`, `num`, `var` and `provenance`
+    replaced.
 
-    Numbers come from `dest.parent/<analysis>/numbers.json`; `embed` shortcodes stay for the
-    renderer. `engine` (resolved as `render` resolves it) is named in the provenance section,
+    `{{< sections NAME >}}` (alone on its line) includes `partials/<analysis>-NAME.qmd` of
+    each analysis in `sections`, in order: a report holds the sections of the analyses the run
+    chose, and no others. Numbers come from `dest.parent/<analysis>/numbers.json`; `embed`
+    shortcodes stay for the renderer. `engine` (resolved as `render` resolves it) is named in the provenance section,
     so pass the same value to both. Values substituted inside the YAML front matter are
     escaped for a double-quoted YAML string.
     """
     template, dest = Path(template), Path(dest)
-    text = _expand_includes(template, ())
+    text = _expand_includes(template, (), sections)
     front = FRONT_MATTER.match(text)
     front_end = front.end() if front else 0
     numbers: dict[Path, dict] = {}
@@ -136,8 +143,9 @@ def instantiate(
     return write_text(dest, result)
 
 
-def _expand_includes(path: Path, including: tuple[Path, ...]) -> str:
-    """`path`'s text with every `{{< include partial.qmd >}}` replaced by that file's text.
+def _expand_includes(path: Path, including: tuple[Path, ...], sections: Sequence[str] = ()) -> str:
+    """`path`'s text with every `{{< sections NAME >}}` turned into the includes of the chosen
+    analyses' partials, and every `{{< include partial.qmd >}}` replaced by that file's text.
 
     Done before rendering because the instantiated .qmd lives in the results folder, where
     the partials' relative paths would no longer resolve (for Quarto either).
@@ -152,11 +160,16 @@ def _expand_includes(path: Path, including: tuple[Path, ...]) -> str:
         raise RenderError(f"report source {path} does not exist{where}") from None
 
     def include(match: re.Match[str]) -> str:
-        return _expand_includes(path.parent / match.group(1), (*including, path.resolve())).rstrip(
-            "\n"
+        return _expand_includes(
+            path.parent / match.group(1), (*including, path.resolve()), sections
+        ).rstrip("\n")
+
+    def chosen(match: re.Match[str]) -> str:
+        return "\n\n".join(
+            f"{{{{< include partials/{analysis}-{match.group(1)}.qmd >}}}}" for analysis in sections
         )
 
-    return INCLUDE.sub(include, text)
+    return INCLUDE.sub(include, SECTIONS.sub(chosen, text))
 
 
 def _number(reference: str, folder: Path, cache: dict[Path, dict], where: str) -> str:
