@@ -39,7 +39,12 @@ def _randomisation():
 
 def test_family_flow_gives_each_family_one_stage():
     withdrawals = pd.DataFrame({"family_id": ["F7"]})
-    flow = process.family_flow(_referrals(), _randomisation(), withdrawals, pd.Series(["F4", "F7"]))
+    tables = {
+        "referrals": _referrals(),
+        "randomisation": _randomisation(),
+        "withdrawals": withdrawals,
+    }
+    flow = process.family_flow(tables, pd.Series(["F4", "F7"]))
     assert flow.set_index("family_id")["stage"].to_dict() == {
         "F1": "not_eligible",
         "F2": "declined",
@@ -53,8 +58,13 @@ def test_family_flow_gives_each_family_one_stage():
 
 def test_flow_table_adds_up_both_ways():
     withdrawals = pd.DataFrame({"family_id": ["F7"]})
-    flow = process.family_flow(_referrals(), _randomisation(), withdrawals, pd.Series(["F4"]))
-    table = process.flow_table(flow)
+    tables = {
+        "referrals": _referrals(),
+        "randomisation": _randomisation(),
+        "withdrawals": withdrawals,
+    }
+    flow = process.family_flow(tables, pd.Series(["F4"]))
+    table = process.flow_table(flow, ("sffc", "usual"))
     assert table.loc["All referred", "total"] == 7
     assert table.loc["All referred", "sffc"] == 2 and table.loc["All referred", "usual"] == 2
     body = table.drop(index="All referred")
@@ -64,7 +74,7 @@ def test_flow_table_adds_up_both_ways():
 
 
 def test_randomised_by_month_fills_empty_months_and_accumulates():
-    by_month = process.randomised_by_month(_randomisation())
+    by_month = process.randomised_by_month(_randomisation(), ("sffc", "usual"))
     assert by_month["month"].dt.strftime("%Y-%m").tolist() == ["2024-01", "2024-02", "2024-03"]
     assert by_month["sffc"].tolist() == [1, 1, 0]
     assert by_month["cumulative_usual"].tolist() == [1, 1, 2]

@@ -91,9 +91,14 @@ def test_family_profile_groups_ages_sizes_and_bands():
             "gad7_total_baseline": [4.0, 15.0, 9.0],
         }
     )
-    profile = process.family_profile(
-        referrals, randomisation, support, children, outcomes, INSTRUMENTS
-    ).set_index("family_id")
+    tables = {
+        "referrals": referrals,
+        "randomisation": randomisation,
+        "support": support,
+        "children": children,
+        "outcomes": outcomes,
+    }
+    profile = process.family_profile(tables, INSTRUMENTS, ("sffc", "usual")).set_index("family_id")
     assert profile["group"].to_dict() == {
         "F1": "sffc_supported",
         "F2": "sffc_unsupported",
@@ -114,6 +119,15 @@ def test_family_profile_groups_ages_sizes_and_bands():
         "F2": "severe",
         "F3": "mild",
         "F4": "not measured",
+    }
+    # Another trial's arm values name the groups: nothing is read from a fixed list.
+    renamed = {**tables, "randomisation": randomisation.replace({"sffc": "t", "usual": "c"})}
+    groups = process.family_profile(renamed, INSTRUMENTS, ("t", "c")).set_index("family_id")
+    assert groups["group"].to_dict() == {
+        "F1": "t_supported",
+        "F2": "t_unsupported",
+        "F3": "c",
+        "F4": "not_randomised",
     }
 
 
@@ -151,7 +165,7 @@ def test_profile_table_suppresses_each_block():
 
 def test_delivery_per_family_days_dose_and_duration():
     referrals, randomisation, support = _families()
-    families = process.sffc_families(referrals, randomisation)
+    families = process.sffc_families(referrals, randomisation, "sffc")
     per = process.delivery_per_family(families, support).set_index("family_id")
     assert per.loc["F1", "days_to_first_support"] == 5  # 20 Jan to 25 Jan
     assert per.loc["F1", "days_referral_to_first_support"] == 15
@@ -252,9 +266,13 @@ def test_la_indicators_and_hub_totals():
             "deprivation_rank": pd.array([1, 2], dtype="Int64"),
         }
     )
-    la = process.la_indicators(
-        las, referrals, randomisation, support, pd.Series(["F1", "F3"])
-    ).set_index("la_code")
+    tables = {
+        "las": las,
+        "referrals": referrals,
+        "randomisation": randomisation,
+        "support": support,
+    }
+    la = process.la_indicators(tables, pd.Series(["F1", "F3"]), "sffc").set_index("la_code")
     assert la.loc["A", ["referred", "randomised", "sffc", "supported", "followed_up"]].tolist() == [
         2,
         2,

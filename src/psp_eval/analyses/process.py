@@ -6,10 +6,10 @@ pass through `psp_eval.present.disclosure` (their docstrings say which return ra
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
-
-from psp_eval.data.contract import ARMS
 
 # Mutually exclusive fates of a referred family, in CONSORT order; they add up to all referred.
 FLOW_STAGES = (
@@ -22,17 +22,15 @@ FLOW_STAGES = (
 )
 
 
-def family_flow(
-    referrals: pd.DataFrame,
-    randomisation: pd.DataFrame,
-    withdrawals: pd.DataFrame,
-    followed_up: pd.Series,
-) -> pd.DataFrame:
+def family_flow(tables: Mapping[str, pd.DataFrame], followed_up: pd.Series) -> pd.DataFrame:
     """One row per referred family: its arm (if randomised) and its stage in `FLOW_STAGES`.
 
-    `followed_up` holds the family_ids with a week-8 primary outcome. A withdrawn family
-    counts as withdrawn even if it has an outcome (it left the programme).
+    Reads the referrals, randomisation and withdrawals of `tables`. `followed_up` holds the
+    family_ids with a week-8 primary outcome. A withdrawn family counts as withdrawn even if
+    it has an outcome (it left the programme).
     """
+    referrals, randomisation = tables["referrals"], tables["randomisation"]
+    withdrawals = tables["withdrawals"]
     fam = referrals[["family_id", "eligible", "consented"]].merge(
         randomisation[["family_id", "arm"]], on="family_id", how="left", validate="1:1"
     )
@@ -51,8 +49,14 @@ def family_flow(
     return fam[["family_id", "arm", "stage"]]
 
 
-def flow_table(flow: pd.DataFrame) -> pd.DataFrame:
-    """Counts of families per stage and arm, with a total column and a total row.
+def followed_up(outcomes: pd.DataFrame, primary_columns: list[str]) -> pd.Series:
+    """The family_ids with any primary outcome at its time point (`primary_columns`)."""
+    return outcomes.dropna(subset=primary_columns, how="all")["family_id"]
+
+
+def flow_table(flow: pd.DataFrame, arms: tuple[str, ...]) -> pd.DataFrame:
+    """Counts of families per stage and arm (`arms`: the arm values, treated first), with a
+    total column and a total row.
 
     Rows add up to the families referred, so the table can go through disclosure control
     with both margins.
@@ -60,7 +64,7 @@ def flow_table(flow: pd.DataFrame) -> pd.DataFrame:
     labels = dict(FLOW_STAGES)
     arm = flow["arm"].astype(object).where(flow["arm"].notna(), "not_randomised")
     counts = pd.crosstab(pd.Categorical(flow["stage"], categories=list(labels)), arm)
-    counts = counts.reindex(columns=[*ARMS, "not_randomised"], fill_value=0)
+    counts = counts.reindex(columns=[*arms, "not_randomised"], fill_value=0)
     counts["total"] = counts.sum(axis=1)
     counts.loc["all"] = counts.sum(axis=0)
     counts.index = [labels.get(stage, "All referred") for stage in counts.index]
@@ -68,14 +72,20 @@ def flow_table(flow: pd.DataFrame) -> pd.DataFrame:
     return counts.astype(int)
 
 
-def randomised_by_month(randomisation: pd.DataFrame) -> pd.DataFrame:
-    """Families randomised per calendar month and arm, with running totals."""
+def randomised_by_month(randomisation: pd.DataFrame, arms: tuple[str, ...]) -> pd.DataFrame:
+    """Families randomised per calendar month and arm (`arms`: the arm values), with running
+    totals."""
     month = randomisation["randomised_date"].dt.to_period("M").dt.to_timestamp()
-    counts = pd.crosstab(month, randomisation["arm"]).reindex(columns=list(ARMS), fill_value=0)
+    counts = pd.crosstab(month, randomisation["arm"]).reindex(columns=list(arms), fill_value=0)
     counts = counts.asfreq("MS", fill_value=0) if len(counts) else counts
     counts.index.name = "month"
     cumulative = counts.cumsum().add_prefix("cumulative_")
     return pd.concat([counts, cumulative], axis=1).reset_index()
+
+
+def recruitment_target(hubs: pd.DataFrame) -> float:
+    """Families to randomise: the hub sheet's targets added up over the hubs of the scope."""
+    return float(hubs["recruitment_target"].sum())
 
 
 def data_cut(tables: dict[str, pd.DataFrame]) -> str:
@@ -92,13 +102,21 @@ def data_cut(tables: dict[str, pd.DataFrame]) -> str:
 # Profile of families
 # ---------------------------------------------------------------------------------------------
 
-# The groups compared in the profile: families SFFC supported, the randomised comparison arm,
-# and families referred but never randomised (who had no baseline measures).
-PROFILE_GROUPS = (
-    ("sffc_supported", "SFFC, supported"),
-    ("usual", "Services as usual"),
-    ("not_randomised", "Referred, not randomised"),
-)
+NOT_RANDOMISED = "not_randomised"
+
+
+def profile_groups(arms: tuple[str, str], labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The groups compared in the profile, (group value, name): families the treated arm
+    supported, the randomised comparison arm, and families referred but never randomised (who
+    had no baseline measures). `arms` are the arm values, treated first; `labels` name them."""
+    treated, control = arms
+    return (
+        (f"{treated}_supported", f"{labels.get(treated, treated)}, supported"),
+        (control, labels.get(control, control)),
+        (NOT_RANDOMISED, "Referred, not randomised"),
+    )
+
+
 AGE_BANDS = ("0-4", "5-7", "8-10", "11+")
 FAMILY_SIZES = ("1", "2", "3", "4+")
 NOT_MEASURED = "not measured"
@@ -125,30 +143,30 @@ def supported_families(support: pd.DataFrame) -> set:
 
 
 def family_profile(
-    referrals: pd.DataFrame,
-    randomisation: pd.DataFrame,
-    support: pd.DataFrame,
-    children: pd.DataFrame,
-    outcomes: pd.DataFrame,
-    instruments: dict,
+    tables: Mapping[str, pd.DataFrame], instruments: dict, arms: tuple[str, str]
 ) -> pd.DataFrame:
     """One row per referred family: its profile group and the characteristics compared.
 
+    Reads the referrals, randomisation, support, children and (scored) outcomes of `tables`.
     Age is the index child's age in whole years at referral; family size is the number of
     children referred (4+ grouped); SDQ and GAD-7 bands come from the baseline totals and the
     bands in config/instruments.yaml ("not measured" where there is no baseline score, as for
-    every family not randomised). SFFC families with no support episode get group "sffc_unsupported".
+    every family not randomised). Groups: `<treated>_supported`, `<treated>_unsupported` (no
+    support episode), the control arm's value, and "not_randomised" (`arms`: treated first).
     """
     from psp_eval.data.scoring import band
 
+    referrals, randomisation = tables["referrals"], tables["randomisation"]
+    support, children, outcomes = tables["support"], tables["children"], tables["outcomes"]
     fam = referrals[
         ["family_id", "referral_date", "referral_source", "referral_group", "n_children"]
     ].merge(randomisation[["family_id", "arm"]], on="family_id", how="left", validate="1:1")
+    treated, control = arms
     supported = fam["family_id"].isin(supported_families(support))
-    group = pd.Series("not_randomised", index=fam.index, dtype=object)
-    group[fam["arm"] == "usual"] = "usual"
-    group[(fam["arm"] == "sffc") & supported] = "sffc_supported"
-    group[(fam["arm"] == "sffc") & ~supported] = "sffc_unsupported"
+    group = pd.Series(NOT_RANDOMISED, index=fam.index, dtype=object)
+    group[fam["arm"] == control] = control
+    group[(fam["arm"] == treated) & supported] = f"{treated}_supported"
+    group[(fam["arm"] == treated) & ~supported] = f"{treated}_unsupported"
     fam["group"] = group
     index_children = children.loc[
         children["index_child"].astype("boolean").fillna(False).astype(bool)
@@ -198,9 +216,12 @@ DOSE_MEASURES = (
 )
 
 
-def sffc_families(referrals: pd.DataFrame, randomisation: pd.DataFrame) -> pd.DataFrame:
-    """Families randomised to SFFC, with their LA, referral and randomisation dates."""
-    sffc = randomisation.loc[randomisation["arm"] == "sffc", ["family_id", "randomised_date"]]
+def sffc_families(
+    referrals: pd.DataFrame, randomisation: pd.DataFrame, treated: str
+) -> pd.DataFrame:
+    """Families randomised to the treated arm (`treated`: its value), with their LA, referral
+    and randomisation dates."""
+    sffc = randomisation.loc[randomisation["arm"] == treated, ["family_id", "randomised_date"]]
     return sffc.merge(
         referrals[["family_id", "la_code", "referral_date"]], on="family_id", how="left"
     )
@@ -247,6 +268,14 @@ def median_iqr(values: pd.Series) -> dict[str, float]:
     }
 
 
+def days_to_support_sd(tables: Mapping[str, pd.DataFrame], treated: str) -> float:
+    """SD of days from randomisation to first support among supported families of the treated
+    arm (`treated`: its value): the individual-level spread the funnel limits of a mean need."""
+    families = sffc_families(tables["referrals"], tables["randomisation"], treated)
+    per_family = delivery_per_family(families, tables["support"])
+    return float(per_family["days_to_first_support"].std())
+
+
 def active_on(
     frame: pd.DataFrame, when: pd.Timestamp, start: str = "start_date", end: str = "end_date"
 ) -> pd.Series:
@@ -275,25 +304,24 @@ def referrals_by_month(referrals: pd.DataFrame, randomisation: pd.DataFrame) -> 
 
 
 def la_indicators(
-    las: pd.DataFrame,
-    referrals: pd.DataFrame,
-    randomisation: pd.DataFrame,
-    support: pd.DataFrame,
-    followed_up: pd.Series,
+    tables: Mapping[str, pd.DataFrame], followed_up: pd.Series, treated: str
 ) -> pd.DataFrame:
     """Per LA: context (population, looked-after rate, deprivation) beside delivery and follow-up.
 
-    Delivery: families referred, randomised, SFFC families, SFFC families supported, that per
-    10,000 children, fidelity (share of SFFC families supported), mean days from randomisation
+    Delivery: families referred, randomised, SFFC families (`treated`: the arm's value), SFFC
+    families supported, that per 10,000 children, fidelity (share of SFFC families supported), mean days from randomisation
     to first support. Outcome data: week-8 follow-up rate among randomised families
     (`followed_up` holds the family_ids with a week-8 primary outcome). Raw counts, not for
-    funders: pass rates through `disclosure.hide_small_groups` before showing.
+    funders: pass rates through `disclosure.hide_small_groups` before showing. Reads the las,
+    referrals, randomisation and support of `tables`.
     """
+    las, referrals = tables["las"], tables["referrals"]
+    randomisation, support = tables["randomisation"], tables["support"]
     fam = referrals[["family_id", "la_code"]].merge(
         randomisation[["family_id", "arm"]], on="family_id", how="left"
     )
     fam["randomised"] = fam["arm"].notna()
-    fam["sffc"] = fam["arm"] == "sffc"
+    fam["sffc"] = fam["arm"] == treated
     fam["supported"] = fam["sffc"] & fam["family_id"].isin(supported_families(support))
     fam["followed_up"] = fam["randomised"] & fam["family_id"].isin(followed_up)
     first = support.groupby("family_id")["start_date"].min().rename("first_start")
@@ -338,6 +366,9 @@ LIKERT_LABELS = {
 }
 # Volunteer surveys are dated from the volunteer's start; month offsets of each timepoint.
 VOLUNTEER_TIMEPOINT_MONTHS = {"baseline": 0, "month6": 6, "month12": 12}
+# Family surveys are dated from randomisation; every survey timepoint in time order.
+FAMILY_TIMEPOINTS = ("week8", "month12")
+SURVEY_TIMEPOINTS = ("baseline", "week8", "month6", "month12")
 
 
 def likert_distribution(surveys: pd.DataFrame, respondent_type: str | None = None) -> pd.DataFrame:
@@ -358,6 +389,44 @@ def likert_distribution(surveys: pd.DataFrame, respondent_type: str | None = Non
     for level in LIKERT_LEVELS:
         counts[f"pct_{level}"] = 100 * counts[f"n_{level}"] / counts["n"]
     return counts.reset_index()
+
+
+def in_survey_order(distribution: pd.DataFrame) -> pd.DataFrame:
+    """Rows by respondent type, question, then timepoint in time order (`SURVEY_TIMEPOINTS`)."""
+    order = {timepoint: i for i, timepoint in enumerate(SURVEY_TIMEPOINTS)}
+    return distribution.sort_values(
+        ["respondent_type", "question_id", "timepoint"],
+        key=lambda s: s.map(order) if s.name == "timepoint" else s,
+    ).reset_index(drop=True)
+
+
+def survey_eligible(
+    surveys: pd.DataFrame,
+    volunteers: pd.DataFrame,
+    families: pd.DataFrame,
+    data_cut: str | pd.Timestamp,
+) -> dict[tuple[str, str], set]:
+    """Who could have answered each survey, by (respondent type, timepoint).
+
+    Families: every family of `families` (randomised to the treated arm) at each of
+    `FAMILY_TIMEPOINTS`. Volunteers: those still active that long after their start, where
+    that date has passed (`eligible_volunteers`). Volunteers' children: the households of such
+    volunteers with children, at the timepoints that survey was run.
+    """
+    eligible = {("family", tp): set(families["family_id"]) for tp in FAMILY_TIMEPOINTS}
+    child_timepoints = set(
+        surveys.loc[surveys["respondent_type"] == "volunteer_child", "timepoint"]
+    )
+    for tp in VOLUNTEER_TIMEPOINT_MONTHS:
+        eligible[("volunteer", tp)] = set(
+            eligible_volunteers(volunteers, tp, data_cut)["volunteer_id"]
+        )
+    for tp in VOLUNTEER_TIMEPOINT_MONTHS:
+        if tp in child_timepoints:
+            active = eligible_volunteers(volunteers, tp, data_cut)
+            parents = active["has_children"].fillna(False).astype(bool)
+            eligible[("volunteer_child", tp)] = set(active.loc[parents, "volunteer_id"])
+    return eligible
 
 
 def eligible_volunteers(

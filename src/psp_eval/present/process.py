@@ -1,26 +1,121 @@
-"""Tables of the process evaluation as reports show them: counts through disclosure control,
-summaries of fewer than the threshold hidden."""
+"""Tables and quoted numbers of the process evaluation as reports show them: counts through
+disclosure control, summaries of fewer than the threshold hidden, columns named for readers.
+
+Arm names come from the trial design handed in (`design.labels`, "Arm A" in a blinded run),
+hub names from the hub sheet, bands from the instruments: nothing here names a trial's own
+arms or hubs.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from psp_eval.analyses import process
+from psp_eval.analyses.funnel import limit_curves
 from psp_eval.analyses.process import (
     DOSE_MEASURES,
     FUNNEL_INDICATORS,
-    PROFILE_GROUPS,
     active_on,
     median_iqr,
 )
 from psp_eval.present import disclosure
+from psp_eval.present.hubs import named
+from psp_eval.present.tables import NOT_ESTIMABLE
+
+SUPPRESSED = disclosure.SUPPRESSED
+
+
+def _pct(part: float, whole: float) -> float | str:
+    """100 * part / whole to one decimal, or "not estimable" when there is no whole."""
+    return round(100 * part / whole, 1) if whole else NOT_ESTIMABLE
+
+
+# --- flow of families and recruitment -------------------------------------------------------
+
+
+def flow_numbers(flow: pd.DataFrame, target: float) -> dict[str, object]:
+    """Families referred and randomised, the share randomised and followed up, and recruitment
+    against `target` (families to randomise), as the reports quote them."""
+    n_randomised = int(flow["arm"].notna().sum())
+    n_followed_up = int((flow["stage"] == "followed_up").sum())
+    return {
+        "n_referred": len(flow),
+        "n_randomised": n_randomised,
+        "pct_randomised": _pct(n_randomised, len(flow)),
+        "pct_followed_up": _pct(n_followed_up, n_randomised),
+        "recruitment_target": int(target),
+        "pct_of_target": _pct(n_randomised, target),
+    }
+
+
+def flow_shown(counts: pd.DataFrame, design) -> pd.DataFrame:
+    """`process.flow_table` for funders: suppressed along rows and down to "All referred",
+    columns named by the design's arm labels."""
+    labels = {**design.labels, "not_randomised": "Not randomised", "total": "Total"}
+    shown = disclosure.suppress(
+        counts, [*design.arms, "not_randomised"], row_total="total", total_row="All referred"
+    )
+    return shown.rename(columns=labels).rename_axis("Stage")
+
+
+# --- profile of families --------------------------------------------------------------------
+
+
+def profile_characteristics(instruments: dict) -> dict[str, tuple[str, list]]:
+    """The characteristics the profile compares: column -> (label, category order); the SDQ
+    and GAD-7 bands in the order the instruments' settings declare them."""
+    return {
+        "referral_group": ("Referral group", ["emerging", "edge_of_care"]),
+        "referral_source": ("Referral source", []),
+        "age_band": ("Index child's age at referral (years)", list(process.AGE_BANDS)),
+        "family_size": ("Children in the family", list(process.FAMILY_SIZES)),
+        "sdq_band": (
+            "Baseline SDQ total difficulties band",
+            [*instruments["sdq"]["bands"], process.NOT_MEASURED],
+        ),
+        "gad7_band": (
+            "Baseline GAD-7 band (parent)",
+            [*instruments["gad7"]["bands"], process.NOT_MEASURED],
+        ),
+    }
+
+
+def profile_shown(profile: pd.DataFrame, instruments: dict, design) -> pd.DataFrame:
+    """The profile table for the report: `profile_table` over `profile_characteristics`, the
+    groups named by the design's arm labels, categories in words."""
+    shown = profile_table(
+        profile,
+        profile_characteristics(instruments),
+        groups=process.profile_groups(design.arms, design.labels),
+    )
+    shown["Category"] = shown["Category"].astype(str).str.replace("_", " ")
+    return shown
+
+
+def profile_numbers(
+    profile: pd.DataFrame, design, threshold: int = disclosure.DEFAULT_THRESHOLD
+) -> dict[str, object]:
+    """Families the treated arm supported, and the share of them referred on the edge of care
+    (hidden when fewer than `threshold` families or a count of 1-4 lies behind it)."""
+    supported = profile[profile["group"] == f"{design.arms[0]}_supported"]
+    edge = int((supported["referral_group"] == "edge_of_care").sum())
+    shown = len(supported) >= threshold and disclosure.safe_count(edge, threshold) != SUPPRESSED
+    return {
+        "n_sffc_supported": disclosure.safe_count(len(supported), threshold),
+        "pct_supported_edge_of_care": round(100 * edge / len(supported), 1)
+        if shown
+        else SUPPRESSED,
+    }
 
 
 def profile_table(
     profile: pd.DataFrame,
     characteristics: dict[str, tuple[str, list]],
+    groups: tuple[tuple[str, str], ...],
     group: str = "group",
-    groups: tuple[tuple[str, str], ...] = PROFILE_GROUPS,
     threshold: int = disclosure.DEFAULT_THRESHOLD,
 ) -> pd.DataFrame:
     """Families by group for each characteristic, "n (column %)", suppressed block by block.
@@ -383,3 +478,330 @@ def la_table(
             shown.loc[total_label, rate] = ""
     shown = shown.reset_index()
     return shown.where(shown.notna(), "")
+
+
+# --- delivery and volunteer capacity ----------------------------------------------------------
+
+
+def delivery_numbers(
+    per_family: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD
+) -> dict[str, object]:
+    """Families randomised to the treated arm, the share with any support (fidelity) and the
+    median (quartiles) of days to first support; each hidden when it describes fewer than
+    `threshold` families."""
+    n_sffc = len(per_family)
+    n_any = int(per_family["any_support"].sum())
+    days = median_iqr(per_family.loc[per_family["any_support"], "days_to_first_support"])
+    numbers: dict[str, object] = {
+        "n_sffc": disclosure.safe_count(n_sffc, threshold),
+        "pct_sffc_supported": round(100 * n_any / n_sffc, 1) if n_sffc >= threshold else SUPPRESSED,
+    }
+    for key in ("median", "q1", "q3"):
+        numbers[f"days_to_support_{key}"] = (
+            round(days[key], 1) if days["n"] >= threshold else SUPPRESSED
+        )
+    return numbers
+
+
+def capacity_numbers(capacity: pd.DataFrame) -> dict[str, object]:
+    """The total row of `volunteer_capacity` as the reports quote it: active volunteers, active
+    hosts (each a count or already "[c]") and SFFC families per active volunteer."""
+    total = capacity.iloc[-1]
+    numbers = {
+        key: total[column] if total[column] == SUPPRESSED else disclosure.safe_count(total[column])
+        for key, column in (("n_active_volunteers", "active"), ("n_active_hosts", "host"))
+    }
+    return {**numbers, "families_per_volunteer": total["families_per_volunteer"]}
+
+
+def capacity_shown(capacity: pd.DataFrame, names: dict[str, str], design) -> pd.DataFrame:
+    """`volunteer_capacity` for the report: hubs by name, columns in words."""
+    treated = design.label(design.arms[0])
+    shown = capacity.assign(hub_id=named(capacity["hub_id"], names))
+    return shown.rename(
+        columns={
+            "hub_id": "Hub",
+            "host": "Hosts",
+            "friend": "Friends",
+            "resources": "Resources volunteers",
+            "active": "Active volunteers",
+            "sffc_families": f"{treated} families",
+            "families_per_volunteer": f"{treated} families per active volunteer",
+        }
+    )
+
+
+# --- variation across LAs and context ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """One indicator's funnel plot: LA points, hub points and the control-limit curves."""
+
+    indicator: str
+    points: pd.DataFrame  # from `indicator_funnel` over LAs (target = trial-wide value)
+    hubs: pd.DataFrame  # the same over hubs, against the LAs' target
+    curves: pd.DataFrame  # `funnel.limit_curves` to just past the largest unit drawn
+
+    @property
+    def kind(self) -> str:
+        return FUNNEL_INDICATORS[self.indicator][0]
+
+    @property
+    def volume(self) -> str:
+        return FUNNEL_INDICATORS[self.indicator][1]
+
+    @property
+    def value(self) -> str:
+        return FUNNEL_INDICATORS[self.indicator][2]
+
+
+def indicator_funnels(
+    la: pd.DataFrame, hubs: pd.DataFrame, sd: float, *, with_hubs: bool
+) -> dict[str, Funnel]:
+    """A `Funnel` for each of `FUNNEL_INDICATORS` over every LA of the trial (`la` from
+    `process.la_indicators`, `hubs` from `process.hub_indicators`, `sd` the individual SD of
+    days to support). The limits reach the largest LA, or hub when hubs are drawn too."""
+    funnels = {}
+    for name, (kind, volume, _) in FUNNEL_INDICATORS.items():
+        points = indicator_funnel(la, name, sd=sd)
+        target = float(points["target"].iloc[0])
+        hub_points = indicator_funnel(hubs, name, unit="hub_id", sd=sd, target=target)
+        max_volume = max(la[volume].max(), hubs[volume].max() if with_hubs else 0) * 1.05
+        curves = limit_curves(kind, max_volume, target, sd)
+        funnels[name] = Funnel(name, points, hub_points, curves)
+    return funnels
+
+
+def funnel_numbers(funnels: dict[str, Funnel], la_codes: pd.Series) -> dict[str, object]:
+    """Per indicator, the LAs of this scope (`la_codes`) outside the 99.8% and the 95% limits;
+    the scope's LAs, and how many of them have enough families to be drawn."""
+    numbers: dict[str, object] = {}
+    for name, funnel in funnels.items():
+        mine = funnel.points[funnel.points["la_code"].isin(la_codes)]
+        numbers[f"n_las_outside_998_{name}"] = int((mine["outside"] == "99.8%").sum())
+        numbers[f"n_las_outside_95_{name}"] = int((mine["outside"] != "").sum())
+    numbers["n_las"] = int(pd.Series(la_codes).nunique())
+    first = next(iter(funnels.values()))
+    numbers["n_las_in_funnels"] = int(first.points["la_code"].isin(la_codes).sum())
+    return numbers
+
+
+# Short names of the indicators in the "Outside limits" column.
+FUNNEL_SHORT = {"follow_up": "follow-up", "fidelity": "fidelity", "days_to_support": "days"}
+
+
+def _la_rates(la: pd.DataFrame, la_codes: pd.Series) -> pd.DataFrame:
+    """The LAs of this scope with their rates in percent and days rounded for the report."""
+    mine = la[la["la_code"].isin(la_codes)].copy()
+    mine["follow_up_pct"] = (100 * mine["follow_up_rate"]).round(1)
+    mine["fidelity_pct"] = (100 * mine["fidelity"]).round(1)
+    mine["mean_days"] = mine["mean_days_to_support"].round(1)
+    return mine
+
+
+def variation_table(
+    la: pd.DataFrame,
+    funnels: dict[str, Funnel],
+    la_codes: pd.Series,
+    names: dict[str, str],
+    design,
+    *,
+    with_hubs: bool,
+) -> pd.DataFrame:
+    """The indicators of this scope's LAs for funders (`la_table`), each with the limits it
+    lies outside on the funnel plots; the hub of each LA (by name) when `with_hubs`."""
+    mine = _la_rates(la, la_codes)
+    flags = {name: f.points.set_index("la_code")["outside"] for name, f in funnels.items()}
+    mine["outside"] = [
+        "; ".join(
+            f"{FUNNEL_SHORT[name]} {flags[name].get(code)}"
+            for name in funnels
+            if flags[name].get(code)
+        )
+        for code in mine["la_code"]
+    ]
+    labels = ["la_name", "hub_id", "outside"] if with_hubs else ["la_name", "outside"]
+    table = la_table(
+        mine,
+        {"randomised": ["follow_up_pct"], "sffc": ["fidelity_pct"], "supported": ["mean_days"]},
+        labels,
+    )
+    if with_hubs:
+        table["hub_id"] = named(table["hub_id"], names)
+    table = table[[c for c in table.columns if c != "outside"] + ["outside"]]
+    return table.rename(
+        columns={
+            "la_name": "LA",
+            "hub_id": "Hub",
+            "randomised": "Randomised",
+            "follow_up_pct": "Follow-up (%)",
+            "sffc": f"{design.label(design.arms[0])} families",
+            "fidelity_pct": "Supported (%)",
+            "supported": "Supported",
+            "mean_days": "Mean days to support",
+            "outside": "Outside limits",
+        }
+    )
+
+
+def context_table(la: pd.DataFrame, la_codes: pd.Series, design) -> pd.DataFrame:
+    """Each LA's context (children, looked-after rate, deprivation) beside the families the
+    treated arm supported (and per 10,000 children) and follow-up, through `la_table`."""
+    mine = _la_rates(la, la_codes)
+    mine = mine.assign(
+        supported_per_10k=mine["supported_per_10k"].round(2),
+        child_population=mine["child_population"].astype(int),
+    )
+    table = la_table(
+        mine,
+        {"supported": ["supported_per_10k"], "randomised": ["follow_up_pct"]},
+        ["la_name", "child_population", "cla_rate_per_10k", "deprivation_rank"],
+    )
+    return table.rename(
+        columns={
+            "la_name": "LA",
+            "child_population": "Children (0-17)",
+            "cla_rate_per_10k": "Looked after per 10,000",
+            "deprivation_rank": "Deprivation rank",
+            "supported": f"{design.label(design.arms[0])} families supported",
+            "supported_per_10k": "Supported per 10,000 children",
+            "randomised": "Randomised",
+            "follow_up_pct": "Week-8 follow-up (%)",
+        }
+    )
+
+
+# --- views of families and volunteers ---------------------------------------------------------
+
+RESPONDENTS = {
+    "family": "Families",
+    "volunteer": "Volunteers",
+    "volunteer_child": "Volunteers' children",
+}
+
+
+def response_numbers(rates: pd.DataFrame) -> dict[str, object]:
+    """`response_rate_<respondent>_<timepoint>` for each row of `response_rates`."""
+    return {
+        f"response_rate_{row.respondent_type}_{row.timepoint}": row.rate_pct
+        for row in rates.itertuples()
+    }
+
+
+def likert_shown(distribution: pd.DataFrame) -> pd.DataFrame:
+    """`likert_table` with its columns in words."""
+    return likert_table(distribution).rename(
+        columns={
+            "respondent_type": "Respondent",
+            "timepoint": "Timepoint",
+            "question_id": "Question",
+            "disagree": "Disagree",
+            "neither": "Neither",
+            "agree": "Agree",
+            "responses": "Responses",
+        }
+    )
+
+
+def response_shown(rates: pd.DataFrame) -> pd.DataFrame:
+    """`response_rates` with its columns in words."""
+    return rates.rename(
+        columns={
+            "respondent_type": "Respondent",
+            "timepoint": "Timepoint",
+            "respondents": "Respondents",
+            "eligible": "Eligible",
+            "rate_pct": "Response rate (%)",
+        }
+    )
+
+
+def themes_shown(surveys: pd.DataFrame) -> pd.DataFrame:
+    """`theme_counts` of the three surveys, their columns named for readers."""
+    themes = theme_counts(surveys, list(RESPONDENTS))
+    return themes.rename(columns={"theme": "Theme", **RESPONDENTS})
+
+
+# --- volunteers and their children ------------------------------------------------------------
+
+
+def retention_numbers(
+    spells: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD
+) -> dict[str, object]:
+    """Volunteers, the share still volunteering a year after starting (Kaplan-Meier) and the
+    median months as a volunteer ("not reached" while over half are still active); hidden
+    when fewer than `threshold` volunteers lie behind them."""
+    overall = retention_at(spells, [12], None, threshold)
+    enough = len(spells) >= threshold
+    median = process.median_retention(spells) if enough else float("nan")
+    return {
+        "n_volunteers": disclosure.safe_count(len(spells), threshold),
+        "pct_volunteers_retained_12m": overall["retained_pct"].iloc[0]
+        if len(overall)
+        else SUPPRESSED,
+        "median_volunteer_months": round(median, 1)
+        if np.isfinite(median)
+        else "not reached"
+        if enough
+        else SUPPRESSED,
+    }
+
+
+def retention_shown(spells: pd.DataFrame, times: list[float], group: str) -> pd.DataFrame:
+    """`retention_at` by `group` at `times` months, its columns named for readers."""
+    return retention_at(spells, times, group).rename(
+        columns={
+            "group": "Role",
+            "months": "Months",
+            "at_risk": "At risk",
+            "retained_pct": "Still volunteering (%)",
+        }
+    )
+
+
+def _two_decimals(value: object) -> object:
+    """A mean for the table: two decimals, a dash when missing, "[c]" kept."""
+    if isinstance(value, str):
+        return value
+    return "–" if pd.isna(value) else f"{value:.2f}"
+
+
+# Survey timepoints as a column header names them.
+TIMEPOINT_WORDS = {
+    "baseline": "baseline",
+    "week8": "week 8",
+    "month6": "month 6",
+    "month12": "month 12",
+}
+
+
+def volunteer_change_table(surveys: pd.DataFrame, first: str, later: str) -> pd.DataFrame:
+    """`survey_change` of volunteers and of their children between two timepoints, in one
+    table: means to two decimals, the paired change with its 95% CI as "low to high"."""
+    parts = [
+        change.assign(respondent=RESPONDENTS[respondent])
+        for respondent in ("volunteer", "volunteer_child")
+        if len(change := survey_change(surveys, respondent, first, later))
+    ]
+    columns = {
+        "respondent": "Respondent",
+        "question_id": "Question",
+        "n_first": f"n {TIMEPOINT_WORDS[first]}",
+        "all_mean_first": f"Mean {TIMEPOINT_WORDS[first]}",
+        "n_later": f"n {TIMEPOINT_WORDS[later]}",
+        "all_mean_later": f"Mean {TIMEPOINT_WORDS[later]}",
+        "n_pairs": "Pairs",
+        "mean_change": "Paired change",
+        "ci": "95% CI",
+    }
+    if not parts:
+        return pd.DataFrame()
+    change = pd.concat(parts, ignore_index=True)
+    change["ci"] = [
+        low if isinstance(low, str) else ("–" if pd.isna(low) else f"{low:.2f} to {high:.2f}")
+        for low, high in zip(change["ci_low"], change["ci_high"])
+    ]
+    for column in ("all_mean_first", "all_mean_later", "mean_change"):
+        change[column] = change[column].map(_two_decimals)
+    return change[list(columns)].rename(columns=columns)

@@ -12,6 +12,8 @@ from matplotlib.figure import Figure
 
 from psp_eval.present import disclosure
 from psp_eval.present.figures.style import ARM_COLOURS, CATEGORY_COLOURS, figure
+from psp_eval.present.hubs import named
+from psp_eval.present.process import Funnel
 
 # Diverging palette for 1-5 agreement (ColorBrewer RdBu, colour-blind safe), neutral in grey.
 LIKERT_COLOURS = {1: "#ca0020", 2: "#f4a582", 3: "#d9d9d9", 4: "#92c5de", 5: "#0571b0"}
@@ -287,10 +289,10 @@ def referrals_against_target(by_month: pd.DataFrame, target: float | None) -> Fi
 def cumulative_recruitment(
     by_month: pd.DataFrame, labels: dict[str, str], target: float | None = None
 ) -> Figure:
-    """Running total of families randomised per arm (`labels`: arm -> name), against the
-    recruitment target."""
+    """Running total of families randomised per arm (`labels`: arm value -> name, treated
+    first, coloured as the arms always are), against the recruitment target."""
     fig, ax = figure()
-    for arm, colour in ARM_COLOURS.items():
+    for arm, colour in zip(labels, ARM_COLOURS.values()):
         ax.step(
             by_month["month"],
             by_month[f"cumulative_{arm}"],
@@ -303,4 +305,72 @@ def cumulative_recruitment(
     ax.set_xlabel("Month randomised")
     ax.set_ylabel("Families randomised (cumulative)")
     ax.legend(frameon=False)
+    return fig
+
+
+def funnel_axes(treated: str) -> dict[str, tuple[str, str]]:
+    """x and y axis titles of each funnel indicator (`treated`: the treated arm's name)."""
+    return {
+        "follow_up": ("Families randomised", "Week-8 follow-up (%)"),
+        "fidelity": (
+            f"Families randomised to {treated}",
+            f"{treated} families with any support (%)",
+        ),
+        "days_to_support": (
+            f"{treated} families supported",
+            "Mean days from randomisation to first support",
+        ),
+    }
+
+
+def indicator_funnel_plot(
+    funnel: Funnel, names: dict[str, str], treated: str, hub: str | None = None
+) -> Figure:
+    """`funnel_plot` of one `present.process.Funnel`: in a hub's report (`hub`) its LAs are
+    marked; in the trial's report the hubs are drawn too, as diamonds named from `names`."""
+    xlabel, ylabel = funnel_axes(treated)[funnel.indicator]
+    return funnel_plot(
+        funnel.points,
+        funnel.curves,
+        volume=funnel.volume,
+        value=funnel.value,
+        label="la_name",
+        highlight=None if hub is None else funnel.points["hub_id"].eq(hub),
+        extra=funnel.hubs.assign(la_name=named(funnel.hubs["hub_id"], names))
+        if hub is None
+        else None,
+        xlabel=xlabel,
+        ylabel=ylabel,
+        percent=funnel.kind == "proportion",
+    )
+
+
+def context_grid(la: pd.DataFrame, hub: str | None = None) -> Figure:
+    """Delivery (families supported per 10,000 children) and week-8 follow-up against each
+    LA's looked-after rate and deprivation rank, one point per LA with at least 5 families
+    behind the value (`la` from `process.la_indicators`); a hub's LAs marked in its report."""
+    import matplotlib.pyplot as plt
+
+    threshold = disclosure.DEFAULT_THRESHOLD
+    plot = la.assign(
+        supported_per_10k=la["supported_per_10k"].where(la["supported"] >= threshold),
+        follow_up_pct=(100 * la["follow_up_rate"]).where(la["randomised"] >= threshold),
+    )
+    fig, axes = plt.subplots(2, 2, figsize=(7.0, 5.6), layout="constrained")
+    mark = None if hub is None else plot["hub_id"].eq(hub).to_numpy()
+    contexts = [
+        ("cla_rate_per_10k", "Looked-after children per 10,000"),
+        ("deprivation_rank", "Deprivation rank (1 = most deprived)"),
+    ]
+    deliveries = [
+        ("supported_per_10k", "Supported per 10,000 children"),
+        ("follow_up_pct", "Week-8 follow-up (%)"),
+    ]
+    for row, (x, xlabel) in enumerate(contexts):
+        for col, (y, ylabel) in enumerate(deliveries):
+            ax = axes[row][col]
+            scatter_by_la(ax, plot, x, y, mark)
+            ax.set_xlabel(xlabel, fontsize=8)
+            ax.set_ylabel(ylabel, fontsize=8)
+    axes[0][0].legend(frameon=False, fontsize=7)
     return fig
