@@ -406,3 +406,68 @@ def test_context_grid_draws_las_with_enough_families():
     drawn = sum(int(np.ma.count(c.get_offsets(), axis=0)[0]) for c in top_left.collections)
     assert drawn == 3
     assert top_left.get_xlabel() == "Looked-after children per 10,000"
+
+
+def test_days_to_support_sd_over_supported_treated_families():
+    tables = {
+        "referrals": pd.DataFrame(
+            {
+                "family_id": ["F1", "F2", "F3", "F4"],
+                "la_code": "A",
+                "referral_date": D("2024-01-01"),
+            }
+        ),
+        "randomisation": pd.DataFrame(
+            {
+                "family_id": ["F1", "F2", "F3", "F4"],
+                "randomised_date": D("2024-01-10"),
+                "arm": ["t", "t", "t", "c"],
+            }
+        ),
+        "support": pd.DataFrame(
+            {
+                "family_id": ["F1", "F2", "F4"],
+                "support_type": "resources",
+                "start_date": [D("2024-01-12"), D("2024-01-16"), D("2024-03-01")],
+                "end_date": [D("2024-01-12"), D("2024-01-16"), D("2024-03-01")],
+                "nights": pd.NA,
+                "hours": np.nan,
+            }
+        ),
+    }
+    # Days 2 and 6 (F3 unsupported, F4 in the other arm): SD = sqrt(8).
+    assert process.days_to_support_sd(tables, "t") == pytest.approx(np.sqrt(8))
+
+
+def test_referrals_likert_and_retention_figures_draw_what_they_are_given():
+    months = pd.DataFrame(
+        {
+            "month": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+            "cumulative_referred": [5, 9],
+            "cumulative_randomised": [3, 7],
+        }
+    )
+    fig = figures.referrals_against_target(months, 20)
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == [
+        "Referred",
+        "Randomised",
+        "Recruitment target (randomised)",
+    ]
+    assert lines[2].get_ydata()[0] == 20
+    distribution = process.likert_distribution(_surveys())
+    likert = figures.diverging_likert(distribution[distribution["respondent_type"] == "volunteer"])
+    ticks = [t.get_text() for t in likert.axes[0].get_yticklabels()]
+    assert ticks == ["v1 (baseline, n = 6)", "v1 (month12, n = 6)"]
+    spells = pd.DataFrame(
+        {
+            "role": ["host"] * 6 + ["friend"] * 4,
+            "months": [2.0, 6.0, 14.0, 20.0, 30.0, 40.0, 5.0, 13.0, 13.0, 13.0],
+            "ended": [True, True, True, False, False, False, True, False, False, False],
+        }
+    )
+    at_risk = present.retention_at(spells, [0, 12], "role")
+    curves = figures.retention_curves(spells, at_risk, "role")
+    legend = [t.get_text() for t in curves.axes[0].get_legend().get_texts()]
+    assert legend == ["host"]  # 4 friends: too few to draw
+    assert "6" in {t.get_text() for t in curves.axes[0].texts}  # hosts at risk at 0 months
