@@ -399,3 +399,30 @@ def test_first_event_km_is_in_months_with_the_outcome_in_words(frame):
     months = max(line.get_xdata().max() for line in ax.get_lines() if len(line.get_xdata()))
     assert months <= DESIGN.follow_up_months + 1e-9
     plt.close(fig)
+
+
+def test_forest_draws_each_group_and_the_pooled_diamond():
+    import matplotlib.pyplot as plt
+
+    from psp_eval.present.figures import impact as impact_figures
+
+    first = DESIGN.primary[0]
+    by_group = pd.DataFrame({
+        "hub_id": ["london_east", "leeds"], "n": [9, 40],
+        "estimate": [1.0, -2.0], "ci_low": [0.0, -3.0], "ci_high": [2.0, -1.0],
+    })  # fmt: skip
+    effects = pd.DataFrame({
+        "outcome": [first.id], "estimate": [-1.5], "ci_low": [-2.5], "ci_high": [-0.5],
+        "estimable": [True],
+    })  # fmt: skip
+    parts = show.forest_inputs(effects, by_group, "hub_id", first, level="95", trial=True)
+    fig = impact_figures.forest(**parts)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "London East",
+        "Leeds",
+        "All hubs (pooled)",
+    ]
+    assert [t.get_text() for t in ax.texts] == ["not estimable"]  # London East: 9 families
+    assert ax.get_xlabel() == parts["xlabel"]
+    plt.close(fig)

@@ -182,3 +182,21 @@ def test_scotland_estimates_each_la_over_the_latest_years():
 def test_hub_names_come_from_the_hub_sheet():
     hubs = pd.DataFrame({"hub_id": ["h1", "h2"], "hub_name": ["North", "South"]})
     assert show.hub_names(hubs) == NAMES
+
+
+def test_trend_figure_draws_the_years_and_each_hub_by_name():
+    import matplotlib.pyplot as plt
+
+    from psp_eval.present.figures import need as need_figures
+
+    overall = show.profile_by_year(CLASSIFIED, RULES)
+    done = overall[overall["complete"]]
+    fig = need_figures.trend_figure(done, show.hub_trend(CLASSIFIED, LAS, YEARS), NAMES)
+    left, right = fig.axes
+    assert [t.get_text() for t in left.get_xticklabels()] == YEARS
+    assert [b.get_height() for b in left.patches] == [60, 60, 60, 12, 16, 20]
+    legend = [t.get_text() for t in right.get_legend().get_texts()]
+    assert legend == ["North", "South", "All LAs"]
+    south = right.get_lines()[1].get_ydata()
+    assert list(south) == [10.0, 20.0, 30.0]
+    plt.close(fig)
