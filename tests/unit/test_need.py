@@ -287,3 +287,18 @@ def test_part_of_whole_suppression_hides_small_parts_and_small_rests():
     # a second row goes too, so the total cannot give a's hidden count back
     assert (shown.loc[["b", "c"], "children_fitting"] == "[c]").any()
     assert shown.loc["all", "children_fitting"] == 61
+
+
+def test_families_supported_by_hub_counts_sffc_families_with_support():
+    referrals = pd.DataFrame(
+        {"family_id": ["f1", "f2", "f3", "f4"], "la_code": ["E1", "E1", "E2", "E2"]}
+    )
+    randomisation = pd.DataFrame({
+        "family_id": ["f1", "f2", "f3", "f4"], "arm": ["sffc", "sffc", "usual", "sffc"],
+        "randomised_date": pd.to_datetime(["2023-01-01", "2023-07-02", "2024-01-01", "2025-01-01"]),
+    })  # fmt: skip
+    support = pd.DataFrame({"family_id": ["f1", "f1", "f3", "f4"]})
+    las = pd.DataFrame({"la_code": ["E1", "E2"], "hub_id": ["h1", "h2"]})
+    out = need.families_supported_by_hub(referrals, randomisation, support, las)
+    assert out.set_index("hub_id")["families_supported"].to_dict() == {"h1": 1, "h2": 1}
+    assert out["delivery_years"].tolist() == pytest.approx([731 / 365.25] * 2)

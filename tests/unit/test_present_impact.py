@@ -269,3 +269,160 @@ def test_subgroup_effects_and_interaction(frame):
         frame, "referral_group", DESIGN.primary[0], **ARMS, covariates=DESIGN.strata
     )
     assert set(effects["referral_group"]) == {"emerging", "edge_of_care"} and 0 <= p <= 1
+
+
+# --- the impact notebook's steps ------------------------------------------------------------------
+
+SAP = {"alpha": 0.05, "multiplicity": "bonferroni", "imputations": 3, "mice_iterations": 2}
+
+
+def test_trial_frame_adds_the_design_age_bands(demo_tables, frame):
+    built = impact.trial_frame(demo_tables, DESIGN)
+    pd.testing.assert_frame_equal(built.drop(columns="age_band"), frame)
+    expected = impact.age_band(frame["child_age"], DESIGN.age_bands)
+    assert built["age_band"].astype(str).tolist() == expected.astype(str).tolist()
+
+
+def test_scope_sensitivity_gives_a_hub_la_intercepts_and_mice_only_when_asked(frame, demo_tables):
+    t, scores = demo_tables, DESIGN.scores[:1]
+    effects = impact.score_effects(
+        frame, scores, **ARMS, covariates=DESIGN.strata, multiplicity="holm"
+    )
+    hub = impact.scope_sensitivity(
+        frame, t, scores, effects, **ARMS, covariates=DESIGN.strata,
+        sap=SAP | {"mice_scopes": "trial", "seed": 1}, trial=False,
+    )  # fmt: skip
+    direct = impact.sensitivity_analyses(
+        frame, scores, effects, **ARMS, covariates=DESIGN.strata, group="la_code", nested=None,
+        mixed_covariates=["referral_group"], imputations=None,
+        welch=lambda c: impact.welch_difference(t["outcomes"], t["randomisation"], c),
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(hub, direct)
+    with_mice = impact.scope_sensitivity(
+        frame, t, scores, effects, **ARMS, covariates=DESIGN.strata,
+        sap=SAP | {"mice_scopes": "all", "seed": 1}, trial=False,
+    )  # fmt: skip
+    assert list(with_mice["analysis"]) == ["ancova", "welch", "mixed", "mice"]
+
+
+def test_missing_outcome_model_is_the_attrition_model_of_the_first_primary(frame):
+    first = DESIGN.primary[0]
+    model = impact.missing_outcome_model(
+        frame, first, arm="arm", covariates=DESIGN.strata, trial=True
+    )
+    data = frame.assign(primary_missing=frame[first.column].isna())
+    predictors = ["arm", "referral_group", first.baseline_column, "child_age", "hub_id"]
+    pd.testing.assert_frame_equal(
+        model, impact.attrition_model(data, "primary_missing", predictors)
+    )
+    assert "primary_missing" not in frame
+    hub = impact.missing_outcome_model(
+        frame, first, arm="arm", covariates=DESIGN.strata, trial=False
+    )
+    assert not hub["term"].str.contains("hub_id").any()
+
+
+def test_first_event_tests_run_to_the_end_of_follow_up(frame):
+    tests = impact.first_event_tests(frame, DESIGN.records, **ARMS, covariates=DESIGN.strata)
+    assert list(tests) == ["re_referral"]
+    direct = impact.time_to_first_tests(
+        frame, "days_to_re_referral", "re_referred", **ARMS, covariates=DESIGN.strata,
+        horizon=frame["follow_up_days"].max(),
+    )  # fmt: skip
+    assert tests["re_referral"]["rmst"] == pytest.approx(direct["rmst"])
+    numbers = show.first_event_numbers(DESIGN, tests)
+    assert numbers == show.survival_numbers(DESIGN.outcome("re_referral"), direct)
+    assert show.first_event(DESIGN).id == "re_referral"
+
+
+def test_subgroup_analyses_table_and_numbers(demo_tables):
+    first, frame = DESIGN.primary[0], impact.trial_frame(demo_tables, DESIGN)
+    subgroups = impact.subgroup_analyses(
+        frame, DESIGN.subgroups, first, **ARMS, covariates=DESIGN.strata
+    )
+    assert [s[:2] for s in subgroups] == list(DESIGN.subgroups.items())
+    _, p = impact.subgroup_effects(frame, "referral_group", first, **ARMS, covariates=DESIGN.strata)
+    assert dict((s[0], s[3]) for s in subgroups)["referral_group"] == p
+    numbers = show.subgroup_numbers(first, subgroups)
+    assert numbers[f"{first.id}_referral_group_interaction_p"] == tables.p_text(p)
+    table = show.subgroups_table(subgroups)
+    assert len(table) == sum(len(s[2]) for s in subgroups)
+    assert table["Subgroup"].drop_duplicates().tolist() == list(DESIGN.subgroups.values())
+
+
+def test_method_and_label_words():
+    numbers = show.method_numbers(DESIGN, SAP)
+    assert numbers == {
+        "ci_level_pct": "95",
+        "multiplicity_words": tables.adjustment_words("bonferroni"),
+        "imputations": 3,
+        "first_primary": DESIGN.primary[0].label,
+    }
+    assert show.strata_words(["hub_id", "referral_group"]) == "hub, referral group"
+    assert show.outcome_label(DESIGN.primary[0], DESIGN) == "week-8 SDQ"
+    first = DESIGN.primary[0]
+    assert show.heterogeneity_numbers(first, 0.0123, trial=True) == {
+        f"{first.id}_hub_interaction_p": "0.012",
+        "heterogeneity_interaction_p": "0.012",
+    }
+    assert f"{first.id}_la_interaction_p" in show.heterogeneity_numbers(first, None, trial=False)
+
+
+def test_forest_inputs_hide_small_groups_and_name_hubs():
+    first = DESIGN.primary[0]
+    by_group = pd.DataFrame({
+        "hub_id": ["london_east", "leeds"], "n": [9, 40],
+        "estimate": [1.0, -2.0], "ci_low": [0.0, -3.0], "ci_high": [2.0, -1.0],
+    })  # fmt: skip
+    effects = pd.DataFrame({"outcome": [first.id], "estimate": [-1.5], "estimable": [True]})
+    parts = show.forest_inputs(effects, by_group, "hub_id", first, level="95", trial=True)
+    assert parts["effects"]["name"].tolist() == ["London East", "Leeds"]
+    assert math.isnan(parts["effects"].at[0, "estimate"])
+    assert parts["pooled"]["estimate"] == -1.5 and parts["pooled_label"] == "All hubs (pooled)"
+    assert parts["xlabel"] == f"{first.short} difference, points (95% CI)"
+    hub = show.forest_inputs(
+        effects.assign(estimable=False), by_group, "hub_id", first, level="90", trial=False
+    )
+    assert hub["pooled"] is None and hub["pooled_label"] == "This hub (pooled)"
+    assert hub["effects"]["name"].tolist() == ["london_east", "leeds"]
+
+
+def test_first_event_km_is_in_months_with_the_outcome_in_words(frame):
+    import matplotlib.pyplot as plt
+
+    from psp_eval.present.figures import impact as impact_figures
+    from psp_eval.present.figures.style import ARM_COLOURS
+
+    fig = impact_figures.first_event_km(frame, show.first_event(DESIGN), DESIGN, ARM_COLOURS)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "Proportion not re-referred"
+    months = max(line.get_xdata().max() for line in ax.get_lines() if len(line.get_xdata()))
+    assert months <= DESIGN.follow_up_months + 1e-9
+    plt.close(fig)
+
+
+def test_forest_draws_each_group_and_the_pooled_diamond():
+    import matplotlib.pyplot as plt
+
+    from psp_eval.present.figures import impact as impact_figures
+
+    first = DESIGN.primary[0]
+    by_group = pd.DataFrame({
+        "hub_id": ["london_east", "leeds"], "n": [9, 40],
+        "estimate": [1.0, -2.0], "ci_low": [0.0, -3.0], "ci_high": [2.0, -1.0],
+    })  # fmt: skip
+    effects = pd.DataFrame({
+        "outcome": [first.id], "estimate": [-1.5], "ci_low": [-2.5], "ci_high": [-0.5],
+        "estimable": [True],
+    })  # fmt: skip
+    parts = show.forest_inputs(effects, by_group, "hub_id", first, level="95", trial=True)
+    fig = impact_figures.forest(**parts)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "London East",
+        "Leeds",
+        "All hubs (pooled)",
+    ]
+    assert [t.get_text() for t in ax.texts] == ["not estimable"]  # London East: 9 families
+    assert ax.get_xlabel() == parts["xlabel"]
+    plt.close(fig)

@@ -842,3 +842,115 @@ def score_means(outcomes: pd.DataFrame, randomisation: pd.DataFrame, design) -> 
             part = means_by_arm(outcomes, randomisation, o.column_at(timepoint))
             parts.append(part.assign(outcome=o.id, timepoint=timepoint))
     return pd.concat(parts, ignore_index=True)
+
+
+# --- one scope's analyses as the SAP gives them (the impact notebook's steps) --------------------
+
+
+def trial_frame(tables, design) -> pd.DataFrame:
+    """`analysis_frame` of the design's follow-up, with the index child's age band (a
+    pre-specified subgroup) from the design's band edges."""
+    frame = analysis_frame(tables, follow_up_days=design.follow_up_days)
+    frame["age_band"] = age_band(frame["child_age"], design.age_bands)
+    return frame
+
+
+def scope_sensitivity(
+    frame: pd.DataFrame,
+    tables,
+    outcomes: Sequence,
+    effects: pd.DataFrame,
+    *,
+    arm: str,
+    treated: object,
+    control: object,
+    covariates: Sequence[str],
+    sap: dict,
+    trial: bool,
+) -> pd.DataFrame:
+    """`sensitivity_analyses` as the SAP sets them for a scope: the mixed model has random
+    intercepts for hub and LA within hub in the trial, for LA in a hub (a hub has one hub);
+    MICE runs for the trial only unless `sap["mice_scopes"]` is "all" (hubs are small)."""
+    group, nested = ("hub_id", "la_code") if trial else ("la_code", None)
+    run_mice = trial or sap["mice_scopes"] == "all"
+    return sensitivity_analyses(
+        frame,
+        outcomes,
+        effects,
+        arm=arm,
+        treated=treated,
+        control=control,
+        covariates=covariates,
+        group=group,
+        nested=nested,
+        mixed_covariates=[c for c in covariates if c not in (group, "hub_id")],
+        welch=lambda column: welch_difference(tables["outcomes"], tables["randomisation"], column),
+        imputations=sap["imputations"] if run_mice else None,
+        iterations=sap["mice_iterations"],
+        seed=sap["seed"],
+    )
+
+
+def missing_outcome_model(
+    frame: pd.DataFrame, outcome, *, arm: str, covariates: Sequence[str], trial: bool
+) -> pd.DataFrame | None:
+    """`attrition_model` of `outcome` missing at its time point on arm, the stratification
+    factors, the baseline score and the child's age (and hub, in the trial); None where it
+    cannot be fitted."""
+    predictors = [
+        arm,
+        *(s for s in covariates if s != "hub_id"),
+        outcome.baseline_column,
+        "child_age",
+        *(["hub_id"] if trial else []),
+    ]
+    data = frame.assign(primary_missing=frame[outcome.column].isna())
+    return try_fit(attrition_model, data, "primary_missing", predictors)
+
+
+def first_event_tests(
+    frame: pd.DataFrame,
+    records: Sequence,
+    *,
+    arm: str,
+    treated: object,
+    control: object,
+    covariates: Sequence[str],
+) -> dict[str, dict]:
+    """`time_to_first_tests` to the end of follow-up of every record outcome with a time to
+    its first event, by outcome id."""
+    return {
+        o.id: time_to_first_tests(
+            frame,
+            o.time_to_first["duration"],
+            o.time_to_first["event"],
+            arm=arm,
+            treated=treated,
+            control=control,
+            covariates=covariates,
+            horizon=frame["follow_up_days"].max(),
+        )
+        for o in records
+        if o.time_to_first
+    }
+
+
+def subgroup_analyses(
+    frame: pd.DataFrame,
+    subgroups: dict[str, str],
+    outcome,
+    *,
+    arm: str,
+    treated: object,
+    control: object,
+    covariates: Sequence[str],
+) -> list[tuple[str, str, pd.DataFrame, float | None]]:
+    """`subgroup_effects` of `outcome` in each pre-specified subgroup (column -> label): one
+    (column, label, effects per level, interaction p) each, in the design's order."""
+    rows = []
+    for column, label in subgroups.items():
+        effects, p_value = subgroup_effects(
+            frame, column, outcome, arm=arm, treated=treated, control=control, covariates=covariates
+        )
+        rows.append((column, label, effects, p_value))
+    return rows

@@ -490,3 +490,79 @@ def primary_markdown(
     if hub:
         lead += " Estimates for one hub are exploratory."
     return " ".join([lead, *sentences])
+
+
+# --- the impact notebook's steps: numbers, words and figure inputs -------------------------------
+
+
+def method_numbers(design, sap: dict) -> dict[str, object]:
+    """The SAP's method words the reports quote: interval level, multiplicity method, number
+    of imputations, and the first primary outcome (CONSORT and heterogeneity follow it)."""
+    return {
+        "ci_level_pct": tables.level_pct(sap["alpha"]),
+        "multiplicity_words": tables.adjustment_words(sap["multiplicity"]),
+        "imputations": sap["imputations"],
+        "first_primary": design.primary[0].label,
+    }
+
+
+def strata_words(covariates) -> str:
+    """Stratification factors in words: "hub_id", "referral_route" -> "hub, referral route"."""
+    return ", ".join(s.replace("_id", "").replace("_", " ") for s in covariates)
+
+
+def outcome_label(outcome, design) -> str:
+    """An outcome at its time point, shortly: "week-8 SDQ"."""
+    return f"{design.when(outcome.timepoint)} {outcome.short}"
+
+
+def first_event(design):
+    """The first record outcome with a time to first event (the survival figure and table)."""
+    return next(o for o in design.records if o.time_to_first)
+
+
+def first_event_numbers(design, tests: dict[str, dict]) -> dict[str, object]:
+    """`survival_numbers` of every record outcome with a time to first event."""
+    numbers: dict[str, object] = {}
+    for o in design.records:
+        if o.id in tests:
+            numbers |= survival_numbers(o, tests[o.id])
+    return numbers
+
+
+def heterogeneity_numbers(outcome, p_value: float | None, *, trial: bool) -> dict[str, str]:
+    """The interaction p-value of the hub (trial) or LA (hub report) by arm test, under the
+    outcome's key and under the key the reports quote."""
+    key = f"{outcome.id}_{'hub' if trial else 'la'}_interaction_p"
+    return {key: tables.p_text(p_value), "heterogeneity_interaction_p": tables.p_text(p_value)}
+
+
+def forest_inputs(
+    effects: pd.DataFrame, by_group: pd.DataFrame, group: str, outcome, *, level: str, trial: bool
+) -> dict[str, object]:
+    """The forest plot's arguments: each group's effect (small groups not estimable, hubs
+    named in words), the pooled ANCOVA estimate (none when not estimable) and the labels."""
+    primary = effects.set_index("outcome").loc[outcome.id]
+    shown = hide_small_groups(by_group).assign(name=group_names(by_group[group], titled=trial))
+    return {
+        "effects": shown,
+        "label": "name",
+        "pooled": primary if primary["estimable"] else None,
+        "xlabel": f"{outcome.short} difference, points ({level}% CI)",
+        "pooled_label": "All hubs (pooled)" if trial else "This hub (pooled)",
+    }
+
+
+def subgroup_numbers(outcome, subgroups: list[tuple]) -> dict[str, str]:
+    """The interaction p-value of each pre-specified subgroup (`subgroup_analyses`)."""
+    return {
+        f"{outcome.id}_{column}_interaction_p": tables.p_text(p) for column, _, _, p in subgroups
+    }
+
+
+def subgroups_table(subgroups: list[tuple]) -> pd.DataFrame:
+    """The subgroup table: every level of every subgroup of `subgroup_analyses`."""
+    rows = []
+    for column, label, effects, p in subgroups:
+        rows += subgroup_rows(effects, column, label, p)
+    return pd.DataFrame(rows)

@@ -205,3 +205,19 @@ def _safe_count_text(text: str) -> str:
             line = line.replace(stripped, disclosure.SUPPRESSED)
         out.append(line)
     return "\n".join(out)
+
+
+def first_event_km(frame: pd.DataFrame, outcome, design, colours: dict) -> Figure:
+    """`km_figure` of a record outcome's time to first event (`outcome.time_to_first`), in
+    months of the design's follow-up, by arm."""
+    timing = outcome.time_to_first
+    return km_figure(
+        frame,
+        timing["duration"],
+        timing["event"],
+        "arm",
+        design.labels,
+        colours,
+        time_scale=frame["follow_up_days"].max() / design.follow_up_months,
+        ylabel=f"Proportion {timing['without']}",
+    )
