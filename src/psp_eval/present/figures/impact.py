@@ -3,13 +3,11 @@ and the forest plot of effects by hub or subgroup."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
-from lifelines.plotting import add_at_risk_counts
 from matplotlib.figure import Figure
 
 from psp_eval.analyses.consort import Consort
@@ -163,45 +161,37 @@ def km_figure(
     ylabel: str = "Proportion not re-referred",
     ticks: Sequence[float] = (0, 6, 12, 18, 24),
 ) -> Figure:
-    """Kaplan-Meier curves per arm with the numbers at risk below; at-risk counts of 1-4
-    families read "[c]" (disclosure control). `time_scale` divides durations (days ->
-    months with 30.4375)."""
+    """Kaplan-Meier curves per arm with the numbers at risk below, through
+    `disclosure.suppress_at_risk` (counts of 1-4 families, and drops of 1-4 between ticks,
+    read "[c]") and recorded on the figure for the audit. `time_scale` divides durations
+    (days -> months with 30.4375)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.0, 4.4))
     ax.spines[["top", "right"]].set_visible(False)
-    fitters = []
+    at_risk = {}
     for level, label in labels.items():
         part = data[data[arm] == level]
         if part.empty:
             continue
-        km = KaplanMeierFitter(label=label).fit(part[duration] / time_scale, part[event])
+        times = part[duration] / time_scale
+        km = KaplanMeierFitter(label=label).fit(times, part[event])
         km.plot_survival_function(ax=ax, color=colours.get(level), ci_show=True)
-        fitters.append(km)
+        # still followed at each tick; the tolerance keeps those followed to the very end
+        at_risk[label] = [int((times >= t - 1e-9 * max(1.0, abs(t))).sum()) for t in ticks]
     ax.set_xticks(list(ticks))
     ax.set_xlim(min(ticks), max(ticks))
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(frameon=False, loc="lower left")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # just before the last tick, so that families followed to the end are counted there
-        at = [t - 1e-6 if t == max(ticks) else t for t in ticks]
-        tables = add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"], xticks=at)
-    for table in np.atleast_1d(tables):
-        labels_now = [t.get_text() for t in table.get_xticklabels()]
-        table.set_xticklabels([_safe_count_text(s) for s in labels_now])
+    if at_risk:
+        counts = pd.DataFrame.from_dict(at_risk, orient="index", columns=list(ticks))
+        figures.at_risk_rows(
+            ax,
+            disclosure.suppress_at_risk(counts),
+            colours={labels[k]: c for k, c in colours.items() if k in labels},
+            axis_label=xlabel,
+        )
     fig.tight_layout()
     return fig
-
-
-def _safe_count_text(text: str) -> str:
-    """At-risk tick text with every count of 1-4 replaced by "[c]"."""
-    out = []
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if stripped.isdigit() and 0 < int(stripped) < disclosure.DEFAULT_THRESHOLD:
-            line = line.replace(stripped, disclosure.SUPPRESSED)
-        out.append(line)
-    return "\n".join(out)

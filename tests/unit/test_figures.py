@@ -1,0 +1,58 @@
+"""Figures that print counts: every count goes through disclosure control, is recorded for
+the audit, and no label is printed over another."""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ElementTree
+
+import matplotlib
+import pandas as pd
+
+from psp_eval.present.figures.impact import km_figure
+
+LABELS = {"sffc": "SFFC", "usual": "Usual care"}
+COLOURS = {"sffc": "#0072B2", "usual": "#E69F00"}
+
+
+def svg_texts(fig) -> list[str]:
+    """Every line of text the figure shows, as its SVG holds it (text kept as text)."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg")
+    root = ElementTree.fromstring(buffer.getvalue())
+    lines = []
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] == "text":
+            lines += "".join(element.itertext()).splitlines()
+    return [line.strip() for line in lines if line.strip()]
+
+
+def small_numbers(lines: list[str]) -> list[str]:
+    """Lines holding a whole number of 1-4 on its own (a count a funder must not see)."""
+    numbers = re.compile(r"(?<![\d.])\d+(?![\d.])")
+    return [line for line in lines if any(1 <= int(n) <= 4 for n in numbers.findall(line))]
+
+
+def _few_at_risk() -> pd.DataFrame:
+    """Two arms of 12 families whose numbers at risk fall to 1-4 after 8 months."""
+    months = [0.5, 1, 1.5, 2, 2.5, 3, 5, 6, 9, 10, 13, 24]
+    return pd.DataFrame(
+        {
+            "t": months * 2,
+            "e": [1] * 11 + [0] + [1] * 11 + [0],
+            "arm": ["sffc"] * 12 + ["usual"] * 12,
+        }
+    )
+
+
+def test_km_figure_hides_small_numbers_at_risk_and_keeps_the_time_axis():
+    fig = km_figure(_few_at_risk(), "t", "e", "arm", LABELS, COLOURS, ticks=(0, 4, 8, 12, 24))
+    time_labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert time_labels == ["0", "4", "8", "12", "24"]  # the time axis is left as it is
+    texts = svg_texts(fig)
+    for label in time_labels:
+        texts.remove(label)
+    assert small_numbers(texts) == [], texts  # at risk: 12, 6, then 4, 2 and 1 hidden
+    assert texts.count("[c]") == 6
