@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ElementTree
 
 import matplotlib
 import pandas as pd
+import pytest
 
 from psp_eval.present.figures.impact import km_figure
 
@@ -56,3 +57,32 @@ def test_km_figure_hides_small_numbers_at_risk_and_keeps_the_time_axis():
         texts.remove(label)
     assert small_numbers(texts) == [], texts  # at risk: 12, 6, then 4, 2 and 1 hidden
     assert texts.count("[c]") == 6
+
+
+def test_a_figure_writes_the_counts_it_prints_beside_it_and_tags_them(tmp_path):
+    import json
+
+    from psp_eval.report.outputs import Outputs
+
+    out = Outputs(tmp_path)
+    out.figure("km", km_figure(_few_at_risk(), "t", "e", "arm", LABELS, COLOURS, ticks=(0, 4, 8)))
+    record = json.loads((tmp_path / "figures/km.counts.json").read_text())
+    assert record["figure"] == "km.svg"
+    assert [c["shown"] for c in record["counts"]] == ["12", "6", "[c]"] * 2
+    assert record["counts"][1]["what"] == "at risk: SFFC at Months since randomisation = 4"
+    svg = (tmp_path / "figures/km.svg").read_text()
+    assert re.findall(r'id="(psp-count-\d+)"', svg) == [f"psp-count-{k}" for k in range(1, 7)]
+    out.figure("plain", matplotlib.pyplot.figure())
+    assert not (tmp_path / "figures/plain.counts.json").exists()
+
+
+def test_a_figure_refuses_to_print_a_small_count():
+    from psp_eval.present import disclosure
+    from psp_eval.present.figures import style
+
+    fig, ax = style.figure()
+    style.count_text(ax, (0, 0), "[c]", "families")
+    style.count_text(ax, (0, 0), 0, "families")
+    with pytest.raises(disclosure.SmallCountError, match="families = 3"):
+        style.count_text(ax, (1, 0), 3, "families")
+    assert [c["shown"] for c in disclosure.printed_counts(fig)] == ["[c]", "0"]
