@@ -86,3 +86,24 @@ def test_a_figure_refuses_to_print_a_small_count():
     with pytest.raises(disclosure.SmallCountError, match="families = 3"):
         style.count_text(ax, (1, 0), 3, "families")
     assert [c["shown"] for c in disclosure.printed_counts(fig)] == ["[c]", "0"]
+
+
+def test_retention_and_likert_figures_record_their_counts():
+    from psp_eval.present import disclosure
+    from psp_eval.present import process as present_process
+    from psp_eval.present.figures import process as process_figures
+
+    spells = pd.DataFrame(
+        {"months": [1.0, 2, 3, 5, 8, 9, 12, 14, 15, 20], "ended": [1, 1, 0, 1, 1, 0, 1, 0, 1, 0]}
+    ).assign(role="host")
+    at_risk = present_process.retention_at(spells, [0, 6, 12], "role")
+    fig = process_figures.retention_curves(spells, at_risk, "role")
+    printed = [c["shown"] for c in disclosure.printed_counts(fig)]
+    assert printed == ["10", "6", "[c]"]
+    assert small_numbers(svg_texts(fig)) == []
+    likert = pd.DataFrame(
+        {"question_id": ["q1"], "timepoint": ["week 8"], "n": [12]}
+        | {f"pct_{k}": [20.0] for k in range(1, 6)}
+    )
+    fig = process_figures.diverging_likert(likert)
+    assert disclosure.printed_counts(fig) == [{"what": "responses: q1 at week 8", "shown": "12"}]

@@ -65,12 +65,17 @@ def consort_figure(
     flow: Consort, labels: dict[str, str], outcome_label: str = "week-8 SDQ"
 ) -> Figure:
     """The CONSORT diagram (`labels`: arm -> name in the boxes): boxes and arrows, counts
-    through `consort_shown` ("[c]" hidden)."""
+    through `consort_shown` ("[c]" hidden, splits protected), each recorded on the figure."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
 
-    s = consort_shown(flow)
     fig, ax = plt.subplots(figsize=(8.0, 8.6))
+    safe = consort_shown(flow)
+
+    def count(key: str) -> str:
+        """A box's count, as `consort_shown` made it safe, recorded for the audit."""
+        return disclosure.record_printed(fig, f"CONSORT: {key.removeprefix('reason: ')}", safe[key])
+
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
     ax.axis("off")
@@ -98,10 +103,10 @@ def consort_figure(
         )
 
     ordered = sorted(flow.reasons, key=lambda k: (-flow.reasons[k], k))
-    reason_lines = "\n".join(f"  {k.removeprefix('reason: ')}: {s[k]}" for k in ordered)
-    box(22, 94, 34, 6, f"Families referred and assessed\nfor eligibility (n = {s['referred']})")
-    box(70, 80, 58, 17, f"Not randomised (n = {s['excluded']})\n{reason_lines}", left=True)
-    box(22, 68, 30, 5, f"Randomised (n = {s['randomised']})")
+    reason_lines = "\n".join(f"  {k.removeprefix('reason: ')}: {count(k)}" for k in ordered)
+    box(22, 94, 34, 6, f"Families referred and assessed\nfor eligibility (n = {count('referred')})")
+    box(70, 80, 58, 17, f"Not randomised (n = {count('excluded')})\n{reason_lines}", left=True)
+    box(22, 68, 30, 5, f"Randomised (n = {count('randomised')})")
     arrow(22, 90.6, 22, 71)
     arrow(22, 80, 40.4, 80)
     ys = {"alloc": 52, "follow": 30, "analysed": 9}
@@ -113,26 +118,26 @@ def consort_figure(
             ys["alloc"],
             40,
             10,
-            f"Allocated to {title} (n = {s[f'{arm}_allocated']})\n"
-            f"Received allocation ({what}) (n = {s[f'{arm}_received']})\n"
-            f"Did not receive it (n = {s[f'{arm}_not_received']})",
+            f"Allocated to {title} (n = {count(f'{arm}_allocated')})\n"
+            f"Received allocation ({what}) (n = {count(f'{arm}_received')})\n"
+            f"Did not receive it (n = {count(f'{arm}_not_received')})",
         )
         box(
             x,
             ys["follow"],
             40,
             10,
-            f"Withdrew (n = {s[f'{arm}_withdrawn']})\n"
-            f"Lost to follow-up: no {outcome_label} (n = {s[f'{arm}_lost']})\n"
-            f"Followed up (n = {s[f'{arm}_followed_up']})",
+            f"Withdrew (n = {count(f'{arm}_withdrawn')})\n"
+            f"Lost to follow-up: no {outcome_label} (n = {count(f'{arm}_lost')})\n"
+            f"Followed up (n = {count(f'{arm}_followed_up')})",
         )
         box(
             x,
             ys["analysed"],
             40,
             9,
-            f"Analysed, intention to treat (n = {s[f'{arm}_analysed']})\n"
-            f"Not analysed: no baseline or {outcome_label} (n = {s[f'{arm}_not_analysed']})",
+            f"Analysed, intention to treat (n = {count(f'{arm}_analysed')})\n"
+            f"Not analysed: no baseline or {outcome_label} (n = {count(f'{arm}_not_analysed')})",
         )
         arrow(22, 65.5, x, ys["alloc"] + 5.6)
         arrow(x, ys["alloc"] - 5.4, x, ys["follow"] + 5.6)

@@ -1,7 +1,8 @@
 """Figures for the process evaluation: funnel plots, diverging Likert bars, volunteer retention.
 
 Same style as `psp_eval.present.figures.style` (Okabe-Ito colours, no top/right spines). Every count drawn
-on a figure (numbers at risk) comes already suppressed from `psp_eval.analyses.process`.
+on a figure (numbers at risk, numbers of responses) is already suppressed and is printed
+through `style.count_text` or `disclosure.record_printed`, so the audit sees it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from psp_eval.present import disclosure
-from psp_eval.present.figures.style import ARM_COLOURS, CATEGORY_COLOURS, figure
+from psp_eval.present.figures.style import ARM_COLOURS, CATEGORY_COLOURS, count_text, figure
 
 # Diverging palette for 1-5 agreement (ColorBrewer RdBu, colour-blind safe), neutral in grey.
 LIKERT_COLOURS = {1: "#ca0020", 2: "#f4a582", 3: "#d9d9d9", 4: "#92c5de", 5: "#0571b0"}
@@ -125,9 +126,16 @@ def diverging_likert(
     question. Questions with fewer than `min_responses` responses are not drawn.
     """
     data = distribution[distribution["n"] >= min_responses].reset_index(drop=True)
-    labels = [f"{r.question_id} ({r.timepoint}, n = {r.n})" for r in data.itertuples()]
     height = max(1.6, 0.32 * len(data) + 1.0)
     fig, ax = figure(7.0, height)
+    labels = [
+        f"{r.question_id} ({r.timepoint}, n = "
+        + disclosure.record_printed(
+            fig, f"responses: {r.question_id} at {r.timepoint}", disclosure.safe_count(r.n)
+        )
+        + ")"
+        for r in data.itertuples()
+    ]
     y = np.arange(len(data))[::-1]
     left = -(data["pct_1"] + data["pct_2"] + data["pct_3"] / 2)
     from psp_eval.analyses.process import LIKERT_LABELS, LIKERT_LEVELS
@@ -199,14 +207,19 @@ def retention_curves(
     for i, name in enumerate(rows):
         part = at_risk[at_risk["group"] == name].set_index("months")
         for t in times:
-            ax.annotate(
-                str(part.at[t, "at_risk"]) if t in part.index else "",
+            if t not in part.index:
+                continue
+            count_text(
+                ax,
                 (t, 0),
+                part.at[t, "at_risk"],
+                f"volunteers at risk: {name} at {t:g} months",
                 xycoords=("data", "axes fraction"),
                 xytext=(0, -50 - 11 * i),
                 textcoords="offset points",
                 ha="center",
                 fontsize=7,
+                annotation_clip=False,
             )
         ax.annotate(
             name,
