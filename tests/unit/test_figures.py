@@ -4,6 +4,7 @@ the audit, and no label is printed over another."""
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import xml.etree.ElementTree as ElementTree
 
@@ -107,3 +108,21 @@ def test_retention_and_likert_figures_record_their_counts():
     )
     fig = process_figures.diverging_likert(likert)
     assert disclosure.printed_counts(fig) == [{"what": "responses: q1 at week 8", "shown": "12"}]
+
+
+def test_money_reads_minus_pounds_and_money_axes_never_collide():
+    from psp_eval.present.figures import style
+    from psp_eval.present.tables import money
+
+    assert money(-2495.4) == "−£2,495" and money(2495) == "£2,495" and money(-0.2) == "£0"
+    assert money(-1234.567, 2) == "−£1,234.57"
+    fig, ax = style.figure(3.0, 2.0)  # a narrow axis over a wide range of money
+    ax.plot([-48_000, 1_250_000], [0, 1])
+    style.money_axis(ax.xaxis)
+    fig.canvas.draw()
+    labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+    assert all(t.get_text().startswith(("£", "−£")) for t in labels)
+    boxes = [t.get_window_extent() for t in labels]
+    assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes)), [
+        t.get_text() for t in labels
+    ]

@@ -84,3 +84,45 @@ def at_risk_rows(
                 fontsize=7,
                 annotation_clip=False,
             )
+
+
+def money_axis(axis, *, max_ticks: int = 6) -> None:
+    """Pounds on a matplotlib axis (`ax.xaxis` or `ax.yaxis`): "−£2,000", "£10,000", on
+    round-number ticks, as many as fit (at most `max_ticks`) so labels never run together."""
+    from matplotlib.ticker import FuncFormatter
+
+    from psp_eval.present.tables import money
+
+    axis.set_major_locator(_FittingLocator(axis, money, max_ticks))
+    axis.set_major_formatter(FuncFormatter(lambda x, _: money(x)))
+
+
+class _FittingLocator(matplotlib.ticker.MaxNLocator):
+    """Round-number ticks, fewer until the widest label (estimated from its characters and
+    the tick font) fits between two ticks with room to spare."""
+
+    def __init__(self, axis, text, max_ticks: int) -> None:
+        super().__init__(nbins=max_ticks, steps=[1, 2, 2.5, 5, 10])
+        self._axis, self._text, self._max = axis, text, max_ticks
+
+    def __call__(self):
+        from matplotlib.font_manager import FontProperties
+
+        vmin, vmax = self._axis.get_view_interval()
+        box = self._axis.axes.get_window_extent()
+        horizontal = self._axis.axis_name == "x"
+        length = box.width if horizontal else box.height
+        key = "xtick.labelsize" if horizontal else "ytick.labelsize"
+        points = FontProperties(size=matplotlib.rcParams[key]).get_size_in_points()
+        pixels = points * self._axis.axes.figure.dpi / 72
+        ticks = self.tick_values(vmin, vmax)
+        for n in range(self._max, 1, -1):
+            self.set_params(nbins=n)
+            ticks = self.tick_values(vmin, vmax)
+            if len(ticks) < 2 or vmax == vmin:
+                break
+            widest = max(len(self._text(t)) for t in ticks) * 0.62 * pixels + pixels
+            need = widest if horizontal else 1.6 * pixels
+            if length * (ticks[1] - ticks[0]) / abs(vmax - vmin) >= need:
+                break
+        return self.raise_if_exceeds(ticks)
