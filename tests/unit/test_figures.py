@@ -126,3 +126,38 @@ def test_money_reads_minus_pounds_and_money_axes_never_collide():
     assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes)), [
         t.get_text() for t in labels
     ]
+
+
+def test_funnel_plot_labels_are_not_printed_over_each_other():
+    from psp_eval.present.figures.process import funnel_plot
+
+    names = ["Millmouth", "Eastfield", "Northbrook", "Westmere", "Southam", "Kingsholm"]
+    points = pd.DataFrame(
+        {
+            "families": [40, 41, 42, 43, 44, 45],
+            "rate": [0.70, 0.705, 0.71, 0.70, 0.705, 0.71],
+            "la_name": names,
+            "target": 0.7,
+            "outside": "",
+        }
+    )
+    curves = pd.DataFrame(
+        {"coverage": 0.95, "volume": [5, 50], "low": [0.3, 0.57], "high": [1.0, 0.83]}
+    )
+    hubs = points.head(2).assign(la_name=["North hub", "South hub"], families=[42, 43])
+    fig = funnel_plot(
+        points, curves, volume="families", value="rate", label="la_name",
+        highlight=pd.Series(True, index=points.index), extra=hubs,
+    )  # fmt: skip
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if t.get_text() in [*names, "North hub", "South hub"]]
+    assert len(labels) == 8
+    boxes = [t.get_window_extent() for t in labels]
+    overlapping = [
+        (labels[i].get_text(), labels[j].get_text())
+        for i in range(len(boxes))
+        for j in range(i + 1, len(boxes))
+        if boxes[i].overlaps(boxes[j])
+    ]
+    assert overlapping == []

@@ -80,14 +80,11 @@ def funnel_plot(
     )
     # A hub report names its own LAs; the trial report names only LAs outside the limits.
     named = mine if highlight is not None or "outside" not in mine else mine[mine["outside"] != ""]
-    for row in named.itertuples():
-        ax.annotate(
-            str(getattr(row, label)),
-            (getattr(row, volume), scale * getattr(row, value)),
-            xytext=(4, 3),
-            textcoords="offset points",
-            fontsize=7,
-        )
+    names = [
+        ax.text(getattr(row, volume), scale * getattr(row, value), str(getattr(row, label)),
+                fontsize=7)
+        for row in named.itertuples()
+    ]  # fmt: skip
     if extra is not None and len(extra):
         ax.scatter(
             extra[volume],
@@ -100,21 +97,35 @@ def funnel_plot(
             zorder=5,
             label="Hubs",
         )
-        for row in extra.itertuples():
-            ax.annotate(
-                str(getattr(row, label)),
-                (getattr(row, volume), scale * getattr(row, value)),
-                xytext=(4, -9),
-                textcoords="offset points",
-                fontsize=7,
-            )
+        names += [
+            ax.text(getattr(row, volume), scale * getattr(row, value), str(getattr(row, label)),
+                    fontsize=7, fontweight="bold")
+            for row in extra.itertuples()
+        ]  # fmt: skip
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_xlim(left=0)
     if not percent and len(points) and (points[value] >= 0).all():
         ax.set_ylim(bottom=0)  # e.g. days: the normal limits may dip below 0, the data cannot
     ax.legend(frameon=False, fontsize=7, loc="lower right", ncols=2)
+    _keep_apart(ax, names)
     return fig
+
+
+def _keep_apart(ax, texts: list) -> None:
+    """Move point labels (adjustText) so that none is printed over another or over a point,
+    with a thin line back to its point where it moved."""
+    if not texts:
+        return
+    from adjustText import adjust_text
+
+    ax.figure.canvas.draw()  # adjustText measures the labels as drawn
+    adjust_text(
+        texts,
+        ax=ax,
+        expand=(1.15, 1.3),
+        arrowprops={"arrowstyle": "-", "color": "0.45", "linewidth": 0.5},
+    )
 
 
 def diverging_likert(
