@@ -318,3 +318,45 @@ def test_pipeline_outputs_pass_and_a_planted_copy_fails(small_site, tmp_path):
     )
     assert re.search(r"results/trial/process/tables/flow\.csv: .*F00017.*family id", result.stdout)
     assert len(result.stdout.strip().splitlines()) == 2, result.stdout
+
+
+def _tagged_figure(*counts):
+    """A figure as matplotlib writes `style.count_text`: each count in a `psp-count-<k>` group."""
+    groups = "".join(
+        f"<g id='psp-count-{k}'><text x='0' y='{k}'>{c}</text></g>" for k, c in enumerate(counts, 1)
+    )
+    svg = f"<svg xmlns='http://www.w3.org/2000/svg'><text>4</text>{groups}</svg>"
+    data = base64.b64encode(svg.encode()).decode()
+    return f'<img role="img" aria-label="KM" src="data:image/svg+xml;base64,{data}" />\n'
+
+
+def test_a_small_count_printed_in_a_figure_is_caught(tmp_path):
+    # the untagged "4" is a tick label; a tagged count reads like a table cell
+    assert audit(_page(tmp_path, *CLEAN_PARTS, _tagged_figure("120", "[c]", "0"))).ok
+    result = audit(_page(tmp_path, *CLEAN_PARTS, _tagged_figure("120", "3", "[c]")))
+    assert [(f.text, f.rule) for f in result.findings] == [("3", audit_module.RULE_FIGURE)]
+    assert re.fullmatch(r"figure 2 \(line \d+: KM\), count 2", result.findings[0].location)
+
+
+def _figure_counts(tmp_path, *shown):
+    figures = tmp_path / "results/demo/hub_a/impact/figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    counts = [
+        {"what": f"at risk: SFFC at months = {6 * k}", "shown": s} for k, s in enumerate(shown)
+    ]
+    record = {"figure": "km.svg", "counts": counts}
+    (figures / "km.counts.json").write_text(json.dumps(record), encoding="utf-8")
+    return tmp_path / "results/demo"
+
+
+def test_figure_count_records_are_audited(tmp_path):
+    site = _page(tmp_path, *CLEAN_PARTS)
+    clean = audit(site, _figure_counts(tmp_path, "40", "1,024", "[c]", "0"))
+    assert clean.ok and clean.files[-1]["kind"] == "figure counts"
+    found = audit(site, _figure_counts(tmp_path, "40", "2", "[c]")).findings
+    assert [(Path(f.file).name, f.location, f.text, f.rule) for f in found] == [
+        ("km.counts.json", "at risk: SFFC at months = 6", "2", audit_module.RULE_FIGURE)
+    ]
+    (tmp_path / "results/demo/hub_a/impact/figures/km.counts.json").write_text("[1, 2]")
+    with pytest.raises(AuditError, match="km.counts.json: not a figure's record of counts"):
+        audit(site, tmp_path / "results/demo")

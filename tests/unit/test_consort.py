@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from psp_eval.analyses import consort
+from psp_eval.present.disclosure import printed_counts
 from psp_eval.present.figures.impact import consort_figure
 from psp_eval.present.impact import consort_shown
 
@@ -58,3 +59,8 @@ def test_consort_shown_suppresses_small_boxes_and_their_giveaways():
     fig = consort_figure(flow, {"sffc": "SFFC", "usual": "Services as usual"})
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     assert "[c]" in texts and "n = 30" in texts
+    printed = {c["what"]: c["shown"] for c in printed_counts(fig)}
+    assert (
+        printed["CONSORT: declined consent"] == "[c]"
+        and len(printed) == 3 + len(flow.reasons) + 2 * 8
+    )

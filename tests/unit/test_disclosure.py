@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from psp_eval.present import disclosure
 from psp_eval.present.disclosure import (
     SUPPRESSED,
     count_table,
@@ -169,3 +170,25 @@ def test_count_table_with_published_margins():
     _unrecoverable_with_published_column_totals(
         shown == SUPPRESSED, total_row="Total", row_total="Total"
     )
+
+
+def test_numbers_at_risk_hide_small_counts_and_small_drops():
+    counts = pd.DataFrame(
+        [[40, 38, 30, 12, 3, 0], [40, 31, 29, 20, 9, 0]],
+        index=["a", "b"],
+        columns=[0, 6, 12, 18, 24, 30],
+    )
+    shown = disclosure.suppress_at_risk(counts)
+    # a: 38 is 2 below 40 (hidden), 30 is 10 below the last shown 40; 3 is small
+    assert shown.loc["a"].tolist() == ["40", "[c]", "30", "12", "[c]", "0"]
+    # b: 29 is 2 below 31; 20 is 11 below the last shown 31
+    assert shown.loc["b"].tolist() == ["40", "31", "[c]", "20", "9", "0"]
+
+
+def test_numbers_at_risk_at_the_start_protect_the_published_total():
+    counts = pd.DataFrame([[37, 30], [3, 0]], index=["a", "b"], columns=[0, 12])
+    shown = disclosure.suppress_at_risk(counts)
+    assert shown[0].tolist() == ["[c]", "[c]"]  # 40 randomised is published: 37 would give 3
+    assert shown[12].tolist() == ["30", "0"]
+    with pytest.raises(ValueError, match="must not rise"):
+        disclosure.suppress_at_risk(pd.DataFrame([[3, 8]], columns=[0, 1]))

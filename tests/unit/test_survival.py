@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 from lifelines.datasets import load_leukemia, load_rossi
 
 from psp_eval.analyses import survival
 from psp_eval.analyses.impact import NotEstimable
-from psp_eval.present.figures import impact as impact_figures
-from psp_eval.present.figures.impact import km_figure
 
 
 def test_cox_by_arm_matches_r_coxph_on_rossi():
@@ -72,17 +69,3 @@ def test_too_few_events_is_not_estimable():
     data = pd.DataFrame({"t": [1.0, 2, 3, 4], "e": [1, 0, 0, 0], "arm": ["a", "a", "b", "b"]})
     with pytest.raises(NotEstimable):
         survival.cox_by_arm(data, "t", "e", "arm", "a", "b")
-
-
-def test_km_figure_hides_small_at_risk_counts():
-    rng = np.random.default_rng(3)
-    data = pd.DataFrame(
-        {"t": rng.uniform(0, 24, 40), "e": rng.integers(0, 2, 40), "arm": ["sffc", "usual"] * 20}
-    )
-    fig = km_figure(
-        data, "t", "e", "arm", {"sffc": "SFFC", "usual": "Usual"}, {}, ticks=(0, 12, 23.9)
-    )
-    texts = [t.get_text() for ax in fig.axes[1:] for t in ax.get_xticklabels()]
-    numbers = [int(s) for text in texts for s in text.split() if s.isdigit()]
-    assert all(n == 0 or n >= 5 for n in numbers)
-    assert impact_figures._safe_count_text("At risk\n3") == "At risk\n[c]"

@@ -11,7 +11,11 @@ What is read (`audit`):
   is not installed the PDFs are listed as unchecked: they are rendered from the same source
   as the HTML, which is always checked);
 - the tables the reports embed, as written for reviewers:
-  `results/<trial>/<scope>/<analysis>/tables/*.csv` (`--results`).
+  `results/<trial>/<scope>/<analysis>/tables/*.csv` (`--results`);
+- the counts each figure prints, as the figure recorded them (`disclosure.record_printed`):
+  `results/<trial>/<scope>/<analysis>/figures/*.counts.json` (`--results`), and in the
+  rendered reports the SVG text tagged `psp-count-<k>` (numbers at risk, box counts): bare
+  numbers that no text rule could tell from a tick label.
 
 What fails (each `Finding` names the file, where in it, the offending text and the rule):
 
@@ -32,6 +36,8 @@ What fails (each `Finding` names the file, where in it, the offending text and t
    - "n (%)" cells count wherever their header is not excluded, and whole-number cells count
      in a row whose label names people or "n" ("Families randomised, n").
    Zeros are shown (they reveal no one); "[c]" is a suppressed cell.
+1b. A count of 1-4 people printed in a figure: a recorded or tagged figure count (rule 1's
+   "count cell", every one a count of people) that reads 1-4.
 2. A count of 1-4 people in text (paragraphs, captions, figure text, PDF text, any cell):
    "n = 3", "3 (2.1%)", or a number directly before a people noun ("3 families", "2 SFFC
    children") unless the word before it makes it a category or a time ("families with 3
@@ -57,6 +63,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import json
 import re
 import shutil
 import subprocess
@@ -74,6 +81,10 @@ SMALL = range(1, DEFAULT_THRESHOLD)  # counts 1-4 must not be shown
 # --- rule texts (a finding names the one it broke) ---
 RULE_CELL = f"count of 1-{DEFAULT_THRESHOLD - 1} people in a count cell (suppress it: {SUPPRESSED})"
 RULE_TEXT = f"count of 1-{DEFAULT_THRESHOLD - 1} people in text (suppress it: {SUPPRESSED})"
+RULE_FIGURE = (
+    f"count of 1-{DEFAULT_THRESHOLD - 1} people printed in a figure (suppress it: {SUPPRESSED})"
+)
+FIGURE_COUNT_ID = re.compile(r"^psp-count-\d+$")
 
 # --- counts ---
 _INT = r"\d{1,3}(?:,\d{3})+|\d+"
@@ -188,7 +199,12 @@ class Audit:
     def summary(self) -> dict:
         return {
             "ok": self.ok,
-            "rules": [RULE_CELL, RULE_TEXT, "no identifier of a family, child or volunteer"],
+            "rules": [
+                RULE_CELL,
+                RULE_FIGURE,
+                RULE_TEXT,
+                "no identifier of a family, child or volunteer",
+            ],
             "files": self.files,
             "unchecked": self.unchecked,
             "findings": [asdict(f) for f in self.findings],
@@ -308,6 +324,16 @@ def _svg_text(svg: str, where: str) -> str:
         if element.tag.rsplit("}", 1)[-1] == "text":
             lines.append(_squash("".join(element.itertext())))
     return "\n".join(line for line in lines if line)
+
+
+def _svg_counts(svg: str) -> list[str]:
+    """The texts of an SVG figure tagged as counts of people (`style.count_text`)."""
+    root = ElementTree.fromstring(svg)  # _svg_text has already checked it parses
+    return [
+        _squash("".join(element.itertext()))
+        for element in root.iter()
+        if FIGURE_COUNT_ID.match(element.get("id") or "")
+    ]
 
 
 def read_csv_table(path: Path) -> Table:
@@ -434,6 +460,12 @@ def table_findings(table: Table, file: str, ids: set[str] = frozenset()) -> list
     return findings
 
 
+def figure_count_findings(shown: str, file: str, where: str) -> list[Finding]:
+    """A count a figure prints: a finding when it reads 1-4 (it is always a count)."""
+    n = _leading_count(shown.strip())
+    return [Finding(file, where, shown, RULE_FIGURE)] if n in SMALL else []
+
+
 def _cell_where(table: Table, i: int, column: str) -> str:
     row = table.rows[i]
     label = f" ({row[0][:40]})" if row and row[0] else ""
@@ -502,6 +534,8 @@ def audit_html(
     for where, svg in parser.figures:
         for k, line in enumerate(_svg_text(svg, f"{name}: {where}").splitlines(), 1):
             findings += text_findings(line, name, f"{where}, text {k}", ids)
+        for k, shown in enumerate(_svg_counts(svg), 1):
+            findings += figure_count_findings(shown, name, f"{where}, count {k}")
     info = {
         "file": name,
         "kind": "html",
@@ -538,6 +572,28 @@ def audit_csv(
     table = read_csv_table(path)
     findings = table_findings(table, name, ids)
     return findings, {"file": name, "kind": "csv", "rows": len(table.rows)}
+
+
+def audit_figure_counts(path: Path, name: str | None = None) -> tuple[list[Finding], dict]:
+    """Findings in the counts one figure recorded (`<figure>.counts.json`)."""
+    name = name or str(path)
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        counts = [(str(c["what"]), str(c["shown"])) for c in record["counts"]]
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        raise AuditError(
+            f"{path}: not a figure's record of counts "
+            f'({{"figure": ..., "counts": [{{"what": ..., "shown": ...}}]}}): {err}'
+        ) from err
+    findings = []
+    for what, shown in counts:
+        findings += figure_count_findings(shown, name, what)
+    return findings, {"file": name, "kind": "figure counts", "counts": len(counts)}
+
+
+def figure_count_records(results_dir: Path) -> list[Path]:
+    """The counts the reports' figures print: <results>/<scope>/<analysis>/figures/*.counts.json."""
+    return sorted(Path(results_dir).glob("*/*/figures/*.counts.json"))
 
 
 def funder_csvs(results_dir: Path) -> list[Path]:
@@ -596,6 +652,10 @@ def audit(
         files.append(info)
     for path in funder_csvs(results_dir) if results_dir is not None else []:
         found, info = audit_csv(path, ids, shown(path))
+        findings += found
+        files.append(info)
+    for path in figure_count_records(results_dir) if results_dir is not None else []:
+        found, info = audit_figure_counts(path, shown(path))
         findings += found
         files.append(info)
     return Audit(_unique(findings), files, unchecked)

@@ -225,3 +225,64 @@ def suppress_part_of_whole(
     for column in derived:
         shown[column] = shown[column].astype(object).where(~hidden, disclosure.SUPPRESSED)
     return shown
+
+
+def suppress_at_risk(counts: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Numbers at risk safe to print below a survival curve: one row per group, one column
+    per time, in time order; text out ("[c]" hidden, others with thousands separators).
+
+    A number at risk only falls, so the drop between two shown numbers counts the people who
+    had the event or left follow-up in between: it too must be 0 or at least `threshold`,
+    and a number is hidden when it is small or when its drop from the last shown number of
+    its row is (the part-of-whole rule of `suppress_part_of_whole`, along time). The first
+    column's total over the groups is published elsewhere (everyone randomised, in the
+    CONSORT diagram), so when one group's first number is hidden, all of that column is.
+    """
+    values = counts.astype(int)
+    if (values.diff(axis=1).iloc[:, 1:] > 0).any().any():
+        raise ValueError("numbers at risk must not rise over time")
+    hidden = pd.DataFrame(False, index=values.index, columns=values.columns)
+    first = values.columns[0]
+    small_start = (values[first] > 0) & (values[first] < threshold)
+    if small_start.any():
+        hidden[first] = values[first] > 0
+    for group in values.index:
+        last_shown = None if hidden.at[group, first] else values.at[group, first]
+        for column in values.columns[1:]:
+            n = values.at[group, column]
+            drop = None if last_shown is None else last_shown - n
+            if 0 < n < threshold or (drop is not None and 0 < drop < threshold):
+                hidden.at[group, column] = True
+            else:
+                last_shown = n
+    return values.map(lambda n: f"{n:,}").where(~hidden, SUPPRESSED)
+
+
+# --- counts a figure prints: checked when drawn, recorded for the audit -------------------
+PRINTED_COUNTS = "psp_printed_counts"  # the attribute of a matplotlib Figure holding them
+
+
+class SmallCountError(ValueError):
+    """A figure was about to print a count that disclosure control should have hidden."""
+
+
+def record_printed(
+    fig: object, what: str, shown: object, threshold: int = DEFAULT_THRESHOLD
+) -> str:
+    """Note that `fig` prints `shown` as the count `what` ("at risk, SFFC, 12 months"), and
+    return its text; a count of 1 to `threshold - 1` is refused, so a figure that forgot
+    suppression fails where it is drawn. `report.outputs` writes the notes beside the figure
+    (`<name>.counts.json`) and `psp-eval audit` checks them like table cells."""
+    text = shown if isinstance(shown, str) else f"{int(shown):,}"
+    digits = text.replace(",", "")
+    if digits.isdigit() and 0 < int(digits) < threshold:
+        raise SmallCountError(f"a figure would print {what} = {text}: suppress it first")
+    if not hasattr(fig, PRINTED_COUNTS):
+        setattr(fig, PRINTED_COUNTS, [])
+    getattr(fig, PRINTED_COUNTS).append({"what": what, "shown": text})
+    return text
+
+
+def printed_counts(fig: object) -> list[dict[str, str]]:
+    """The counts `record_printed` noted for `fig`, in the order it printed them."""
+    return list(getattr(fig, PRINTED_COUNTS, []))

@@ -89,3 +89,13 @@ def in_text(label: str) -> str:
     if first.isupper() or first in ("Arm",) or len(first) == 1:
         return label
     return label[:1].lower() + label[1:]
+
+
+MINUS = "\u2212"  # the minus sign: "−£2,495", never "£-2,495"
+
+
+def money(value: float, digits: int = 0) -> str:
+    """Pounds as the reports print them: "£2,495", "−£2,495" (the sign before the £, a true
+    minus sign), thousands separated; `digits` after the point."""
+    text = f"£{abs(value):,.{digits}f}"
+    return MINUS + text if round(value, digits) < 0 else text

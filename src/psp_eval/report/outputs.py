@@ -20,7 +20,7 @@ from IPython.display import SVG, Markdown
 from matplotlib.figure import Figure
 
 from psp_eval.engine.atomic import temporary_path, write_text
-from psp_eval.present.disclosure import SUPPRESSED
+from psp_eval.present.disclosure import SUPPRESSED, printed_counts
 
 NUMERIC = re.compile(r"^[<>≤≥]?[−+-]?(\d+(\.\d*)?|\.\d+)([eE][−+-]?\d+)?%?$")
 
@@ -79,10 +79,16 @@ class Outputs:
         return Markdown(markdown_table(shown))
 
     def figure(self, name: str, fig: Figure) -> SVG:
-        """Write `figures/<name>.svg` (no timestamp) and return it for display."""
+        """Write `figures/<name>.svg` (no timestamp) and return it for display; the counts
+        of people the figure prints (`disclosure.record_printed`) go beside it, in
+        `figures/<name>.counts.json`, for reviewers and for `psp-eval audit`."""
         path = self.out_dir / "figures" / f"{name}.svg"
         with temporary_path(path) as tmp:
             fig.savefig(tmp, format="svg", bbox_inches="tight", metadata={"Date": None})
+        counts = printed_counts(fig)
+        if counts:
+            record = {"figure": path.name, "counts": counts}
+            write_text(path.with_suffix(".counts.json"), json.dumps(record, indent=2) + "\n")
         matplotlib.pyplot.close(fig)
         return SVG(filename=str(path))
 

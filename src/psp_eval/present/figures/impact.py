@@ -3,13 +3,11 @@ and the forest plot of effects by hub or subgroup."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
-from lifelines.plotting import add_at_risk_counts
 from matplotlib.figure import Figure
 
 from psp_eval.analyses.consort import Consort
@@ -67,12 +65,17 @@ def consort_figure(
     flow: Consort, labels: dict[str, str], outcome_label: str = "week-8 SDQ"
 ) -> Figure:
     """The CONSORT diagram (`labels`: arm -> name in the boxes): boxes and arrows, counts
-    through `consort_shown` ("[c]" hidden)."""
+    through `consort_shown` ("[c]" hidden, splits protected), each recorded on the figure."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
 
-    s = consort_shown(flow)
     fig, ax = plt.subplots(figsize=(8.0, 8.6))
+    safe = consort_shown(flow)
+
+    def count(key: str) -> str:
+        """A box's count, as `consort_shown` made it safe, recorded for the audit."""
+        return disclosure.record_printed(fig, f"CONSORT: {key.removeprefix('reason: ')}", safe[key])
+
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
     ax.axis("off")
@@ -100,10 +103,10 @@ def consort_figure(
         )
 
     ordered = sorted(flow.reasons, key=lambda k: (-flow.reasons[k], k))
-    reason_lines = "\n".join(f"  {k.removeprefix('reason: ')}: {s[k]}" for k in ordered)
-    box(22, 94, 34, 6, f"Families referred and assessed\nfor eligibility (n = {s['referred']})")
-    box(70, 80, 58, 17, f"Not randomised (n = {s['excluded']})\n{reason_lines}", left=True)
-    box(22, 68, 30, 5, f"Randomised (n = {s['randomised']})")
+    reason_lines = "\n".join(f"  {k.removeprefix('reason: ')}: {count(k)}" for k in ordered)
+    box(22, 94, 34, 6, f"Families referred and assessed\nfor eligibility (n = {count('referred')})")
+    box(70, 80, 58, 17, f"Not randomised (n = {count('excluded')})\n{reason_lines}", left=True)
+    box(22, 68, 30, 5, f"Randomised (n = {count('randomised')})")
     arrow(22, 90.6, 22, 71)
     arrow(22, 80, 40.4, 80)
     ys = {"alloc": 52, "follow": 30, "analysed": 9}
@@ -115,26 +118,26 @@ def consort_figure(
             ys["alloc"],
             40,
             10,
-            f"Allocated to {title} (n = {s[f'{arm}_allocated']})\n"
-            f"Received allocation ({what}) (n = {s[f'{arm}_received']})\n"
-            f"Did not receive it (n = {s[f'{arm}_not_received']})",
+            f"Allocated to {title} (n = {count(f'{arm}_allocated')})\n"
+            f"Received allocation ({what}) (n = {count(f'{arm}_received')})\n"
+            f"Did not receive it (n = {count(f'{arm}_not_received')})",
         )
         box(
             x,
             ys["follow"],
             40,
             10,
-            f"Withdrew (n = {s[f'{arm}_withdrawn']})\n"
-            f"Lost to follow-up: no {outcome_label} (n = {s[f'{arm}_lost']})\n"
-            f"Followed up (n = {s[f'{arm}_followed_up']})",
+            f"Withdrew (n = {count(f'{arm}_withdrawn')})\n"
+            f"Lost to follow-up: no {outcome_label} (n = {count(f'{arm}_lost')})\n"
+            f"Followed up (n = {count(f'{arm}_followed_up')})",
         )
         box(
             x,
             ys["analysed"],
             40,
             9,
-            f"Analysed, intention to treat (n = {s[f'{arm}_analysed']})\n"
-            f"Not analysed: no baseline or {outcome_label} (n = {s[f'{arm}_not_analysed']})",
+            f"Analysed, intention to treat (n = {count(f'{arm}_analysed')})\n"
+            f"Not analysed: no baseline or {outcome_label} (n = {count(f'{arm}_not_analysed')})",
         )
         arrow(22, 65.5, x, ys["alloc"] + 5.6)
         arrow(x, ys["alloc"] - 5.4, x, ys["follow"] + 5.6)
@@ -163,48 +166,40 @@ def km_figure(
     ylabel: str = "Proportion not re-referred",
     ticks: Sequence[float] = (0, 6, 12, 18, 24),
 ) -> Figure:
-    """Kaplan-Meier curves per arm with the numbers at risk below; at-risk counts of 1-4
-    families read "[c]" (disclosure control). `time_scale` divides durations (days ->
-    months with 30.4375)."""
+    """Kaplan-Meier curves per arm with the numbers at risk below, through
+    `disclosure.suppress_at_risk` (counts of 1-4 families, and drops of 1-4 between ticks,
+    read "[c]") and recorded on the figure for the audit. `time_scale` divides durations
+    (days -> months with 30.4375)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.0, 4.4))
     ax.spines[["top", "right"]].set_visible(False)
-    fitters = []
+    at_risk = {}
     for level, label in labels.items():
         part = data[data[arm] == level]
         if part.empty:
             continue
-        km = KaplanMeierFitter(label=label).fit(part[duration] / time_scale, part[event])
+        times = part[duration] / time_scale
+        km = KaplanMeierFitter(label=label).fit(times, part[event])
         km.plot_survival_function(ax=ax, color=colours.get(level), ci_show=True)
-        fitters.append(km)
+        # still followed at each tick; the tolerance keeps those followed to the very end
+        at_risk[label] = [int((times >= t - 1e-9 * max(1.0, abs(t))).sum()) for t in ticks]
     ax.set_xticks(list(ticks))
     ax.set_xlim(min(ticks), max(ticks))
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(frameon=False, loc="lower left")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # just before the last tick, so that families followed to the end are counted there
-        at = [t - 1e-6 if t == max(ticks) else t for t in ticks]
-        tables = add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"], xticks=at)
-    for table in np.atleast_1d(tables):
-        labels_now = [t.get_text() for t in table.get_xticklabels()]
-        table.set_xticklabels([_safe_count_text(s) for s in labels_now])
+    if at_risk:
+        counts = pd.DataFrame.from_dict(at_risk, orient="index", columns=list(ticks))
+        figures.at_risk_rows(
+            ax,
+            disclosure.suppress_at_risk(counts),
+            colours={labels[k]: c for k, c in colours.items() if k in labels},
+            axis_label=xlabel,
+        )
     fig.tight_layout()
     return fig
-
-
-def _safe_count_text(text: str) -> str:
-    """At-risk tick text with every count of 1-4 replaced by "[c]"."""
-    out = []
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if stripped.isdigit() and 0 < int(stripped) < disclosure.DEFAULT_THRESHOLD:
-            line = line.replace(stripped, disclosure.SUPPRESSED)
-        out.append(line)
-    return "\n".join(out)
 
 
 def first_event_km(frame: pd.DataFrame, outcome, design, colours: dict) -> Figure:

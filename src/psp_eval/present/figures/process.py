@@ -1,7 +1,8 @@
 """Figures for the process evaluation: funnel plots, diverging Likert bars, volunteer retention.
 
 Same style as `psp_eval.present.figures.style` (Okabe-Ito colours, no top/right spines). Every count drawn
-on a figure (numbers at risk) comes already suppressed from `psp_eval.analyses.process`.
+on a figure (numbers at risk, numbers of responses) is already suppressed and is printed
+through `style.count_text` or `disclosure.record_printed`, so the audit sees it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from psp_eval.present import disclosure
-from psp_eval.present.figures.style import ARM_COLOURS, CATEGORY_COLOURS, figure
+from psp_eval.present.figures.style import ARM_COLOURS, CATEGORY_COLOURS, count_text, figure
 from psp_eval.present.hubs import named
 from psp_eval.present.process import Funnel
 
@@ -81,14 +82,11 @@ def funnel_plot(
     )
     # A hub report names its own LAs; the trial report names only LAs outside the limits.
     named = mine if highlight is not None or "outside" not in mine else mine[mine["outside"] != ""]
-    for row in named.itertuples():
-        ax.annotate(
-            str(getattr(row, label)),
-            (getattr(row, volume), scale * getattr(row, value)),
-            xytext=(4, 3),
-            textcoords="offset points",
-            fontsize=7,
-        )
+    names = [
+        ax.text(getattr(row, volume), scale * getattr(row, value), str(getattr(row, label)),
+                fontsize=7)
+        for row in named.itertuples()
+    ]  # fmt: skip
     if extra is not None and len(extra):
         ax.scatter(
             extra[volume],
@@ -101,21 +99,35 @@ def funnel_plot(
             zorder=5,
             label="Hubs",
         )
-        for row in extra.itertuples():
-            ax.annotate(
-                str(getattr(row, label)),
-                (getattr(row, volume), scale * getattr(row, value)),
-                xytext=(4, -9),
-                textcoords="offset points",
-                fontsize=7,
-            )
+        names += [
+            ax.text(getattr(row, volume), scale * getattr(row, value), str(getattr(row, label)),
+                    fontsize=7, fontweight="bold")
+            for row in extra.itertuples()
+        ]  # fmt: skip
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_xlim(left=0)
     if not percent and len(points) and (points[value] >= 0).all():
         ax.set_ylim(bottom=0)  # e.g. days: the normal limits may dip below 0, the data cannot
     ax.legend(frameon=False, fontsize=7, loc="lower right", ncols=2)
+    _keep_apart(ax, names)
     return fig
+
+
+def _keep_apart(ax, texts: list) -> None:
+    """Move point labels (adjustText) so that none is printed over another or over a point,
+    with a thin line back to its point where it moved."""
+    if not texts:
+        return
+    from adjustText import adjust_text
+
+    ax.figure.canvas.draw()  # adjustText measures the labels as drawn
+    adjust_text(
+        texts,
+        ax=ax,
+        expand=(1.15, 1.3),
+        arrowprops={"arrowstyle": "-", "color": "0.45", "linewidth": 0.5},
+    )
 
 
 def diverging_likert(
@@ -127,9 +139,16 @@ def diverging_likert(
     question. Questions with fewer than `min_responses` responses are not drawn.
     """
     data = distribution[distribution["n"] >= min_responses].reset_index(drop=True)
-    labels = [f"{r.question_id} ({r.timepoint}, n = {r.n})" for r in data.itertuples()]
     height = max(1.6, 0.32 * len(data) + 1.0)
     fig, ax = figure(7.0, height)
+    labels = [
+        f"{r.question_id} ({r.timepoint}, n = "
+        + disclosure.record_printed(
+            fig, f"responses: {r.question_id} at {r.timepoint}", disclosure.safe_count(r.n)
+        )
+        + ")"
+        for r in data.itertuples()
+    ]
     y = np.arange(len(data))[::-1]
     left = -(data["pct_1"] + data["pct_2"] + data["pct_3"] / 2)
     from psp_eval.analyses.process import LIKERT_LABELS, LIKERT_LEVELS
@@ -201,14 +220,19 @@ def retention_curves(
     for i, name in enumerate(rows):
         part = at_risk[at_risk["group"] == name].set_index("months")
         for t in times:
-            ax.annotate(
-                str(part.at[t, "at_risk"]) if t in part.index else "",
+            if t not in part.index:
+                continue
+            count_text(
+                ax,
                 (t, 0),
+                part.at[t, "at_risk"],
+                f"volunteers at risk: {name} at {t:g} months",
                 xycoords=("data", "axes fraction"),
                 xytext=(0, -50 - 11 * i),
                 textcoords="offset points",
                 ha="center",
                 fontsize=7,
+                annotation_clip=False,
             )
         ax.annotate(
             name,
