@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,3 +88,38 @@ def test_km_figure_hides_small_at_risk_counts():
     numbers = [int(s) for text in texts for s in text.split() if s.isdigit()]
     assert all(n == 0 or n >= 5 for n in numbers)
     assert impact_figures._safe_count_text("At risk\n3") == "At risk\n[c]"
+
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "data"
+
+
+@pytest.mark.parametrize(
+    ("covariates", "r_chisq"),
+    [
+        # R: cox.zph(coxph(Surv(time, status) ~ trt, data = veteran))$table["trt", "chisq"]
+        ((), 3.536973),
+        # R: cox.zph(coxph(Surv(time, status) ~ trt + karno + celltype, data = veteran))
+        (("karno", "celltype"), 0.2063074),
+    ],
+)
+def test_ph_test_is_r_cox_zph_and_ignores_row_order(covariates, r_chisq):
+    # veteran has many tied death times: lifelines' rank transform numbered them 1, 2, 3 in
+    # row order, so shuffling changed the statistic and it missed cox.zph's km transform.
+    veteran = pd.read_csv(REFERENCE / "veteran.csv")
+    ph = survival.ph_test(veteran, "time", "status", "trt", 2, 1, covariates)
+    assert ph["statistic"] == pytest.approx(r_chisq, rel=5e-4)
+    for seed in (1, 2):
+        shuffled = veteran.sample(frac=1, random_state=seed)
+        again = survival.ph_test(shuffled, "time", "status", "trt", 2, 1, covariates)
+        assert again["statistic"] == pytest.approx(ph["statistic"], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("transform", "r_chisq"),
+    # R: cox.zph(coxph(Surv(time, status) ~ trt, data = veteran), transform = ...)$table
+    [("rank", 3.530256), ("identity", 4.913952)],
+)
+def test_ph_test_other_time_transforms_are_r_cox_zph(transform, r_chisq):
+    veteran = pd.read_csv(REFERENCE / "veteran.csv")
+    ph = survival.ph_test(veteran, "time", "status", "trt", 2, 1, transform=transform)
+    assert ph["statistic"] == pytest.approx(r_chisq, rel=5e-4)
