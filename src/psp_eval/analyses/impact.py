@@ -289,32 +289,46 @@ def mixed_ancova(
     arm: str,
     treated: object,
     control: object,
-    baseline: str,
+    baseline: str | None = None,
     covariates: Sequence[str] = (),
-    group: str = "hub_id",
-    nested: str | None = "la_code",
+    *,
+    group: str,
+    nested: str | None = None,
 ) -> pd.DataFrame:
     """ANCOVA as a linear mixed model (REML) with a random intercept per `group` and, when
-    it fits, per `nested` within group; falls back to the group intercept alone. Columns as
-    `ancova` (no Hedges' g) plus `model` saying which model was fitted."""
-    rows = (
-        data[data[arm].isin([treated, control])]
-        .dropna(subset=[outcome, baseline, *covariates, group] + ([nested] if nested else []))
-        .copy()
+    `nested` is given and the model fits, per `nested` within group (R: lmer(y ~ arm + ... +
+    (1 | group/nested))); falls back to the group intercept alone. Columns as `ancova` (no
+    Hedges' g) plus `model` saying which model was fitted. Any column names work: the model
+    is fitted on internally named copies of the columns."""
+    needed = [outcome, group, *([baseline] if baseline else []), *([nested] if nested else [])]
+    source = data[data[arm].isin([treated, control])].dropna(subset=[*needed, *covariates])
+    rows = pd.DataFrame(
+        {
+            "y_": source[outcome].astype(float).values,
+            "treated_": (source[arm] == treated).astype(float).values,
+            "group_": source[group].values,
+        }
     )
-    rows["treated_"] = (rows[arm] == treated).astype(float)
-    if rows[group].nunique() < 2:
+    terms = ["treated_"]
+    if baseline:
+        rows["baseline_"] = source[baseline].astype(float).values
+        terms.append("baseline_")
+    for i, name in enumerate(covariates):
+        column = source[name]
+        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        rows[f"c{i}_"] = column.astype(float).values if numeric else column.astype(str).values
+        terms.append(f"c{i}_" if numeric else f"C(c{i}_)")
+    if nested:
+        rows["nested_"] = source[nested].astype(str).values
+    if rows["group_"].nunique() < 2:
         raise NotEstimable(f"a random intercept per {group} needs at least two groups")
-    terms = ["treated_", baseline] + [
-        f"C({c})" if not pd.api.types.is_numeric_dtype(rows[c]) else c for c in covariates
-    ]
-    formula = f"{outcome} ~ " + " + ".join(terms)
+    formula = "y_ ~ " + " + ".join(terms)
     attempts = []
     if nested:
         attempts.append(
             (
                 f"{group} and {nested} random intercepts",
-                {"vc_formula": {nested: f"0 + C({nested})"}, "re_formula": "1"},
+                {"vc_formula": {"nested_": "0 + C(nested_)"}, "re_formula": "1"},
             )
         )
     attempts.append((f"{group} random intercept", {}))
@@ -322,7 +336,7 @@ def mixed_ancova(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                fit = smf.mixedlm(formula, rows, groups=rows[group], **extra).fit(reml=True)
+                fit = smf.mixedlm(formula, rows, groups=rows["group_"], **extra).fit(reml=True)
             except (np.linalg.LinAlgError, ValueError):
                 continue
         if not fit.converged or not np.isfinite(fit.bse.get("treated_", np.nan)):
@@ -367,10 +381,17 @@ class Pooled:
 
 
 def rubin_pool(
-    estimates: Sequence[float], variances: Sequence[float], level: float = 0.95
+    estimates: Sequence[float],
+    variances: Sequence[float],
+    level: float = 0.95,
+    *,
+    dfcom: float,
 ) -> Pooled:
-    """Rubin's rules (Rubin 1987): pooled mean Q, total variance T = W + (1 + 1/m) B, and
-    t reference with df = (m - 1) (1 + W / ((1 + 1/m) B))^2."""
+    """Rubin's rules (Rubin 1987): pooled mean Q, total variance T = W + (1 + 1/m) B, and a t
+    reference with Barnard & Rubin's (1999) small-sample degrees of freedom, as R's mice
+    `pool`: lambda = (1 + 1/m) B / T (at least 1e-4), df_old = (m - 1) / lambda^2, df_obs =
+    (dfcom + 1) / (dfcom + 3) dfcom (1 - lambda), df = df_old df_obs / (df_old + df_obs).
+    `dfcom` is the complete-data residual df (np.inf gives Rubin's large-sample df_old)."""
     q = np.asarray(estimates, dtype=float)
     u = np.asarray(variances, dtype=float)
     m = len(q)
@@ -379,7 +400,13 @@ def rubin_pool(
     w = float(u.mean())
     b = float(q.var(ddof=1))
     t = w + (1 + 1 / m) * b
-    df = np.inf if b == 0 else (m - 1) * (1 + w / ((1 + 1 / m) * b)) ** 2
+    lam = max((1 + 1 / m) * b / t, 1e-4)
+    df_old = (m - 1) / lam**2
+    if np.isinf(dfcom):
+        df = df_old
+    else:
+        df_obs = (dfcom + 1) / (dfcom + 3) * dfcom * (1 - lam)
+        df = df_old * df_obs / (df_old + df_obs)
     est = float(q.mean())
     se = float(np.sqrt(t))
     crit = stats.t.ppf(0.5 + level / 2, df)
@@ -402,7 +429,8 @@ def mice_ancova(
 ) -> Pooled:
     """ANCOVA after multiple imputation by chained equations (statsmodels MICEData:
     predictive mean matching) of the outcome, baseline and numeric `auxiliary` columns,
-    given arm and the dummy-coded covariates; the m estimates pooled by Rubin's rules."""
+    given arm and the dummy-coded covariates; the m estimates pooled by Rubin's rules with
+    Barnard-Rubin df (complete-data df: the ANCOVA's residual df). Any column names work."""
     rows = (
         data[data[arm].isin([treated, control])]
         .dropna(subset=list(covariates))
@@ -415,22 +443,26 @@ def mice_ancova(
         )
     numeric.columns = [f"x{i}" for i in range(numeric.shape[1])]
     covariate_columns = list(numeric.columns[1:])
-    for name in (outcome, baseline, *auxiliary):
-        numeric[name] = rows[name].astype(float)
+    # MICEData builds formulas from the column names: give every column a Python name
+    numeric["y_"] = rows[outcome].astype(float)
+    numeric["baseline_"] = rows[baseline].astype(float)
+    for i, name in enumerate(auxiliary):
+        numeric[f"aux{i}_"] = rows[name].astype(float)
     numeric = numeric.loc[:, numeric.nunique() > 1]
     covariate_columns = [c for c in covariate_columns if c in numeric.columns]
     from statsmodels.imputation.mice import MICEData
 
     imputer = MICEData(numeric, rng=np.random.default_rng(seed))  # same seed, same imputations
-    estimates, variances = [], []
+    estimates, variances, dfcom = [], [], np.inf
     for _ in range(m):
         imputer.update_all(iterations)
         done = imputer.data
-        x = add_constant(done[["x0", baseline, *covariate_columns]], has_constant="add")
-        fit = OLS(done[outcome], x).fit()
+        x = add_constant(done[["x0", "baseline_", *covariate_columns]], has_constant="add")
+        fit = OLS(done["y_"], x).fit()
         estimates.append(float(fit.params["x0"]))
         variances.append(float(fit.bse["x0"] ** 2))
-    return rubin_pool(estimates, variances)
+        dfcom = float(fit.df_resid)
+    return rubin_pool(estimates, variances, dfcom=dfcom)
 
 
 # --- attrition ----------------------------------------------------------------------------------
@@ -598,14 +630,18 @@ def interaction_test(
     covariates: Sequence[str] = (),
 ) -> dict[str, float]:
     """F test that the treatment effect is the same in every level of `group`: the ANCOVA
-    with `group` and group-by-arm terms against the ANCOVA with `group` only."""
+    with `group` and group-by-arm terms against the ANCOVA with `group` only (R: anova(lm(y ~
+    arm + factor(group) + ...), lm(y ~ arm * factor(group) + ...))). `group` is always taken as
+    categorical, numbers too (a dose 0.5/1/2 is three subgroups), as `effects_by_group`."""
     others = [c for c in covariates if c != group]
     needed = [outcome, group] + ([baseline] if baseline else [])
-    rows, x = _design(data, arm, treated, control, needed, [group, *others], baseline)
-    levels = [c for c in x.columns if c.startswith(f"{group}_")]
-    if not levels:
+    categorical = data.assign(**{group: data[group].map(str, na_action="ignore")})
+    rows, x = _design(categorical, arm, treated, control, needed, others, baseline)
+    levels = pd.get_dummies(rows[group], prefix="subgroup", drop_first=True, dtype=float)
+    if levels.shape[1] == 0:
         raise NotEstimable(f"only one level of {group}")
-    inter = x[levels].mul(x["treated"], axis=0).add_suffix(":treated")
+    x = pd.concat([x, levels], axis=1)
+    inter = levels.mul(x["treated"], axis=0).add_suffix(":treated")
     y = rows[outcome].astype(float)
     small = OLS(y, x).fit()
     large = OLS(y, pd.concat([x, inter], axis=1)).fit()
