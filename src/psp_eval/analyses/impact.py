@@ -32,19 +32,21 @@ from statsmodels.tools.tools import add_constant
 from psp_eval.data.contract import ARMS
 
 
-def means_by_arm(outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: str) -> pd.DataFrame:
-    """n, mean, SD and 95% t interval of `column` per arm (families with a value)."""
-    data = randomisation[["family_id", "arm"]].merge(outcomes, on="family_id", how="left")
+def arm_means(
+    data: pd.DataFrame, outcome: str, arm: str, levels: Sequence, level: float = 0.95
+) -> pd.DataFrame:
+    """n, mean, SD and t interval (R: t.test(x)$conf.int) of `outcome` in each of `levels`
+    of `arm`, in that order; rows missing the outcome are left out (n counts those used)."""
     rows = []
-    for arm in ARMS:
-        values = data.loc[data["arm"] == arm, column].dropna().astype(float)
+    for value in levels:
+        values = data.loc[data[arm] == value, outcome].dropna().astype(float)
         n = len(values)
         mean = values.mean() if n else np.nan
         sd = values.std(ddof=1) if n > 1 else np.nan
-        half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
         rows.append(
             {
-                "arm": arm,
+                "arm": value,
                 "n": n,
                 "mean": mean,
                 "sd": sd,
@@ -55,23 +57,41 @@ def means_by_arm(outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: st
     return pd.DataFrame(rows)
 
 
-def welch_difference(
-    outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: str
+def welch_test(
+    data: pd.DataFrame, outcome: str, arm: str, treated: object, control: object
 ) -> dict[str, float]:
-    """Unadjusted difference in means, sffc minus usual, with Welch's 95% CI and p-value."""
-    data = randomisation[["family_id", "arm"]].merge(outcomes, on="family_id", how="left")
-    treated = data.loc[data["arm"] == "sffc", column].dropna().astype(float)
-    control = data.loc[data["arm"] == "usual", column].dropna().astype(float)
-    result = stats.ttest_ind(treated, control, equal_var=False)
+    """Unadjusted difference in means, treated minus control, with Welch's 95% CI and
+    p-value (R: t.test(y ~ arm), unequal variances); rows missing the outcome left out."""
+    treated_values = data.loc[data[arm] == treated, outcome].dropna().astype(float)
+    control_values = data.loc[data[arm] == control, outcome].dropna().astype(float)
+    result = stats.ttest_ind(treated_values, control_values, equal_var=False)
     ci = result.confidence_interval(0.95)
     return {
-        "estimate": float(treated.mean() - control.mean()),
+        "estimate": float(treated_values.mean() - control_values.mean()),
         "ci_low": float(ci.low),
         "ci_high": float(ci.high),
         "p_value": float(result.pvalue),
-        "n_treated": int(len(treated)),
-        "n_control": int(len(control)),
+        "n_treated": int(len(treated_values)),
+        "n_control": int(len(control_values)),
     }
+
+
+def _by_family(outcomes: pd.DataFrame, randomisation: pd.DataFrame) -> pd.DataFrame:
+    return randomisation[["family_id", "arm"]].merge(outcomes, on="family_id", how="left")
+
+
+def means_by_arm(outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: str) -> pd.DataFrame:
+    """`arm_means` of `column` in the project's tables (outcomes joined to the randomisation
+    by family_id; the contract's arms sffc, usual)."""
+    return arm_means(_by_family(outcomes, randomisation), column, "arm", ARMS)
+
+
+def welch_difference(
+    outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: str
+) -> dict[str, float]:
+    """`welch_test` of `column`, sffc minus usual, in the project's tables."""
+    treated, control = ARMS
+    return welch_test(_by_family(outcomes, randomisation), column, "arm", treated, control)
 
 
 # --- the trial's analyses ------------------------------------------------------------------
@@ -466,9 +486,18 @@ def mice_ancova(
 
 
 # --- attrition ----------------------------------------------------------------------------------
-def attrition_model(data: pd.DataFrame, missing: str, predictors: Sequence[str]) -> pd.DataFrame:
-    """Odds ratios (95% CI, p) of a missing follow-up from a logistic regression on
-    `predictors` (strings dummy-coded): which baseline characteristics predict attrition."""
+def attrition_model(
+    data: pd.DataFrame,
+    missing: str,
+    predictors: Sequence[str],
+    reference: dict[str, object] | None = None,
+) -> pd.DataFrame:
+    """Odds ratios (95% CI, p) of a missing follow-up (`missing`: 0/1 or bool) from a logistic
+    regression on `predictors` (R: glm(missing ~ ..., family = binomial), Wald intervals):
+    which baseline characteristics predict attrition. Categorical predictors are dummy-coded
+    against `reference[name]`, or, when not given, their first level in sorted order (R's
+    default for a character column); terms are named "name_level"."""
+    reference = reference or {}
     rows = data.dropna(subset=list(predictors))
     parts = []
     for name in predictors:
@@ -476,9 +505,12 @@ def attrition_model(data: pd.DataFrame, missing: str, predictors: Sequence[str])
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             parts.append(column.astype(float).rename(name))
         else:
-            parts.append(
-                pd.get_dummies(column.astype(str), prefix=name, drop_first=True, dtype=float)
-            )
+            text = column.astype(str)
+            base = str(reference.get(name, sorted(text.unique())[0]))
+            if base not in set(text):
+                raise ValueError(f"reference level {base!r} of {name} is not in the data")
+            dummies = pd.get_dummies(text, prefix=name, dtype=float)
+            parts.append(dummies.drop(columns=f"{name}_{base}"))
     x = add_constant(pd.concat(parts, axis=1))
     x = x.loc[:, (x.nunique() > 1) | (x.columns == "const")]
     y = rows[missing].astype(float)
@@ -509,11 +541,19 @@ def rate_ratio(
     treated: object,
     control: object,
     covariates: Sequence[str] = (),
+    se: str = "observed",
 ) -> pd.DataFrame:
     """Rate ratio treated over control of a count per unit `exposure` (log offset): negative
-    binomial (NB2, dispersion estimated) regression; Poisson with robust (HC0) SE if the
-    negative binomial cannot be fitted. Columns rate_ratio, ci_low, ci_high, p_value, n,
-    events, model."""
+    binomial (NB2, dispersion estimated by maximum likelihood) regression; Poisson with
+    robust (HC0) SE if the negative binomial cannot be fitted. Columns rate_ratio, ci_low,
+    ci_high, p_value, n, events, model.
+
+    `se`: "observed" (default) takes the SE from the observed information of the joint fit
+    of coefficients and dispersion (as Stata's nbreg, statsmodels NegativeBinomial);
+    "expected" from the expected information given the dispersion, as R's MASS::glm.nb
+    reports it. The estimates are the same; the SEs differ in the 2nd-3rd figure."""
+    if se not in ("observed", "expected"):
+        raise ValueError(f"se must be 'observed' or 'expected': {se!r}")
     rows, x = _design(data, arm, treated, control, [count, exposure], covariates)
     rows = rows[rows[exposure] > 0]
     x = x.loc[rows.index]
@@ -528,6 +568,10 @@ def rate_ratio(
             nb = NegativeBinomial(y, x, offset=offset).fit(disp=False, maxiter=200)
             if nb.mle_retvals.get("converged", False) and np.isfinite(nb.bse["treated"]):
                 fit = nb
+            if fit is not None and se == "expected":
+                alpha = float(nb.params["alpha"])
+                family = families.NegativeBinomial(alpha=alpha)
+                fit = GLM(y, x, family=family, offset=offset).fit(start_params=nb.params[:-1])
         except (np.linalg.LinAlgError, ValueError):
             fit = None
         if fit is None:
