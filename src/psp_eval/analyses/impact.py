@@ -450,7 +450,8 @@ def mice_ancova(
     """ANCOVA after multiple imputation by chained equations (statsmodels MICEData:
     predictive mean matching) of the outcome, baseline and numeric `auxiliary` columns,
     given arm and the dummy-coded covariates; the m estimates pooled by Rubin's rules with
-    Barnard-Rubin df (complete-data df: the ANCOVA's residual df). Any column names work."""
+    Barnard-Rubin df (complete-data df: the ANCOVA's residual df). Any column names work;
+    the rows are put in an order of their values first, so the row order does not matter."""
     rows = (
         data[data[arm].isin([treated, control])]
         .dropna(subset=list(covariates))
@@ -470,6 +471,10 @@ def mice_ancova(
         numeric[f"aux{i}_"] = rows[name].astype(float)
     numeric = numeric.loc[:, numeric.nunique() > 1]
     covariate_columns = [c for c in covariate_columns if c in numeric.columns]
+    # the imputations' random draws follow the row order: fix it by the values (the arm
+    # last, so that swapping the arms' labels reorders only rows equal in all else)
+    order = [c for c in numeric.columns if c != "x0"] + ["x0"]
+    numeric = numeric.sort_values(order, kind="mergesort").reset_index(drop=True)
     from statsmodels.imputation.mice import MICEData
 
     imputer = MICEData(numeric, rng=np.random.default_rng(seed))  # same seed, same imputations
