@@ -1,14 +1,33 @@
 """Impact evaluation: the trial's statistical analysis of outcomes by arm.
 
-Descriptive layer (means by arm with t intervals, the unadjusted Welch difference) and the
-analyses of the statistical analysis plan (config `sap:`): `ancova` (the primary analysis:
-treated minus control adjusted for baseline and stratification factors, with Hedges' g),
-`mixed_ancova` (hub/LA random intercepts), `mice_ancova` + `rubin_pool` (multiple
+Descriptive layer (`arm_means`: means by arm with t intervals, `welch_test`: the unadjusted
+Welch difference) and the analyses of the statistical analysis plan (config `sap:`): `ancova`
+(the primary analysis: treated minus control adjusted for baseline and stratification factors,
+with Hedges' g), `mixed_ancova` (random intercepts), `mice_ancova` + `rubin_pool` (multiple
 imputation), `adjust_p` (multiplicity), `rate_ratio` and `risk_ratio` (counts and binary
 outcomes), `effects_by_group` + `interaction_test` (heterogeneity), `attrition_model`,
 `baseline_table` (Table 1) and `analysis_frame` (one row per randomised family). Models that
 cannot be fitted in a small scope raise `NotEstimable`; `try_fit` turns that into None.
 Time-to-event analyses are in `psp_eval.analyses.survival`, the CONSORT flow in `psp_eval.analyses.consort`.
+
+The estimators work on any data (checked against R on public data sets in tests/reference,
+and by property tests): a DataFrame in, the column names and the two arms' labels
+(`arm`, `treated`, `control`) as arguments, a tidy result out. Their conventions:
+
+* effects are treated minus control (ratios treated over control); swapping the labels flips
+  the sign (inverts the ratio); rows of other arms are left out;
+* rows missing a needed column are left out (complete cases; `n` counts those used), except
+  in `mice_ancova`, which imputes the outcome and baseline;
+* categorical columns (strings, bools, categories) are dummy-coded against their first level
+  in sorted order (R's default for a character column; `attrition_model` takes `reference`);
+  `interaction_test` and `effects_by_group` treat the subgroup as categorical even if numeric;
+* intervals are 95%: t for linear models (OLS, as R's lm), Wald (normal) for the mixed model
+  (statsmodels; R's lme uses t on its own df), the GLMs and Cox; the negative binomial's SE
+  is the observed information by default (Stata's nbreg), `se="expected"` gives R's glm.nb;
+* Rubin's rules use Barnard-Rubin degrees of freedom, as R's mice `pool`.
+The notebook-facing functions (`score_effects`, `sensitivity_analyses`, `record_effects`,
+`subgroup_effects`, `time_to_first_tests`, `score_means`, `means_by_arm`, `welch_difference`)
+pass the project's own column names and arms to them.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ Why a module of its own: the trial's re-referral outcome (time to first re-refer
 24 months, censored at withdrawal or the end of follow-up) needs the same steps for the
 trial and every hub, and each must fail cleanly ("not estimable") when a hub has too few
 events.
+
+Conventions (checked against R's survival package in tests/reference): hazard ratios treated
+over control, Efron ties (R's coxph default); the proportional-hazards check is R's cox.zph
+score test with its default km transform; RMST is the area under the Kaplan-Meier curve with
+the variance R's print.survfit(rmean = ) reports.
 """
 
 from __future__ import annotations
