@@ -6,6 +6,8 @@ examples, and Borenstein et al. (2009), Introduction to Meta-Analysis, chapter 4
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,8 +101,8 @@ def test_hedges_g_matches_borenstein_worked_example():
 
 def test_rubin_pool_by_hand():
     # Hand-worked: estimates 1, 2, 3 with variances 0.5: Q = 2, W = 0.5, B = 1,
-    # T = 0.5 + (4/3) 1 = 1.8333, df = 2 (1 + 0.5 / (4/3))^2 = 3.78125.
-    pooled = impact.rubin_pool([1.0, 2.0, 3.0], [0.5, 0.5, 0.5])
+    # T = 0.5 + (4/3) 1 = 1.8333, large-sample df = 2 (1 + 0.5 / (4/3))^2 = 3.78125.
+    pooled = impact.rubin_pool([1.0, 2.0, 3.0], [0.5, 0.5, 0.5], dfcom=np.inf)
     assert pooled.estimate == 2.0
     assert pooled.within == 0.5 and pooled.between == 1.0
     assert pooled.se**2 == pytest.approx(11 / 6)
@@ -262,3 +264,79 @@ def test_mice_ancova_is_reproducible_and_near_complete_case():
     assert first == again
     complete = impact.ancova(data, "y", "arm", "t", "c", "y0", ("g",)).iloc[0]
     assert abs(first.estimate - complete["estimate"]) < complete["se"]
+
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "data"
+
+
+def _awkward_names(data: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    return data.rename(columns=names)
+
+
+def test_mixed_and_mice_ancova_accept_any_column_names():
+    # Formulas built from unquoted names crashed on dots, spaces and Python keywords.
+    rng = np.random.default_rng(5)
+    n = 120
+    data = pd.DataFrame(
+        {
+            "arm": np.where(np.arange(n) % 2 == 0, "t", "c"),
+            "y0": rng.normal(10, 2, n),
+            "site": np.repeat(["a", "b", "c", "d"], n // 4),
+            "ward": np.tile(["w1", "w2"], n // 2),
+            "sex": np.where(np.arange(n) % 3 == 0, "f", "m"),
+        }
+    )
+    data["y"] = data["y0"] + (data["arm"] == "t") + rng.normal(0, 1, n)
+    data.loc[::7, "y"] = np.nan
+    names = {
+        "y": "post score",
+        "y0": "yield",
+        "site": "site.id",
+        "ward": "class",
+        "sex": "sex (f/m)",
+    }
+    odd = _awkward_names(data, names)
+    plain = impact.mixed_ancova(
+        data, "y", "arm", "t", "c", "y0", ["sex"], group="site", nested="ward"
+    )
+    again = impact.mixed_ancova(odd, "post score", "arm", "t", "c", "yield", ["sex (f/m)"], group="site.id", nested="class")  # fmt: skip
+    assert again["model"].iloc[0] == "site.id and class random intercepts"
+    pd.testing.assert_frame_equal(plain.drop(columns="model"), again.drop(columns="model"))
+    kwargs = dict(m=2, iterations=1, seed=3)
+    assert impact.mice_ancova(data, "y", "arm", "t", "c", "y0", ["sex"], **kwargs) == (
+        impact.mice_ancova(odd, "post score", "arm", "t", "c", "yield", ["sex (f/m)"], **kwargs)
+    )
+
+
+def test_interaction_test_takes_a_numeric_subgroup_as_categories():
+    # R: anova(lm(len ~ supp + factor(dose), ToothGrowth), lm(len ~ supp * factor(dose),
+    # ToothGrowth)): F = 4.107 on 2 and 54 df, Pr(>F) = 0.02186. dose is numeric (0.5, 1, 2).
+    tooth = pd.read_csv(REFERENCE / "ToothGrowth.csv")
+    test = impact.interaction_test(tooth, "dose", "len", "supp", "VC", "OJ")
+    assert test["f"] == pytest.approx(4.107, abs=5e-4)
+    assert (test["df_num"], test["df_den"]) == (2, 54)
+    assert test["p_value"] == pytest.approx(0.02186, abs=5e-6)
+
+
+def test_rubin_pool_uses_barnard_rubin_df_as_mice():
+    # R (mice 3.15.0): imp <- mice(nhanes, m = 5, seed = 1); fit <- with(imp, lm(chl ~ age +
+    # bmi)); summary(pool(fit), conf.int = TRUE), the bmi row: estimate 5.937297, std.error
+    # 2.601135, df 5.443459, p.value 0.06702725, 2.5 % -0.5885702, 97.5 % 12.46316
+    # (dfcom = 22). The five estimates and variances are R's, printed by tests/reference.
+    estimates = [5.077749035, 8.913539154, 5.342563179, 5.957551872, 4.395079941]
+    variances = [2.893148926, 2.796988801, 2.406356320, 3.166127362, 4.072816163]
+    pooled = impact.rubin_pool(estimates, variances, dfcom=22)
+    assert pooled.estimate == pytest.approx(5.937297, rel=5e-5)
+    assert pooled.se == pytest.approx(2.601135, rel=5e-5)
+    assert pooled.df == pytest.approx(5.443459, rel=5e-5)
+    assert pooled.p_value == pytest.approx(0.06702725, rel=5e-5)
+    assert (pooled.ci_low, pooled.ci_high) == pytest.approx((-0.5885702, 12.46316), rel=5e-5)
+
+
+def test_rubin_pool_of_identical_imputations_is_the_complete_data_t_interval():
+    # No between-imputation variance: the interval must not shrink to a normal one.
+    from scipy import stats
+
+    pooled = impact.rubin_pool([1.0, 1.0, 1.0], [0.25, 0.25, 0.25], dfcom=10)
+    assert pooled.df == pytest.approx(10 * 11 / 13, rel=1e-3)
+    assert pooled.ci_high - 1.0 > stats.norm.ppf(0.975) * 0.5

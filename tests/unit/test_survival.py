@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from lifelines.datasets import load_leukemia, load_rossi
@@ -69,3 +71,38 @@ def test_too_few_events_is_not_estimable():
     data = pd.DataFrame({"t": [1.0, 2, 3, 4], "e": [1, 0, 0, 0], "arm": ["a", "a", "b", "b"]})
     with pytest.raises(NotEstimable):
         survival.cox_by_arm(data, "t", "e", "arm", "a", "b")
+
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "data"
+
+
+@pytest.mark.parametrize(
+    ("covariates", "r_chisq"),
+    [
+        # R: cox.zph(coxph(Surv(time, status) ~ trt, data = veteran))$table["trt", "chisq"]
+        ((), 3.536973),
+        # R: cox.zph(coxph(Surv(time, status) ~ trt + karno + celltype, data = veteran))
+        (("karno", "celltype"), 0.2063074),
+    ],
+)
+def test_ph_test_is_r_cox_zph_and_ignores_row_order(covariates, r_chisq):
+    # veteran has many tied death times: lifelines' rank transform numbered them 1, 2, 3 in
+    # row order, so shuffling changed the statistic and it missed cox.zph's km transform.
+    veteran = pd.read_csv(REFERENCE / "veteran.csv")
+    ph = survival.ph_test(veteran, "time", "status", "trt", 2, 1, covariates)
+    assert ph["statistic"] == pytest.approx(r_chisq, rel=5e-4)
+    for seed in (1, 2):
+        shuffled = veteran.sample(frac=1, random_state=seed)
+        again = survival.ph_test(shuffled, "time", "status", "trt", 2, 1, covariates)
+        assert again["statistic"] == pytest.approx(ph["statistic"], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("transform", "r_chisq"),
+    # R: cox.zph(coxph(Surv(time, status) ~ trt, data = veteran), transform = ...)$table
+    [("rank", 3.530256), ("identity", 4.913952)],
+)
+def test_ph_test_other_time_transforms_are_r_cox_zph(transform, r_chisq):
+    veteran = pd.read_csv(REFERENCE / "veteran.csv")
+    ph = survival.ph_test(veteran, "time", "status", "trt", 2, 1, transform=transform)
+    assert ph["statistic"] == pytest.approx(r_chisq, rel=5e-4)

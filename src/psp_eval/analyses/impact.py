@@ -1,14 +1,33 @@
 """Impact evaluation: the trial's statistical analysis of outcomes by arm.
 
-Descriptive layer (means by arm with t intervals, the unadjusted Welch difference) and the
-analyses of the statistical analysis plan (config `sap:`): `ancova` (the primary analysis:
-treated minus control adjusted for baseline and stratification factors, with Hedges' g),
-`mixed_ancova` (hub/LA random intercepts), `mice_ancova` + `rubin_pool` (multiple
+Descriptive layer (`arm_means`: means by arm with t intervals, `welch_test`: the unadjusted
+Welch difference) and the analyses of the statistical analysis plan (config `sap:`): `ancova`
+(the primary analysis: treated minus control adjusted for baseline and stratification factors,
+with Hedges' g), `mixed_ancova` (random intercepts), `mice_ancova` + `rubin_pool` (multiple
 imputation), `adjust_p` (multiplicity), `rate_ratio` and `risk_ratio` (counts and binary
 outcomes), `effects_by_group` + `interaction_test` (heterogeneity), `attrition_model`,
 `baseline_table` (Table 1) and `analysis_frame` (one row per randomised family). Models that
 cannot be fitted in a small scope raise `NotEstimable`; `try_fit` turns that into None.
 Time-to-event analyses are in `psp_eval.analyses.survival`, the CONSORT flow in `psp_eval.analyses.consort`.
+
+The estimators work on any data (checked against R on public data sets in tests/reference,
+and by property tests): a DataFrame in, the column names and the two arms' labels
+(`arm`, `treated`, `control`) as arguments, a tidy result out. Their conventions:
+
+* effects are treated minus control (ratios treated over control); swapping the labels flips
+  the sign (inverts the ratio); rows of other arms are left out;
+* rows missing a needed column are left out (complete cases; `n` counts those used), except
+  in `mice_ancova`, which imputes the outcome and baseline;
+* categorical columns (strings, bools, categories) are dummy-coded against their first level
+  in sorted order (R's default for a character column; `attrition_model` takes `reference`);
+  `interaction_test` and `effects_by_group` treat the subgroup as categorical even if numeric;
+* intervals are 95%: t for linear models (OLS, as R's lm), Wald (normal) for the mixed model
+  (statsmodels; R's lme uses t on its own df), the GLMs and Cox; the negative binomial's SE
+  is the observed information by default (Stata's nbreg), `se="expected"` gives R's glm.nb;
+* Rubin's rules use Barnard-Rubin degrees of freedom, as R's mice `pool`.
+The notebook-facing functions (`score_effects`, `sensitivity_analyses`, `record_effects`,
+`subgroup_effects`, `time_to_first_tests`, `score_means`, `means_by_arm`, `welch_difference`)
+pass the project's own column names and arms to them.
 """
 
 from __future__ import annotations
@@ -32,19 +51,21 @@ from statsmodels.tools.tools import add_constant
 from psp_eval.data.contract import ARMS
 
 
-def means_by_arm(outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: str) -> pd.DataFrame:
-    """n, mean, SD and 95% t interval of `column` per arm (families with a value)."""
-    data = randomisation[["family_id", "arm"]].merge(outcomes, on="family_id", how="left")
+def arm_means(
+    data: pd.DataFrame, outcome: str, arm: str, levels: Sequence, level: float = 0.95
+) -> pd.DataFrame:
+    """n, mean, SD and t interval (R: t.test(x)$conf.int) of `outcome` in each of `levels`
+    of `arm`, in that order; rows missing the outcome are left out (n counts those used)."""
     rows = []
-    for arm in ARMS:
-        values = data.loc[data["arm"] == arm, column].dropna().astype(float)
+    for value in levels:
+        values = data.loc[data[arm] == value, outcome].dropna().astype(float)
         n = len(values)
         mean = values.mean() if n else np.nan
         sd = values.std(ddof=1) if n > 1 else np.nan
-        half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
         rows.append(
             {
-                "arm": arm,
+                "arm": value,
                 "n": n,
                 "mean": mean,
                 "sd": sd,
@@ -55,23 +76,41 @@ def means_by_arm(outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: st
     return pd.DataFrame(rows)
 
 
-def welch_difference(
-    outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: str
+def welch_test(
+    data: pd.DataFrame, outcome: str, arm: str, treated: object, control: object
 ) -> dict[str, float]:
-    """Unadjusted difference in means, sffc minus usual, with Welch's 95% CI and p-value."""
-    data = randomisation[["family_id", "arm"]].merge(outcomes, on="family_id", how="left")
-    treated = data.loc[data["arm"] == "sffc", column].dropna().astype(float)
-    control = data.loc[data["arm"] == "usual", column].dropna().astype(float)
-    result = stats.ttest_ind(treated, control, equal_var=False)
+    """Unadjusted difference in means, treated minus control, with Welch's 95% CI and
+    p-value (R: t.test(y ~ arm), unequal variances); rows missing the outcome left out."""
+    treated_values = data.loc[data[arm] == treated, outcome].dropna().astype(float)
+    control_values = data.loc[data[arm] == control, outcome].dropna().astype(float)
+    result = stats.ttest_ind(treated_values, control_values, equal_var=False)
     ci = result.confidence_interval(0.95)
     return {
-        "estimate": float(treated.mean() - control.mean()),
+        "estimate": float(treated_values.mean() - control_values.mean()),
         "ci_low": float(ci.low),
         "ci_high": float(ci.high),
         "p_value": float(result.pvalue),
-        "n_treated": int(len(treated)),
-        "n_control": int(len(control)),
+        "n_treated": int(len(treated_values)),
+        "n_control": int(len(control_values)),
     }
+
+
+def _by_family(outcomes: pd.DataFrame, randomisation: pd.DataFrame) -> pd.DataFrame:
+    return randomisation[["family_id", "arm"]].merge(outcomes, on="family_id", how="left")
+
+
+def means_by_arm(outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: str) -> pd.DataFrame:
+    """`arm_means` of `column` in the project's tables (outcomes joined to the randomisation
+    by family_id; the contract's arms sffc, usual)."""
+    return arm_means(_by_family(outcomes, randomisation), column, "arm", ARMS)
+
+
+def welch_difference(
+    outcomes: pd.DataFrame, randomisation: pd.DataFrame, column: str
+) -> dict[str, float]:
+    """`welch_test` of `column`, sffc minus usual, in the project's tables."""
+    treated, control = ARMS
+    return welch_test(_by_family(outcomes, randomisation), column, "arm", treated, control)
 
 
 # --- the trial's analyses ------------------------------------------------------------------
@@ -289,32 +328,46 @@ def mixed_ancova(
     arm: str,
     treated: object,
     control: object,
-    baseline: str,
+    baseline: str | None = None,
     covariates: Sequence[str] = (),
-    group: str = "hub_id",
-    nested: str | None = "la_code",
+    *,
+    group: str,
+    nested: str | None = None,
 ) -> pd.DataFrame:
     """ANCOVA as a linear mixed model (REML) with a random intercept per `group` and, when
-    it fits, per `nested` within group; falls back to the group intercept alone. Columns as
-    `ancova` (no Hedges' g) plus `model` saying which model was fitted."""
-    rows = (
-        data[data[arm].isin([treated, control])]
-        .dropna(subset=[outcome, baseline, *covariates, group] + ([nested] if nested else []))
-        .copy()
+    `nested` is given and the model fits, per `nested` within group (R: lmer(y ~ arm + ... +
+    (1 | group/nested))); falls back to the group intercept alone. Columns as `ancova` (no
+    Hedges' g) plus `model` saying which model was fitted. Any column names work: the model
+    is fitted on internally named copies of the columns."""
+    needed = [outcome, group, *([baseline] if baseline else []), *([nested] if nested else [])]
+    source = data[data[arm].isin([treated, control])].dropna(subset=[*needed, *covariates])
+    rows = pd.DataFrame(
+        {
+            "y_": source[outcome].astype(float).values,
+            "treated_": (source[arm] == treated).astype(float).values,
+            "group_": source[group].values,
+        }
     )
-    rows["treated_"] = (rows[arm] == treated).astype(float)
-    if rows[group].nunique() < 2:
+    terms = ["treated_"]
+    if baseline:
+        rows["baseline_"] = source[baseline].astype(float).values
+        terms.append("baseline_")
+    for i, name in enumerate(covariates):
+        column = source[name]
+        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        rows[f"c{i}_"] = column.astype(float).values if numeric else column.astype(str).values
+        terms.append(f"c{i}_" if numeric else f"C(c{i}_)")
+    if nested:
+        rows["nested_"] = source[nested].astype(str).values
+    if rows["group_"].nunique() < 2:
         raise NotEstimable(f"a random intercept per {group} needs at least two groups")
-    terms = ["treated_", baseline] + [
-        f"C({c})" if not pd.api.types.is_numeric_dtype(rows[c]) else c for c in covariates
-    ]
-    formula = f"{outcome} ~ " + " + ".join(terms)
+    formula = "y_ ~ " + " + ".join(terms)
     attempts = []
     if nested:
         attempts.append(
             (
                 f"{group} and {nested} random intercepts",
-                {"vc_formula": {nested: f"0 + C({nested})"}, "re_formula": "1"},
+                {"vc_formula": {"nested_": "0 + C(nested_)"}, "re_formula": "1"},
             )
         )
     attempts.append((f"{group} random intercept", {}))
@@ -322,7 +375,7 @@ def mixed_ancova(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                fit = smf.mixedlm(formula, rows, groups=rows[group], **extra).fit(reml=True)
+                fit = smf.mixedlm(formula, rows, groups=rows["group_"], **extra).fit(reml=True)
             except (np.linalg.LinAlgError, ValueError):
                 continue
         if not fit.converged or not np.isfinite(fit.bse.get("treated_", np.nan)):
@@ -367,10 +420,17 @@ class Pooled:
 
 
 def rubin_pool(
-    estimates: Sequence[float], variances: Sequence[float], level: float = 0.95
+    estimates: Sequence[float],
+    variances: Sequence[float],
+    level: float = 0.95,
+    *,
+    dfcom: float,
 ) -> Pooled:
-    """Rubin's rules (Rubin 1987): pooled mean Q, total variance T = W + (1 + 1/m) B, and
-    t reference with df = (m - 1) (1 + W / ((1 + 1/m) B))^2."""
+    """Rubin's rules (Rubin 1987): pooled mean Q, total variance T = W + (1 + 1/m) B, and a t
+    reference with Barnard & Rubin's (1999) small-sample degrees of freedom, as R's mice
+    `pool`: lambda = (1 + 1/m) B / T (at least 1e-4), df_old = (m - 1) / lambda^2, df_obs =
+    (dfcom + 1) / (dfcom + 3) dfcom (1 - lambda), df = df_old df_obs / (df_old + df_obs).
+    `dfcom` is the complete-data residual df (np.inf gives Rubin's large-sample df_old)."""
     q = np.asarray(estimates, dtype=float)
     u = np.asarray(variances, dtype=float)
     m = len(q)
@@ -379,7 +439,13 @@ def rubin_pool(
     w = float(u.mean())
     b = float(q.var(ddof=1))
     t = w + (1 + 1 / m) * b
-    df = np.inf if b == 0 else (m - 1) * (1 + w / ((1 + 1 / m) * b)) ** 2
+    lam = max((1 + 1 / m) * b / t, 1e-4)
+    df_old = (m - 1) / lam**2
+    if np.isinf(dfcom):
+        df = df_old
+    else:
+        df_obs = (dfcom + 1) / (dfcom + 3) * dfcom * (1 - lam)
+        df = df_old * df_obs / (df_old + df_obs)
     est = float(q.mean())
     se = float(np.sqrt(t))
     crit = stats.t.ppf(0.5 + level / 2, df)
@@ -402,7 +468,9 @@ def mice_ancova(
 ) -> Pooled:
     """ANCOVA after multiple imputation by chained equations (statsmodels MICEData:
     predictive mean matching) of the outcome, baseline and numeric `auxiliary` columns,
-    given arm and the dummy-coded covariates; the m estimates pooled by Rubin's rules."""
+    given arm and the dummy-coded covariates; the m estimates pooled by Rubin's rules with
+    Barnard-Rubin df (complete-data df: the ANCOVA's residual df). Any column names work;
+    the rows are put in an order of their values first, so the row order does not matter."""
     rows = (
         data[data[arm].isin([treated, control])]
         .dropna(subset=list(covariates))
@@ -415,28 +483,45 @@ def mice_ancova(
         )
     numeric.columns = [f"x{i}" for i in range(numeric.shape[1])]
     covariate_columns = list(numeric.columns[1:])
-    for name in (outcome, baseline, *auxiliary):
-        numeric[name] = rows[name].astype(float)
+    # MICEData builds formulas from the column names: give every column a Python name
+    numeric["y_"] = rows[outcome].astype(float)
+    numeric["baseline_"] = rows[baseline].astype(float)
+    for i, name in enumerate(auxiliary):
+        numeric[f"aux{i}_"] = rows[name].astype(float)
     numeric = numeric.loc[:, numeric.nunique() > 1]
     covariate_columns = [c for c in covariate_columns if c in numeric.columns]
+    # the imputations' random draws follow the row order: fix it by the values (the arm
+    # last, so that swapping the arms' labels reorders only rows equal in all else)
+    order = [c for c in numeric.columns if c != "x0"] + ["x0"]
+    numeric = numeric.sort_values(order, kind="mergesort").reset_index(drop=True)
     from statsmodels.imputation.mice import MICEData
 
     imputer = MICEData(numeric, rng=np.random.default_rng(seed))  # same seed, same imputations
-    estimates, variances = [], []
+    estimates, variances, dfcom = [], [], np.inf
     for _ in range(m):
         imputer.update_all(iterations)
         done = imputer.data
-        x = add_constant(done[["x0", baseline, *covariate_columns]], has_constant="add")
-        fit = OLS(done[outcome], x).fit()
+        x = add_constant(done[["x0", "baseline_", *covariate_columns]], has_constant="add")
+        fit = OLS(done["y_"], x).fit()
         estimates.append(float(fit.params["x0"]))
         variances.append(float(fit.bse["x0"] ** 2))
-    return rubin_pool(estimates, variances)
+        dfcom = float(fit.df_resid)
+    return rubin_pool(estimates, variances, dfcom=dfcom)
 
 
 # --- attrition ----------------------------------------------------------------------------------
-def attrition_model(data: pd.DataFrame, missing: str, predictors: Sequence[str]) -> pd.DataFrame:
-    """Odds ratios (95% CI, p) of a missing follow-up from a logistic regression on
-    `predictors` (strings dummy-coded): which baseline characteristics predict attrition."""
+def attrition_model(
+    data: pd.DataFrame,
+    missing: str,
+    predictors: Sequence[str],
+    reference: dict[str, object] | None = None,
+) -> pd.DataFrame:
+    """Odds ratios (95% CI, p) of a missing follow-up (`missing`: 0/1 or bool) from a logistic
+    regression on `predictors` (R: glm(missing ~ ..., family = binomial), Wald intervals):
+    which baseline characteristics predict attrition. Categorical predictors are dummy-coded
+    against `reference[name]`, or, when not given, their first level in sorted order (R's
+    default for a character column); terms are named "name_level"."""
+    reference = reference or {}
     rows = data.dropna(subset=list(predictors))
     parts = []
     for name in predictors:
@@ -444,9 +529,12 @@ def attrition_model(data: pd.DataFrame, missing: str, predictors: Sequence[str])
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             parts.append(column.astype(float).rename(name))
         else:
-            parts.append(
-                pd.get_dummies(column.astype(str), prefix=name, drop_first=True, dtype=float)
-            )
+            text = column.astype(str)
+            base = str(reference.get(name, sorted(text.unique())[0]))
+            if base not in set(text):
+                raise ValueError(f"reference level {base!r} of {name} is not in the data")
+            dummies = pd.get_dummies(text, prefix=name, dtype=float)
+            parts.append(dummies.drop(columns=f"{name}_{base}"))
     x = add_constant(pd.concat(parts, axis=1))
     x = x.loc[:, (x.nunique() > 1) | (x.columns == "const")]
     y = rows[missing].astype(float)
@@ -477,11 +565,19 @@ def rate_ratio(
     treated: object,
     control: object,
     covariates: Sequence[str] = (),
+    se: str = "observed",
 ) -> pd.DataFrame:
     """Rate ratio treated over control of a count per unit `exposure` (log offset): negative
-    binomial (NB2, dispersion estimated) regression; Poisson with robust (HC0) SE if the
-    negative binomial cannot be fitted. Columns rate_ratio, ci_low, ci_high, p_value, n,
-    events, model."""
+    binomial (NB2, dispersion estimated by maximum likelihood) regression; Poisson with
+    robust (HC0) SE if the negative binomial cannot be fitted. Columns rate_ratio, ci_low,
+    ci_high, p_value, n, events, model.
+
+    `se`: "observed" (default) takes the SE from the observed information of the joint fit
+    of coefficients and dispersion (as Stata's nbreg, statsmodels NegativeBinomial);
+    "expected" from the expected information given the dispersion, as R's MASS::glm.nb
+    reports it. The estimates are the same; the SEs differ in the 2nd-3rd figure."""
+    if se not in ("observed", "expected"):
+        raise ValueError(f"se must be 'observed' or 'expected': {se!r}")
     rows, x = _design(data, arm, treated, control, [count, exposure], covariates)
     rows = rows[rows[exposure] > 0]
     x = x.loc[rows.index]
@@ -496,6 +592,10 @@ def rate_ratio(
             nb = NegativeBinomial(y, x, offset=offset).fit(disp=False, maxiter=200)
             if nb.mle_retvals.get("converged", False) and np.isfinite(nb.bse["treated"]):
                 fit = nb
+            if fit is not None and se == "expected":
+                alpha = float(nb.params["alpha"])
+                family = families.NegativeBinomial(alpha=alpha)
+                fit = GLM(y, x, family=family, offset=offset).fit(start_params=nb.params[:-1])
         except (np.linalg.LinAlgError, ValueError):
             fit = None
         if fit is None:
@@ -598,14 +698,18 @@ def interaction_test(
     covariates: Sequence[str] = (),
 ) -> dict[str, float]:
     """F test that the treatment effect is the same in every level of `group`: the ANCOVA
-    with `group` and group-by-arm terms against the ANCOVA with `group` only."""
+    with `group` and group-by-arm terms against the ANCOVA with `group` only (R: anova(lm(y ~
+    arm + factor(group) + ...), lm(y ~ arm * factor(group) + ...))). `group` is always taken as
+    categorical, numbers too (a dose 0.5/1/2 is three subgroups), as `effects_by_group`."""
     others = [c for c in covariates if c != group]
     needed = [outcome, group] + ([baseline] if baseline else [])
-    rows, x = _design(data, arm, treated, control, needed, [group, *others], baseline)
-    levels = [c for c in x.columns if c.startswith(f"{group}_")]
-    if not levels:
+    categorical = data.assign(**{group: data[group].map(str, na_action="ignore")})
+    rows, x = _design(categorical, arm, treated, control, needed, others, baseline)
+    levels = pd.get_dummies(rows[group], prefix="subgroup", drop_first=True, dtype=float)
+    if levels.shape[1] == 0:
         raise NotEstimable(f"only one level of {group}")
-    inter = x[levels].mul(x["treated"], axis=0).add_suffix(":treated")
+    x = pd.concat([x, levels], axis=1)
+    inter = levels.mul(x["treated"], axis=0).add_suffix(":treated")
     y = rows[outcome].astype(float)
     small = OLS(y, x).fit()
     large = OLS(y, pd.concat([x, inter], axis=1)).fit()

@@ -5,6 +5,11 @@ Why a module of its own: the trial's re-referral outcome (time to first re-refer
 24 months, censored at withdrawal or the end of follow-up) needs the same steps for the
 trial and every hub, and each must fail cleanly ("not estimable") when a hub has too few
 events.
+
+Conventions (checked against R's survival package in tests/reference): hazard ratios treated
+over control, Efron ties (R's coxph default); the proportional-hazards check is R's cox.zph
+score test with its default km transform; RMST is the area under the Kaplan-Meier curve with
+the variance R's print.survfit(rmean = ) reports.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.statistics import logrank_test, proportional_hazard_test
+from lifelines.statistics import logrank_test
 from lifelines.utils import restricted_mean_survival_time
+from scipy import stats
 
 from psp_eval.analyses.impact import NotEstimable
 
@@ -115,6 +121,69 @@ def logrank(
     return {"statistic": float(result.test_statistic), "p_value": float(result.p_value)}
 
 
+ZPH_TRANSFORMS = ("km", "rank", "identity", "log")
+
+
+def _time_transform(time: np.ndarray, event: np.ndarray, transform: str) -> np.ndarray:
+    """g(t) of every row as R's cox.zph computes it: "km" 1 - S(t-) of the Kaplan-Meier curve
+    of all rows (left-continuous), "rank" the average rank of t among all rows' times."""
+    if transform == "identity":
+        return time.astype(float)
+    if transform == "log":
+        return np.log(time)
+    if transform == "rank":
+        return stats.rankdata(time)
+    if transform != "km":
+        raise ValueError(f"transform must be one of {', '.join(ZPH_TRANSFORMS)}: {transform!r}")
+    times = np.unique(time[event])
+    deaths = np.array([np.sum((time == t) & event) for t in times])
+    at_risk = np.array([np.sum(time >= t) for t in times])
+    surv = np.cumprod(1 - deaths / at_risk)
+    before = np.searchsorted(times, time, side="left")  # event times strictly before t
+    return 1 - np.concatenate([[1.0], surv])[before]
+
+
+def zph_score_test(
+    x: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    beta: np.ndarray,
+    transform: str = "km",
+) -> np.ndarray:
+    """Chi-square (1 df) of each column of `x`: the score test, at the fitted Cox model (Efron
+    ties, coefficients `beta`), of adding x_j g(t) with g the centred time transform. This is
+    R's cox.zph (survival >= 3.0; Grambsch & Therneau 1994) column by column: the statistic is
+    U_j^2 / (I_gg - I_gb I_bb^-1 I_bg), the information of the x_j g(t) term given all of beta.
+    Tied event times share g(t) and their Efron risk-set means, so row order cannot matter."""
+    x, time = np.asarray(x, dtype=float), np.asarray(time, dtype=float)
+    event = np.asarray(event).astype(bool)
+    g_rows = _time_transform(time, event, transform)
+    g_rows = g_rows - g_rows[event].mean()
+    eta = x @ np.asarray(beta, dtype=float)
+    risk = np.exp(eta - eta.max())
+    p = x.shape[1]
+    u, i_bb, i_bg, i_gg = np.zeros(p), np.zeros((p, p)), np.zeros((p, p)), np.zeros((p, p))
+    for t in np.unique(time[event]):
+        at_risk, dead = time >= t, (time == t) & event
+        r, xr, rd, xd = risk[at_risk], x[at_risk], risk[dead], x[dead]
+        s0, s1, s2 = r.sum(), r @ xr, (xr * r[:, None]).T @ xr
+        e0, e1, e2 = rd.sum(), rd @ xd, (xd * rd[:, None]).T @ xd
+        d = len(rd)
+        score, info = xd.sum(axis=0), np.zeros((p, p))
+        for k in range(d):  # Efron: the k-th of d tied deaths sees k/d of them removed
+            share = k / d
+            mean = (s1 - share * e1) / (s0 - share * e0)
+            score = score - mean
+            info += (s2 - share * e2) / (s0 - share * e0) - np.outer(mean, mean)
+        g = g_rows[dead][0]
+        u += g * score
+        i_bb += info
+        i_bg += g * info
+        i_gg += g**2 * info
+    adjusted = np.diag(i_gg) - np.einsum("ij,ij->j", i_bg, np.linalg.solve(i_bb, i_bg))
+    return u**2 / adjusted
+
+
 def ph_test(
     data: pd.DataFrame,
     duration: str,
@@ -123,16 +192,22 @@ def ph_test(
     treated: object,
     control: object,
     covariates: Sequence[str] = (),
+    transform: str = "km",
 ) -> dict[str, float]:
-    """Proportional-hazards check of the arm term: the Schoenfeld-residual test of lifelines
-    `proportional_hazard_test` (rank-transformed time)."""
+    """Proportional-hazards check of the arm term, as R's `cox.zph` reports it for that term:
+    the score test of a time-varying arm effect (Schoenfeld residuals against g(t), by default
+    R's `transform = "km"`), in the Cox model with `covariates`; chi-square on 1 df."""
     frame = _cox_frame(data, duration, event, arm, treated, control, covariates)
     fit = _fit(frame)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = proportional_hazard_test(fit, frame, time_transform="rank")
-    summary = result.summary.loc["treated_"]
-    return {"statistic": float(summary["test_statistic"]), "p_value": float(summary["p"])}
+    columns = [c for c in frame.columns if c not in ("duration_", "event_")]
+    chisq = zph_score_test(
+        frame[columns].values,
+        frame["duration_"].values,
+        frame["event_"].values,
+        fit.params_[columns].values,
+        transform,
+    )[columns.index("treated_")]
+    return {"statistic": float(chisq), "p_value": float(stats.chi2.sf(chisq, 1))}
 
 
 def rmst(durations: pd.Series, events: pd.Series, horizon: float) -> tuple[float, float]:
