@@ -271,3 +271,69 @@ def test_wsipp_table_has_every_perspective():
         "0%",
     ):
         assert word in text
+
+
+# --- end to end through the public API, worked by hand ------------------------------------------
+def _hand_config() -> dict:
+    """A two-year model with fixed unit costs at the report's price year (no deflating)."""
+    fixed = {"distribution": "fixed"}
+    cost = lambda value, cashable: {"value": value, "price_year": 2024, "source": "test", "uncertainty": fixed,  # noqa: E731
+                                    "perspective": "taxpayers", "cashable": cashable}  # fmt: skip
+    return {
+        "price_year": 2024,
+        "discounting": {"schedule": "green_book"},
+        "cautious": {"design_adjustment": 1.0, "implementation_adjustment": 1.0, "horizon_years": 2,
+                     "follow_up_years": 2, "decay_per_year": 0.5, "base_rate_after_follow_up": 0.5},
+        "programme": {"cost_uncertainty": fixed, "usual_services_replaced_share": 0.0},
+        "unit_costs": {"foster_care_week": cost(1000, True), "residential_care_week": cost(4000, True),
+                       "referral": cost(100, False), "assessment": cost(400, False)},
+        "assumptions": {name: {"value": v, "uncertainty": fixed, "source": "test"} for name, v in
+                        (("residential_share", 0.0), ("assessments_per_re_referral", 0.5),
+                         ("weeks_in_care_multiplier", 1.0), ("weeks_in_care_default", 16))},
+    }  # fmt: skip
+
+
+def _hand_effects() -> pd.DataFrame:
+    numbers = {"care_entry_risk_ratio": 0.75, "care_entry_risk_ratio_ci_low": 0.75,
+               "care_entry_risk_ratio_ci_high": 0.75, "re_referral_rate_ratio": 0.75,
+               "re_referral_rate_ratio_ci_low": 0.75, "re_referral_rate_ratio_ci_high": 0.75,
+               "sdq_total_difficulties_effect": -2.0, "sdq_total_difficulties_effect_ci_low": -2.0,
+               "sdq_total_difficulties_effect_ci_high": -2.0}  # fmt: skip
+    return cba.read_effects(numbers, 100, 100)
+
+
+# 100 usual-care families over 24 months: 10 with a care entry (one child each), 20 stays of 20
+# weeks, 40 re-referrals.
+HAND_BASE = {"n_usual": 100, "n_sffc": 100, "families_with_care_entry": 10, "care_entry_risk": 0.10,
+             "children_per_entry_family": 1.0, "re_referrals": 40, "re_referrals_per_family": 0.4,
+             "care_entries_observed": 20, "weeks_in_care_per_entry": 20.0}  # fmt: skip
+
+
+def test_end_to_end_benefits_npv_and_bcr_by_hand():
+    config = _hand_config()
+    deflators = pd.Series({2023: 100.0, 2024: 100.0})
+    inputs = cba.build_inputs(
+        config, cba.unit_costs(config, deflators), _hand_effects(), HAND_BASE,
+        delivery_cost_per_family=2000.0,
+    )  # fmt: skip
+    # The base rates are events over the whole 24 months: half fall in year 0 (not discounted)
+    # and half in year 1 (discounted at 3.5%), so each event counts 0.5 + 0.5 / 1.035 = 0.983092.
+    # Counting them twice (weight x follow-up years = 1.966) would double every benefit.
+    weight = 0.5 + 0.5 / 1.035
+    assert inputs.benefit_weight == pytest.approx(weight)
+    out = cba.evaluate(inputs, inputs.base_values())
+    # care: 0.10 risk x 1 child x (1 - 0.75) = 0.025 entries avoided per family
+    #       x 20 weeks x £1,000 = £500 over 24 months; x 0.983092 = £491.55
+    assert out["benefits_care_placements"][0] == pytest.approx(491.546, abs=0.01)
+    # re-referrals: 0.4 x (1 - 0.75) = 0.1 avoided: referral £100 -> £10, assessments
+    #       0.1 x 0.5 x £400 = £20; together £30 x 0.983092 = £29.49
+    assert (out["benefits_re_referrals"][0] + out["benefits_assessments"][0]) == pytest.approx(
+        29.493, abs=0.01
+    )
+    # total £530 x 0.983092 = £521.04; costs £2,000; NPV -£1,478.96; BCR 521.04 / 2000 = 0.2605
+    assert out["benefits_total"][0] == pytest.approx(521.039, abs=0.01)
+    assert out["costs_total"][0] == pytest.approx(2000.0)
+    assert out["npv"][0] == pytest.approx(-1478.961, abs=0.01)
+    assert out["benefits_total"][0] / out["costs_total"][0] == pytest.approx(0.26052, abs=1e-4)
+    # the cashable part: care placements only (£491.55)
+    assert out["cashable_savings"][0] == pytest.approx(491.546, abs=0.01)

@@ -696,8 +696,8 @@ def build_inputs(
     weight = benefit_weight(int(cautious["horizon_years"]), int(cautious["follow_up_years"]),
                             float(cautious["decay_per_year"]), float(cautious["base_rate_after_follow_up"]),
                             config.get("discounting", {}).get("schedule", "green_book"))  # fmt: skip
-    # base rates are over the whole follow-up; the weight spreads them over the years
-    weight *= int(cautious["follow_up_years"])
+    # base rates are events over the whole follow-up, and the weight already spreads them over
+    # its years (1 / follow_up_years each): it is the factor to apply, never to multiply again
     return ModelInputs(
         parameters=params,
         effect_adjustment=float(cautious["design_adjustment"])
