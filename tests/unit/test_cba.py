@@ -103,9 +103,8 @@ def test_effects_from_new_keys_old_keys_or_not_estimable(tmp_path):
     assert eff.at["care_entry", "se"] == pytest.approx(
         (math.log(1.28) - math.log(0.5)) / 3.919928, rel=1e-6
     )
-    assert (
-        eff.at["re_referral", "source"] == "impact: re_referral_hazard_ratio"
-    )  # rate ratio not estimable
+    # the rate ratio is not estimable: re-referrals are not estimable, never the hazard ratio
+    assert eff.at["re_referral", "source"] == "not estimable: no impact estimate"
     assert eff.at["gad7_total", "source"] == "impact: gad7_total_diff_estimate"  # the old layout
     # missing: not estimable, never a substitute (no demo truth in the analysis)
     assert eff.at["mspss_total", "source"] == "not estimable: no impact estimate"
@@ -165,7 +164,7 @@ def test_deterministic_npv_and_bcr_by_hand():
     assert summary.at["total", "p_benefits_exceed_costs"] == 0.0
     assert summary.at["taxpayers", "benefits"] == pytest.approx(530.0)
     assert summary.at["participants", "benefits"] == 0.0
-    assert list(summary.index) == ["taxpayers", "participants", "others", "total"]
+    assert list(summary.index) == ["taxpayers", "participants", "others", "indirect", "total"]
 
 
 def test_adjustment_weight_and_replaced_services_by_hand():
@@ -252,25 +251,61 @@ def test_tornado_orders_by_swing_and_skips_fixed_inputs():
         table["parameter"]
     )
     row = table.set_index("parameter").loc["foster_care_week"]
-    # care savings scale with the weekly cost: at 1000, NPV -1470; d NPV / d cost = 0.025 x 20
-    assert row["npv_at_high"] - row["npv_at_low"] == pytest.approx(0.5 * (row["high"] - row["low"]))
+    # on the Monte Carlo basis (mean NPV over the same draws), care savings scale with the weekly
+    # cost: d mean NPV / d cost = mean care entries avoided x 20 weeks
+    slope = cba.simulate(_uncertain_inputs())["care_entries_avoided"].mean() * 20
+    assert row["npv_at_high"] - row["npv_at_low"] == pytest.approx(
+        slope * (row["high"] - row["low"])
+    )
 
 
-def test_wsipp_table_has_every_perspective():
+def test_wsipp_table_has_every_perspective_and_outcome():
+    draws = cba.simulate(_fixed_inputs(), draws=10)
+    not_monetised = [
+        {"perspective": "participants", "label": "Child difficulties", "why": "no mapping"}
+    ]
     table = cba.wsipp_table(
-        cba.summarise(cba.simulate(_fixed_inputs(), draws=10)), cba.break_even(_fixed_inputs())
+        cba.summarise(draws), draws, not_monetised, cba.break_even(_fixed_inputs())
     )
     text = table.to_string()
-    for word in (
-        "taxpayers",
-        "participants",
-        "others",
-        "Benefit-cost ratio",
-        "0.27",
-        "-1,470",
-        "0%",
-    ):
+    for word in ("taxpayers", "participants", "others", "Indirect", "Care placements avoided",
+                 "not monetised: no mapping", "Benefit-cost ratio", "0.27", "-1,470", "0%",
+                 "Chance of a loss", "100%"):  # fmt: skip
         assert word in text
+
+
+def test_indirect_volunteer_time_and_home_services_by_hand():
+    inputs = _fixed_inputs(deadweight_cost_of_taxation=0.5, volunteer_hours=10.0,
+                           volunteer_hour_value=18.0, home_services_week=50.0)  # fmt: skip
+    out = cba.evaluate(inputs, inputs.base_values())
+    # care net of services at home: 0.025 entries x 20 weeks x (£1,000 - £50) = £475
+    assert out["benefits_care_placements"][0] == pytest.approx(475.0)
+    # taxpayers £475 + £30 = £505; indirect 0.5 x (505 - 2,000) = -£747.50 (WSIPP's deadweight)
+    assert out["benefits_indirect"][0] == pytest.approx(-747.5)
+    assert out["benefits_total"][0] == pytest.approx(505 - 747.5)
+    # volunteers' time: 10 h x £18 = £180, a cost to others; total costs £2,180
+    assert out["costs_others"][0] == pytest.approx(180.0)
+    assert out["costs_total"][0] == pytest.approx(2180.0)
+    assert out["npv"][0] == pytest.approx(505 - 747.5 - 2180)
+
+
+def test_evpi_by_hand_and_ceac():
+    draws = pd.DataFrame({"npv": [-100.0, 300.0], "p_care_entry_ratio": [1.0, 0.5],
+                          "sdq_effect": [-1.0, -3.0], "costs_total": [100.0, 100.0],
+                          "benefits_total": [0.0, 400.0]})  # fmt: skip
+    # E[max(NPV, 0)] = 150; max(E[NPV], 0) = 100: perfect information is worth £50 per family
+    value = cba.evpi(draws, ["p_care_entry_ratio"])
+    assert value["total"] == pytest.approx(50.0) and value["effects"] == pytest.approx(50.0)
+    # net costs 100 and -300; at £0 per point only the second pays, at £200 both do
+    curve = cba.ceac(draws, [0.0, 200.0])
+    assert curve["p_cost_effective"].tolist() == [0.5, 1.0]
+
+
+def test_rr_draws_are_common_random_numbers():
+    inputs = _uncertain_inputs()
+    a = cba.simulate(inputs, draws=100, seed=5)
+    b = cba.simulate(inputs.with_value("foster_care_week", 900.0), draws=100, seed=5)
+    np.testing.assert_array_equal(a["p_care_entry_ratio"], b["p_care_entry_ratio"])
 
 
 # --- end to end through the public API, worked by hand ------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -70,7 +71,7 @@ def costs_by_quarter(costs: pd.DataFrame) -> pd.DataFrame:
 # =========================================================================================
 # The cost-benefit model (WSIPP method, as Investing in Children applied it to UK data)
 # =========================================================================================
-PERSPECTIVES = ("taxpayers", "participants", "others")
+PERSPECTIVES = ("taxpayers", "participants", "others", "indirect")
 Z95 = 1.959963984540054
 
 # HM Treasury Green Book (2022), declining long-term discount rates: (last year, rate).
@@ -270,7 +271,9 @@ EFFECT_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
     "gad7_total": ("difference", ("gad7_total_effect", "gad7_total_diff_estimate")),
     "mspss_total": ("difference", ("mspss_total_effect", "mspss_total_diff_estimate")),
     "care_entry": ("ratio", ("care_entry_risk_ratio",)),
-    "re_referral": ("ratio", ("re_referral_rate_ratio", "re_referral_hazard_ratio")),
+    # a rate ratio from the count model (negative binomial) values every re-referral; the hazard
+    # ratio of the first re-referral is not a rate ratio and is never used in its place
+    "re_referral": ("ratio", ("re_referral_rate_ratio",)),
     "nights_away": ("ratio", ("nights_away_rate_ratio",)),
 }
 EFFECT_LABELS = {
@@ -465,6 +468,8 @@ def evaluate(inputs: ModelInputs, values: Mapping[str, np.ndarray]) -> dict[str,
     week = (1 - v["residential_share"]) * v["foster_care_week"] + v["residential_share"] * v[
         "residential_care_week"
     ]
+    # net of services as usual: a child kept at home still receives children's services
+    week = week - v.get("home_services_week", 0.0)
     cost_per_entry = v["weeks_in_care"] * v["weeks_in_care_multiplier"] * week
     care = entries_avoided * cost_per_entry * w
     re_refs_avoided = v["re_referrals_per_family"] * (1 - v["re_referral_ratio"]) * adj
@@ -479,20 +484,29 @@ def evaluate(inputs: ModelInputs, values: Mapping[str, np.ndarray]) -> dict[str,
         v["delivery_cost"] * v["cost_multiplier"]
         - inputs.usual_services_replaced_share * v["usual_services_cost"]
     )
+    # volunteers' time, valued at a wage: a cost borne by others in society
+    volunteer_time = v.get("volunteer_hours", 0.0) * v.get("volunteer_hour_value", 0.0) + zero
+    # WSIPP's indirect row: the deadweight cost of taxation on the net change in taxpayers'
+    # money (benefits to taxpayers minus the programme cost they pay), negative when it costs more
+    indirect = v.get("deadweight_cost_of_taxation", 0.0) * (taxpayers - costs)
+    total = taxpayers + indirect
+    costs_total = costs + volunteer_time
     return {
         "benefits_taxpayers": taxpayers,
         "benefits_participants": zero,
         "benefits_others": zero,
-        "benefits_total": taxpayers,
+        "benefits_indirect": indirect,
+        "benefits_total": total,
         "benefits_care_placements": care,
         "benefits_re_referrals": referrals,
         "benefits_assessments": assessments,
         "cashable_savings": cashable,
         "costs_taxpayers": costs,
         "costs_participants": zero,
-        "costs_others": zero,
-        "costs_total": costs,
-        "npv": taxpayers - costs,
+        "costs_others": volunteer_time,
+        "costs_indirect": zero,
+        "costs_total": costs_total,
+        "npv": total - costs_total,
         "care_entries_avoided": entries_avoided,
         "re_referrals_avoided": re_refs_avoided,
         "sdq_effect": v["sdq_effect"] * adj,
@@ -506,8 +520,12 @@ def simulate(model_inputs: ModelInputs, draws: int = 10_000, seed: int = 2026112
     the outcome changes, and the drawn parameters (prefixed `p_`). The same seed gives the
     same draws.
     """
-    rng = np.random.default_rng(seed)
-    values = {name: p.draw(rng, draws) for name, p in sorted(model_inputs.parameters.items())}
+    # one random stream per parameter (common random numbers): fixing one input, as the
+    # tornado does, leaves every other input's draws unchanged
+    values = {
+        name: p.draw(np.random.default_rng([seed, zlib.crc32(name.encode())]), draws)
+        for name, p in sorted(model_inputs.parameters.items())
+    }
     result = evaluate(model_inputs, values)
     frame = pd.DataFrame(
         {"draw": np.arange(draws), **result, **{f"p_{k}": a for k, a in values.items()}}
@@ -536,6 +554,8 @@ def summarise(draws: pd.DataFrame) -> pd.DataFrame:
             "npv": float(npv.mean()),
             "npv_low": float(np.percentile(npv, 2.5)),
             "npv_high": float(np.percentile(npv, 97.5)),
+            "npv_median": float(np.median(npv)),
+            "p_loss": float((npv < 0).mean()),
             "bcr": bcr,
             "return_per_pound": bcr - 1 if math.isfinite(bcr) else float("nan"),
             "p_benefits_exceed_costs": float((b > c).mean()) if (b != 0).any() or (c != 0).any() else float("nan"),
@@ -543,53 +563,118 @@ def summarise(draws: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+BENEFIT_LINKAGES = (
+    ("benefits_care_placements", "taxpayers", "Care placements avoided (net of services at home)"),
+    ("benefits_re_referrals", "taxpayers", "Re-referrals avoided (social-work time)"),
+    ("benefits_assessments", "taxpayers", "Assessments avoided (social-work time)"),
+)
+
+
 def wsipp_table(
-    summary: pd.DataFrame, break_even: Mapping[str, float] | None = None
+    summary: pd.DataFrame,
+    draws: pd.DataFrame,
+    not_monetised: list[Mapping[str, str]] = (),
+    break_even: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """The WSIPP-style summary: benefits by perspective, costs, net, ratio, chance B > C (£ per family)."""
+    """The WSIPP-style summary per family allocated to SFFC (£ present value): each benefit by
+    outcome under its perspective (taxpayers, participants, others, indirect), outcomes not
+    monetised with the reason, costs by who bears them, net, ratio, chance B > C."""
     s = summary.set_index("perspective")
     money = lambda x: f"{x:,.0f}"  # noqa: E731
-    rows = [
-        ("Benefits to taxpayers", money(s.at["taxpayers", "benefits"])),
-        ("Benefits to participants (not monetised)", money(s.at["participants", "benefits"])),
-        ("Benefits to others (not monetised)", money(s.at["others", "benefits"])),
+    rows = []
+    for perspective in PERSPECTIVES:
+        title = "Indirect benefits" if perspective == "indirect" else f"Benefits to {perspective}"
+        rows.append((title, money(s.at[perspective, "benefits"])))
+        for column, who, label in BENEFIT_LINKAGES:
+            if who == perspective:
+                rows.append((f"  {label}", money(draws[column].mean())))
+        for item in not_monetised:
+            if item["perspective"] == perspective:
+                rows.append((f"  {item['label']}", f"not monetised: {item['why']}"))
+        if perspective == "indirect":
+            rows.append(
+                (
+                    "  Deadweight cost of taxation on the net taxpayer cost",
+                    money(s.at["indirect", "benefits"]),
+                )
+            )
+    rows += [
         ("Total benefits", money(s.at["total", "benefits"])),
-        ("Costs (net programme cost)", money(s.at["total", "costs"])),
-        ("Benefits minus costs (NPV)", money(s.at["total", "npv"])),
-        (
-            "NPV, 95% interval",
-            f"{money(s.at['total', 'npv_low'])} to {money(s.at['total', 'npv_high'])}",
-        ),
+        ("Costs to taxpayers (programme, net of services replaced)", money(s.at["taxpayers", "costs"])),
+        ("Costs to others (volunteers' time)", money(s.at["others", "costs"])),
+        ("Total costs", money(s.at["total", "costs"])),
+        ("Benefits minus costs (NPV), mean", money(s.at["total", "npv"])),
+        ("NPV, median", money(s.at["total", "npv_median"])),
+        ("NPV, 95% interval", f"{money(s.at['total', 'npv_low'])} to {money(s.at['total', 'npv_high'])}"),
         ("Benefit-cost ratio (£ of benefit per £1 of cost)", f"{s.at['total', 'bcr']:.2f}"),
-        ("Net return per £1 spent", f"{s.at['total', 'return_per_pound']:.2f}"),
         ("Chance benefits exceed costs", f"{100 * s.at['total', 'p_benefits_exceed_costs']:.0f}%"),
-    ]
+        ("Chance of a loss (NPV below 0)", f"{100 * s.at['total', 'p_loss']:.0f}%"),
+    ]  # fmt: skip
     if break_even:
         rows.append(("Care-entry risk ratio needed to break even", break_even_text(break_even)))
     return pd.DataFrame(rows, columns=["Per family allocated to SFFC", "£ (present value)"])
 
 
+def evpi(draws: pd.DataFrame, effect_columns: list[str] | None = None) -> dict[str, float]:
+    """Expected value of perfect information per family (£), for the decision to fund SFFC
+    (net benefit = NPV) against not funding it (0).
+
+    `total`: E[max(NPV, 0)] - max(E[NPV], 0). `effects`: the partial EVPI of the effect
+    parameters (the `p_` columns named), by the regression method of Strong, Oakley & Brennan
+    (2014): NPV regressed on the effects (linear and squared terms), then the same formula on
+    the fitted values.
+    """
+    npv = draws["npv"].to_numpy(dtype=float)
+    out = {"total": float(np.maximum(npv, 0).mean() - max(npv.mean(), 0.0))}
+    columns = [c for c in (effect_columns or []) if c in draws and draws[c].std() > 0]
+    if columns:
+        x = draws[columns].to_numpy(dtype=float)
+        design = np.column_stack([np.ones(len(x)), x, x**2])
+        coef, *_ = np.linalg.lstsq(design, npv, rcond=None)
+        fitted = design @ coef
+        out["effects"] = float(np.maximum(fitted, 0).mean() - max(fitted.mean(), 0.0))
+    else:
+        out["effects"] = 0.0
+    return out
+
+
+def ceac(draws: pd.DataFrame, wtp_per_point: list[float]) -> pd.DataFrame:
+    """Cost-effectiveness acceptability curve: for each willingness to pay per SDQ point
+    improved (£ per family), the chance that wtp x improvement exceeds the net cost (total
+    costs minus monetised benefits)."""
+    improvement = -draws["sdq_effect"].to_numpy(dtype=float)  # SDQ: lower is better
+    net_cost = (draws["costs_total"] - draws["benefits_total"]).to_numpy(dtype=float)
+    return pd.DataFrame({
+        "wtp_per_sdq_point": [float(w) for w in wtp_per_point],
+        "p_cost_effective": [float((w * improvement > net_cost).mean()) for w in wtp_per_point],
+    })  # fmt: skip
+
+
 def break_even(inputs: ModelInputs) -> dict[str, float]:
-    """The effect needed for NPV = 0 at base values.
+    """The effect needed for NPV = 0 at base values (NPV is linear in each effect).
 
     `effect_share`: the share of the estimated effects (all at once) that pays for the
     programme; `care_entry_ratio`: the care-entry risk ratio that breaks even with the other
     effects as estimated; `cox_d`: that ratio as WSIPP's effect size (Cox transformation of the
     odds ratio, d = ln(OR) / 1.65); NaN where no effect can break even.
     """
-    base = evaluate(inputs, inputs.base_values())
-    benefits, costs = float(base["benefits_total"][0]), float(base["costs_total"][0])
-    share = costs / benefits if benefits > 0 else float("nan")
-    other = float(base["benefits_re_referrals"][0] + base["benefits_assessments"][0])
-    no_effect = evaluate(
-        inputs.with_value("care_entry_ratio", 0.0),
-        inputs.with_value("care_entry_ratio", 0.0).base_values(),
+
+    def npv(model: ModelInputs) -> float:
+        return float(evaluate(model, model.base_values())["npv"][0])
+
+    none = npv(replace(inputs, effect_adjustment=0.0))
+    full = npv(inputs)
+    share = -none / (full - none) if full != none and -none / (full - none) > 0 else float("nan")
+    at_one, at_zero = (
+        npv(inputs.with_value("care_entry_ratio", 1.0)),
+        npv(inputs.with_value("care_entry_ratio", 0.0)),
     )
-    per_unit = float(no_effect["benefits_care_placements"][0])  # benefit when the ratio is 0
-    needed = (costs - other) / per_unit if per_unit > 0 else float("nan")  # = 1 - ratio
-    ratio = 1 - needed if math.isfinite(needed) and 0 <= needed <= 1 else float("nan")
-    if needed < 0:
+    if at_one >= 0:
         ratio = 1.0  # pays without any care-entry effect
+    elif at_zero <= 0:
+        ratio = float("nan")  # even preventing every care entry would not pay
+    else:
+        ratio = 1 - (-at_one / (at_zero - at_one))
     p0 = inputs.parameters["care_entry_risk"].value
     cox_d = float("nan")
     if math.isfinite(ratio) and ratio > 0 and 0 < p0 < 1:
@@ -609,27 +694,25 @@ def break_even_text(be: Mapping[str, float]) -> str:
     return f"{r:.2f} (Cox d {be['cox_d']:.2f})"
 
 
-def tornado(inputs: ModelInputs, level: float = 0.95) -> pd.DataFrame:
-    """One-way sensitivity: NPV per family with each parameter at the ends of its interval
-    (others at base values), widest swing first."""
-    base = float(evaluate(inputs, inputs.base_values())["npv"][0])
+def tornado(
+    inputs: ModelInputs, level: float = 0.95, draws: int = 10_000, seed: int = 20261123
+) -> pd.DataFrame:
+    """One-way sensitivity on the same basis as the headline: the mean NPV per family over the
+    Monte Carlo draws with one parameter fixed at each end of its interval (the others drawn
+    with the same seed), widest swing first."""
+    base = float(simulate(inputs, draws=draws, seed=seed)["npv"].mean())
     rows = []
     for name, p in inputs.parameters.items():
         if p.distribution == "fixed" or name == "sdq_effect":
             continue
         low, high = p.interval(level)
-        npv_low = float(
-            evaluate(inputs.with_value(name, low), inputs.with_value(name, low).base_values())[
-                "npv"
-            ][0]
-        )
-        npv_high = float(
-            evaluate(inputs.with_value(name, high), inputs.with_value(name, high).base_values())[
-                "npv"
-            ][0]
+        npv_low, npv_high = (
+            float(simulate(inputs.with_value(name, x), draws=draws, seed=seed)["npv"].mean())
+            for x in (low, high)
         )
         rows.append({"parameter": name, "label": p.label or name, "low": low, "high": high,
-                     "npv_at_low": npv_low, "npv_at_high": npv_high, "swing": abs(npv_high - npv_low)})  # fmt: skip
+                     "npv_at_low": npv_low, "npv_at_high": npv_high, "swing": abs(npv_high - npv_low),
+                     "source": p.source})  # fmt: skip
     table = pd.DataFrame(rows).sort_values("swing", ascending=False, ignore_index=True)
     table.attrs["base_npv"] = base
     return table
@@ -643,6 +726,7 @@ def build_inputs(
     *,
     delivery_cost_per_family: float,
     usual_services_per_family: float = 0.0,
+    volunteer_hours_per_family: float = 0.0,
 ) -> ModelInputs:
     """Assemble ModelInputs from the config, unit costs, effects and the scope's base rates."""
     cautious = config["cautious"]
@@ -690,6 +774,14 @@ def build_inputs(
     for name in ("foster_care_week", "residential_care_week", "referral", "assessment",
                  "residential_share", "assessments_per_re_referral", "weeks_in_care_multiplier"):  # fmt: skip
         params[name] = unit_params[name]
+    # optional linkages: services at home (netted off placements), volunteers' time, deadweight
+    for name in ("home_services_week", "volunteer_hour_value", "deadweight_cost_of_taxation"):
+        if name in unit_params:
+            params[name] = unit_params[name]
+    if "volunteer_hour_value" in params:
+        params["volunteer_hours"] = Parameter("volunteer_hours", volunteer_hours_per_family,
+                                              label="Volunteer hours per SFFC family (friendship)",
+                                              source="support table")  # fmt: skip
     cashable = {"care": bool(config["unit_costs"]["foster_care_week"].get("cashable", True)),
                 "referral": bool(config["unit_costs"]["referral"].get("cashable", False)),
                 "assessment": bool(config["unit_costs"]["assessment"].get("cashable", False))}  # fmt: skip
@@ -762,3 +854,105 @@ def usual_services_per_family(
     real = real_costs(costs, price_year, deflators)
     total = real.loc[real["category"] == "usual_services", "amount_real_gbp"].sum()
     return float(total / n_usual) if n_usual and total > 0 else 0.0
+
+
+def volunteer_hours_per_family(support: pd.DataFrame, n_sffc: int) -> float:
+    """Volunteers' recorded friendship hours per family allocated to SFFC (hosting nights carry
+    no hours in the support table and are not valued here)."""
+    hours = pd.to_numeric(support.get("hours"), errors="coerce").fillna(0.0).sum()
+    return float(hours / n_sffc) if n_sffc else 0.0
+
+
+def write_draws(path: str | Path, draws: pd.DataFrame, columns: tuple[str, ...]) -> Path:
+    """The Monte Carlo draws the payment decision reads (Parquet, written atomically)."""
+    from psp_eval.engine.atomic import temporary_path
+
+    final = Path(path)
+    with temporary_path(final) as tmp:
+        draws[list(columns)].to_parquet(tmp, index=False)
+    return final
+
+
+def read_draws(path: str | Path) -> pd.DataFrame | None:
+    """The draws `write_draws` wrote, or None when the cost-benefit analysis made none."""
+    path = Path(path)
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def with_horizon(config: Mapping[str, Any], years: int) -> dict:
+    """The model settings with another horizon (a labelled sensitivity: effects decay after
+    the follow-up as `cautious.decay_per_year` says)."""
+    return {**config, "cautious": {**config["cautious"], "horizon_years": int(years)}}
+
+
+def headline_numbers(
+    summary: pd.DataFrame,
+    draws: pd.DataFrame,
+    be: Mapping[str, float],
+    value_of_information: Mapping[str, float],
+) -> dict[str, object]:
+    """The numbers the report quotes, rounded: totals (mean, median, 95% interval), benefits by
+    perspective, BCR, chance B > C and of a loss, EVPI, break-even and cashable savings (mean,
+    5th and 95th percentiles)."""
+    s = summary.set_index("perspective") if "perspective" in summary else summary
+    numbers: dict[str, object] = {
+        f"{key}_gbp": round(float(s.at["total", key]))
+        for key in ("benefits", "costs", "npv", "npv_low", "npv_high", "npv_median")
+    }
+    for who in PERSPECTIVES:
+        numbers[f"benefits_{who}_gbp"] = round(float(s.at[who, "benefits"]))
+    cashable = draws["cashable_savings"]
+    numbers.update({
+        "costs_others_gbp": round(float(s.at["others", "costs"])),
+        "bcr": round(float(s.at["total", "bcr"]), 2),
+        "p_benefits_exceed_costs_pct": round(100 * float(s.at["total", "p_benefits_exceed_costs"])),
+        "p_loss_pct": round(100 * float(s.at["total", "p_loss"])),
+        "evpi_gbp": round(float(value_of_information["total"])),
+        "evppi_effects_gbp": round(float(value_of_information["effects"])),
+        "break_even_text": break_even_text(be),
+        "cashable_savings_gbp": round(float(cashable.mean())),
+        "cashable_savings_low_gbp": round(float(cashable.quantile(0.05))),
+        "cashable_savings_high_gbp": round(float(cashable.quantile(0.95))),
+    })  # fmt: skip
+    return numbers
+
+
+def sensitivity_numbers(
+    config: Mapping[str, Any],
+    unit_params: Mapping[str, Parameter],
+    effects: pd.DataFrame,
+    own_effects: pd.DataFrame,
+    base: Mapping[str, float],
+    costs: Mapping[str, float],
+    draws: int = 10_000,
+    seed: int = 20261123,
+) -> dict[str, object]:
+    """Labelled sensitivities of the BCR: the longer horizon with decay
+    (`cautious.sensitivity_horizon_years`), and the scope's own effects in place of the
+    trial's (for a hub: exploratory, not powered)."""
+    years = int(
+        config["cautious"].get("sensitivity_horizon_years", config["cautious"]["horizon_years"])
+    )
+
+    def bcr(settings: Mapping[str, Any], effect_table: pd.DataFrame) -> float:
+        model = build_inputs(settings, unit_params, effect_table, base, **costs)
+        return float(
+            summarise(simulate(model, draws, seed)).set_index("perspective").at["total", "bcr"]
+        )
+
+    own = bcr(config, own_effects)
+    return {
+        "sensitivity_horizon_years": years,
+        "bcr_long_horizon": round(bcr(with_horizon(config, years), effects), 2),
+        "bcr_own_effects": round(own, 2) if math.isfinite(own) else "not estimable",
+    }
+
+
+def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
+    """The effects as the report shows them: estimate and 95% interval (2 decimals), source."""
+    return pd.DataFrame({
+        "Effect": effects["label"],
+        "Estimate": effects["estimate"].round(2),
+        "95% CI": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(effects["ci_low"], effects["ci_high"])],
+        "Source": effects["source"],
+    })  # fmt: skip

@@ -45,6 +45,6 @@ def results_shown(results: pd.DataFrame) -> pd.DataFrame:
         "Agreed level": results["rule"],
         "Estimate": results["estimate"].map(_fmt),
         "95% CI": results.apply(interval, axis=1),
-        "Met": results["met"].map({True: "met", False: "not met"}),
+        "Met": results["status"],
         "Evidence (source table)": results["source"],
     })  # fmt: skip
