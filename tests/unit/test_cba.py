@@ -372,3 +372,40 @@ def test_end_to_end_benefits_npv_and_bcr_by_hand():
     assert out["benefits_total"][0] / out["costs_total"][0] == pytest.approx(0.26052, abs=1e-4)
     # the cashable part: care placements only (£491.55)
     assert out["cashable_savings"][0] == pytest.approx(491.546, abs=0.01)
+
+
+# --- helpers the notebook calls -------------------------------------------------------------------
+def test_volunteer_hours_draws_round_trip_and_horizon(tmp_path):
+    support = pd.DataFrame({"hours": [10.0, None, 5.0], "nights": [None, 2, None]})
+    assert cba.volunteer_hours_per_family(support, 5) == pytest.approx(3.0)  # 15 h / 5 families
+    assert cba.volunteer_hours_per_family(support, 0) == 0.0
+    draws = cba.simulate(_uncertain_inputs(), draws=50, seed=2)
+    path = cba.write_draws(tmp_path / "draws.parquet", draws, ("cashable_savings", "npv"))
+    back = cba.read_draws(path)
+    np.testing.assert_array_equal(back["npv"], draws["npv"])
+    assert cba.read_draws(tmp_path / "absent.parquet") is None
+    config = _hand_config()
+    assert cba.with_horizon(config, 5)["cautious"]["horizon_years"] == 5
+    assert config["cautious"]["horizon_years"] == 2  # the settings themselves unchanged
+
+
+def test_headline_numbers_sensitivity_and_effects_table():
+    config = _hand_config()
+    config["cautious"]["sensitivity_horizon_years"] = 3
+    params = cba.unit_costs(config, pd.Series({2023: 100.0, 2024: 100.0}))
+    costs = {"delivery_cost_per_family": 2000.0}
+    inputs = cba.build_inputs(config, params, _hand_effects(), HAND_BASE, **costs)
+    draws = cba.simulate(inputs, draws=200, seed=1)
+    numbers = cba.headline_numbers(
+        cba.summarise(draws), draws, cba.break_even(inputs), cba.evpi(draws)
+    )
+    # every input fixed but the beta/gamma base rates: the mean BCR is near the hand-worked 0.2605
+    assert numbers["bcr"] == pytest.approx(0.26, abs=0.02) and numbers["p_loss_pct"] == 100
+    assert numbers["evpi_gbp"] == 0  # never pays: nothing to learn for this decision
+    sens = cba.sensitivity_numbers(
+        config, params, _hand_effects(), _hand_effects(), HAND_BASE, costs, 200, 1
+    )
+    # year 2 adds events at half the base rate with the effect halved: a longer horizon gains
+    assert sens["bcr_long_horizon"] > numbers["bcr"] and sens["sensitivity_horizon_years"] == 3
+    table = cba.effects_table(_hand_effects())
+    assert table.columns.tolist() == ["Effect", "Estimate", "95% CI", "Source"]

@@ -172,3 +172,29 @@ def test_bad_targets_are_explained():
     }
     with pytest.raises(targets.PaymentError, match="at_least or at_most"):
         targets.check_targets(bad)
+
+
+def test_la_cash_flow_by_hand():
+    savings = pd.DataFrame({"la_name": ["Ash"], "expected_families": [10.0]})
+    flow = targets.la_cash_flow(savings, np.array([0.0, 500.0, 1000.0, 3000.0]), 1200.0, 1000.0)
+    # 5 families start in each of years 1 and 2 at £1,000: price 5,000 in years 1 and 2.
+    # Each cohort saves 5 x 1,200 = 6,000 over its 2 years: 3,000 a year.
+    # year 1: 3,000 - 5,000 = -2,000; year 2: 6,000 - 5,000 -> cum -1,000; year 3: +3,000 -> 2,000
+    assert flow["price"].tolist() == [5000.0, 5000.0, 0.0]
+    assert flow["cashable_savings"].tolist() == [3000.0, 6000.0, 3000.0]
+    assert flow["cumulative_net"].tolist() == [-2000.0, -1000.0, 2000.0]
+    assert set(flow["payback"]) == {"year 3"}
+    # net over all years per draw: 10 x (draw - 1,000) = -10,000 ... 20,000
+    assert flow["net_p5"].iloc[0] == pytest.approx(np.percentile([-10000, -5000, 0, 20000], 5))
+
+
+def test_cash_flow_shown_hides_suppressed_las():
+    savings = pd.DataFrame({"la_name": ["Ash", "Bram"], "expected_families": [10.0, 2.0]})
+    flow = targets.la_cash_flow(savings, np.array([1000.0, 2000.0]), 1200.0, 1000.0)
+    shown_savings = pd.DataFrame(
+        {"Local authority": ["Ash", "Bram"], "SFFC families in the trial": [10, "[c]"]}
+    )
+    shown = present_payment.cash_flow_shown(flow, shown_savings)
+    bram = shown[shown["Local authority"] == "Bram"]
+    assert (bram["Price paid (£)"] == "[c]").all() and (bram["Payback"] == "[c]").all()
+    assert shown.loc[shown["Local authority"] == "Ash", "Price paid (£)"].iloc[0] == "5,000"

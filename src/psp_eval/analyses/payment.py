@@ -315,3 +315,41 @@ def la_savings(
     }
     table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
     return table
+
+
+def la_cash_flow(
+    savings: pd.DataFrame,
+    cashable_draws: np.ndarray,
+    cashable_per_family: float,
+    price_per_family: float,
+    *,
+    further_years: int = 2,
+    follow_up_years: int = 2,
+) -> pd.DataFrame:
+    """Year by year over the contract and the years its families still save: per LA (rows of
+    `la_savings`, the total row included), the price paid (families starting that year x the
+    price) and the cashable savings falling in that year (each cohort's savings spread evenly
+    over its follow-up years, as the base rates are), cumulative net, the payback year, and the
+    5th-95th percentile of the net over all years from the Monte Carlo draws of cashable
+    savings per family. Cash, not discounted: what an LA budget sees."""
+    draws = np.asarray(cashable_draws, dtype=float)
+    rows = []
+    for _, la in savings.iterrows():
+        per_year = la["expected_families"] / further_years
+        cumulative, payback = 0.0, "not within the period"
+        for year in range(1, further_years + follow_up_years):
+            starting = per_year if year <= further_years else 0.0
+            cohorts = sum(
+                1 for start in range(1, further_years + 1) if 0 <= year - start < follow_up_years
+            )
+            saved = cohorts * per_year * cashable_per_family / follow_up_years
+            cumulative += saved - starting * price_per_family
+            if cumulative >= 0 and payback == "not within the period" and saved > 0:
+                payback = f"year {year}"
+            rows.append({"la_name": la["la_name"], "year": year, "price": starting * price_per_family,
+                         "cashable_savings": saved, "cumulative_net": cumulative})  # fmt: skip
+        total_net = la["expected_families"] * (draws - price_per_family)
+        for row in rows[-(further_years + follow_up_years - 1) :]:
+            row.update({"payback": payback, "net_p5": float(np.percentile(total_net, 5)),
+                        "net_p95": float(np.percentile(total_net, 95))})  # fmt: skip
+    return pd.DataFrame(rows)
