@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -409,3 +410,49 @@ def test_headline_numbers_sensitivity_and_effects_table():
     assert sens["bcr_long_horizon"] > numbers["bcr"] and sens["sensitivity_horizon_years"] == 3
     table = cba.effects_table(_hand_effects())
     assert table.columns.tolist() == ["Effect", "Estimate", "95% CI", "Source"]
+
+
+# --- correlated draws ---------------------------------------------------------------------------
+def test_correlated_draws_keep_margins_and_correlation():
+    inputs = _uncertain_inputs()
+    params = dict(inputs.parameters)
+    params["residential_care_week"] = Parameter(
+        "residential_care_week", 4000, "triangular", low=3000, high=6000
+    )
+    correlated = replace(inputs, parameters=params,
+                         correlations={("foster_care_week", "residential_care_week"): 0.8})  # fmt: skip
+    draws = cba.simulate(correlated, draws=20_000, seed=4)
+    rho = np.corrcoef(draws["p_foster_care_week"], draws["p_residential_care_week"])[0, 1]
+    assert rho == pytest.approx(0.8, abs=0.03)  # rank-preserving copula: close to the normal's rho
+    assert draws["p_foster_care_week"].mean() == pytest.approx(3100 / 3, rel=0.01)  # margin kept
+    independent = cba.simulate(replace(correlated, correlations={}), draws=20_000, seed=4)
+    assert (
+        abs(
+            np.corrcoef(independent["p_foster_care_week"], independent["p_residential_care_week"])[
+                0, 1
+            ]
+        )
+        < 0.03
+    )
+    # fixing one correlated input (the tornado) leaves the other's draws unchanged
+    fixed = cba.simulate(correlated.with_value("foster_care_week", 900.0), draws=20_000, seed=4)
+    np.testing.assert_array_equal(
+        fixed["p_residential_care_week"], draws["p_residential_care_week"]
+    )
+
+
+def test_effect_correlation_from_a_bootstrap_over_families():
+    rng = np.random.default_rng(0)
+    n = 400
+    arm = np.repeat(["t", "c"], n // 2)
+    entry = rng.random(n) < np.where(arm == "t", 0.15, 0.25)
+    # re-referrals and poor scores go with care entry in the same families: effects co-move
+    frame = pd.DataFrame({"group": arm, "entered": entry, "refs": entry * 2 + (rng.random(n) < 0.2),
+                          "years": 2.0, "sdq": 10 + 5 * entry + rng.normal(0, 1, n)})  # fmt: skip
+    corr = cba.effect_correlation(frame, arm="group", treated="t", control="c", care_entry="entered",
+                                  count="refs", exposure="years", score="sdq", resamples=300)  # fmt: skip
+    assert corr.at["care_entry_ratio", "re_referral_ratio"] > 0.5
+    assert corr.at["care_entry_ratio", "sdq_effect"] > 0.5
+    with pytest.raises(cba.CbaError, match="two families"):
+        cba.effect_correlation(frame.head(1), arm="group", treated="t", control="c", care_entry="entered",
+                               count="refs", exposure="years", score="sdq")  # fmt: skip

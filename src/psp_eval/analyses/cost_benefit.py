@@ -184,6 +184,32 @@ class Parameter:
             return rng.gamma(self.a, self.b, n)
         raise CbaError(f"parameter {self.name}: unknown distribution {d!r}")
 
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """The quantiles at `u` (0-1): draws from uniforms, so correlated draws keep this
+        distribution (a Gaussian copula)."""
+        if self.distribution == "fixed" or (
+            self.distribution == "triangular" and self.low == self.high
+        ):
+            return np.full(len(u), float(self.value))
+        return self._scipy().ppf(u)
+
+    def _scipy(self):
+        from scipy import stats
+
+        d = self.distribution
+        if d == "triangular":
+            c = (self.value - self.low) / (self.high - self.low)
+            return stats.triang(c, loc=self.low, scale=self.high - self.low)
+        if d == "normal":
+            return stats.norm(self.value, self.sd)
+        if d == "lognormal":
+            return stats.lognorm(self.sd, scale=self.value)
+        if d == "beta":
+            return stats.beta(self.a, self.b)
+        if d == "gamma":
+            return stats.gamma(self.a, scale=self.b)
+        raise CbaError(f"parameter {self.name}: unknown distribution {d!r}")
+
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         """The central `level` interval of the distribution (for the tornado chart)."""
         from scipy import stats
@@ -429,6 +455,7 @@ class ModelInputs:
     benefit_weight: float = 1.0
     usual_services_replaced_share: float = 0.0
     cashable: dict[str, bool] = field(default_factory=dict)
+    correlations: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def with_value(self, name: str, value: float) -> ModelInputs:
         """The same inputs with one parameter fixed at `value` (one-way sensitivity)."""
@@ -522,15 +549,47 @@ def simulate(model_inputs: ModelInputs, draws: int = 10_000, seed: int = 2026112
     """
     # one random stream per parameter (common random numbers): fixing one input, as the
     # tornado does, leaves every other input's draws unchanged
+    params = model_inputs.parameters
+    joint = sorted({n for pair in model_inputs.correlations for n in pair if n in params})
     values = {
         name: p.draw(np.random.default_rng([seed, zlib.crc32(name.encode())]), draws)
-        for name, p in sorted(model_inputs.parameters.items())
+        for name, p in sorted(params.items())
+        if name not in joint
     }
+    if joint:
+        values.update(correlated_draws(params, joint, model_inputs.correlations, draws, seed))
     result = evaluate(model_inputs, values)
     frame = pd.DataFrame(
         {"draw": np.arange(draws), **result, **{f"p_{k}": a for k, a in values.items()}}
     )
     return frame
+
+
+def correlated_draws(
+    params: Mapping[str, Parameter],
+    names: list[str],
+    correlations: Mapping[tuple[str, str], float],
+    draws: int,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Draws of `names` with the given pairwise correlations (a Gaussian copula: correlated
+    standard normals, each through its own distribution's quantiles). A fixed parameter keeps
+    its column, so fixing one (the tornado) leaves the others' draws unchanged."""
+    from scipy import stats
+
+    k = len(names)
+    matrix = np.eye(k)
+    for (a, b), rho in correlations.items():
+        if a in names and b in names and a != b:
+            i, j = names.index(a), names.index(b)
+            matrix[i, j] = matrix[j, i] = float(rho)
+    eigenvalues, vectors = np.linalg.eigh(matrix)  # nearest valid correlation if not PSD
+    matrix = vectors @ np.diag(np.clip(eigenvalues, 1e-9, None)) @ vectors.T
+    d = np.sqrt(np.diag(matrix))
+    chol = np.linalg.cholesky(matrix / np.outer(d, d))
+    rng = np.random.default_rng([seed, zlib.crc32("|".join(names).encode())])
+    u = stats.norm.cdf(rng.standard_normal((draws, k)) @ chol.T)
+    return {name: params[name].ppf(u[:, i]) for i, name in enumerate(names)}
 
 
 def _ratio(benefits: np.ndarray | float, costs: np.ndarray | float) -> float:
@@ -727,6 +786,7 @@ def build_inputs(
     delivery_cost_per_family: float,
     usual_services_per_family: float = 0.0,
     volunteer_hours_per_family: float = 0.0,
+    effect_correlation: pd.DataFrame | None = None,
 ) -> ModelInputs:
     """Assemble ModelInputs from the config, unit costs, effects and the scope's base rates."""
     cautious = config["cautious"]
@@ -790,7 +850,18 @@ def build_inputs(
                             config.get("discounting", {}).get("schedule", "green_book"))  # fmt: skip
     # base rates are events over the whole follow-up, and the weight already spreads them over
     # its years (1 / follow_up_years each): it is the factor to apply, never to multiply again
+    correlations = {
+        (str(c["a"]), str(c["b"])): float(c["rho"]) for c in config.get("correlations", [])
+    }
+    if effect_correlation is not None:
+        names = list(effect_correlation.columns)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                rho = float(effect_correlation.at[a, b])
+                if math.isfinite(rho):
+                    correlations[(a, b)] = rho
     return ModelInputs(
+        correlations=correlations,
         parameters=params,
         effect_adjustment=float(cautious["design_adjustment"])
         * float(cautious["implementation_adjustment"]),
@@ -923,7 +994,7 @@ def sensitivity_numbers(
     effects: pd.DataFrame,
     own_effects: pd.DataFrame,
     base: Mapping[str, float],
-    costs: Mapping[str, float],
+    costs: Mapping[str, Any],
     draws: int = 10_000,
     seed: int = 20261123,
 ) -> dict[str, object]:
@@ -956,3 +1027,49 @@ def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
         "95% CI": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(effects["ci_low"], effects["ci_high"])],
         "Source": effects["source"],
     })  # fmt: skip
+
+
+# --- a joint distribution of the effects -------------------------------------------------------
+def effect_correlation(
+    frame: pd.DataFrame,
+    *,
+    arm: str,
+    treated: object,
+    control: object,
+    care_entry: str,
+    count: str,
+    exposure: str,
+    score: str,
+    resamples: int = 500,
+    seed: int = 20261123,
+) -> pd.DataFrame:
+    """Correlation of the three effects the model values (care-entry log risk ratio,
+    re-referral log rate ratio, difference in mean score) across a bootstrap over families,
+    resampled within arm: the same families give all three, so their estimates move together.
+
+    `frame` has one row per family (e.g. `impact.analysis_frame`); the columns are named, not
+    assumed. The rate ratio here is the ratio of pooled rates (the Poisson estimate without
+    covariates), enough for a correlation; the effects' sizes and SEs stay the impact analysis's.
+    """
+    rng = np.random.default_rng(seed)
+    stats = []
+    arms = {a: frame[frame[arm] == a] for a in (treated, control)}
+    if min(len(part) for part in arms.values()) < 2:
+        raise CbaError("effect_correlation: both arms need at least two families")
+    for _ in range(resamples):
+        per_arm = {}
+        for a, part in arms.items():
+            take = part.iloc[rng.integers(0, len(part), len(part))]
+            per_arm[a] = (
+                take[care_entry].astype(float).mean(),
+                take[count].astype(float).sum() / take[exposure].astype(float).sum(),
+                take[score].astype(float).mean(),
+            )
+        (r1, c1, s1), (r0, c0, s0) = per_arm[treated], per_arm[control]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stats.append((np.log(r1 / r0), np.log(c1 / c0), s1 - s0))
+    values = pd.DataFrame(stats, columns=["care_entry_ratio", "re_referral_ratio", "sdq_effect"])
+    values = values.replace([np.inf, -np.inf], np.nan).dropna()
+    if len(values) < 10:
+        raise CbaError("effect_correlation: too few resamples with events in both arms")
+    return values.corr()
