@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -103,9 +104,8 @@ def test_effects_from_new_keys_old_keys_or_not_estimable(tmp_path):
     assert eff.at["care_entry", "se"] == pytest.approx(
         (math.log(1.28) - math.log(0.5)) / 3.919928, rel=1e-6
     )
-    assert (
-        eff.at["re_referral", "source"] == "impact: re_referral_hazard_ratio"
-    )  # rate ratio not estimable
+    # the rate ratio is not estimable: re-referrals are not estimable, never the hazard ratio
+    assert eff.at["re_referral", "source"] == "not estimable: no impact estimate"
     assert eff.at["gad7_total", "source"] == "impact: gad7_total_diff_estimate"  # the old layout
     # missing: not estimable, never a substitute (no demo truth in the analysis)
     assert eff.at["mspss_total", "source"] == "not estimable: no impact estimate"
@@ -165,7 +165,7 @@ def test_deterministic_npv_and_bcr_by_hand():
     assert summary.at["total", "p_benefits_exceed_costs"] == 0.0
     assert summary.at["taxpayers", "benefits"] == pytest.approx(530.0)
     assert summary.at["participants", "benefits"] == 0.0
-    assert list(summary.index) == ["taxpayers", "participants", "others", "total"]
+    assert list(summary.index) == ["taxpayers", "participants", "others", "indirect", "total"]
 
 
 def test_adjustment_weight_and_replaced_services_by_hand():
@@ -252,22 +252,207 @@ def test_tornado_orders_by_swing_and_skips_fixed_inputs():
         table["parameter"]
     )
     row = table.set_index("parameter").loc["foster_care_week"]
-    # care savings scale with the weekly cost: at 1000, NPV -1470; d NPV / d cost = 0.025 x 20
-    assert row["npv_at_high"] - row["npv_at_low"] == pytest.approx(0.5 * (row["high"] - row["low"]))
+    # on the Monte Carlo basis (mean NPV over the same draws), care savings scale with the weekly
+    # cost: d mean NPV / d cost = mean care entries avoided x 20 weeks
+    slope = cba.simulate(_uncertain_inputs())["care_entries_avoided"].mean() * 20
+    assert row["npv_at_high"] - row["npv_at_low"] == pytest.approx(
+        slope * (row["high"] - row["low"])
+    )
 
 
-def test_wsipp_table_has_every_perspective():
+def test_wsipp_table_has_every_perspective_and_outcome():
+    draws = cba.simulate(_fixed_inputs(), draws=10)
+    not_monetised = [
+        {"perspective": "participants", "label": "Child difficulties", "why": "no mapping"}
+    ]
     table = cba.wsipp_table(
-        cba.summarise(cba.simulate(_fixed_inputs(), draws=10)), cba.break_even(_fixed_inputs())
+        cba.summarise(draws), draws, not_monetised, cba.break_even(_fixed_inputs())
     )
     text = table.to_string()
-    for word in (
-        "taxpayers",
-        "participants",
-        "others",
-        "Benefit-cost ratio",
-        "0.27",
-        "-1,470",
-        "0%",
-    ):
+    for word in ("taxpayers", "participants", "others", "Indirect", "Care placements avoided",
+                 "not monetised: no mapping", "Benefit-cost ratio", "0.27", "-1,470", "0%",
+                 "Chance of a loss", "100%"):  # fmt: skip
         assert word in text
+
+
+def test_indirect_volunteer_time_and_home_services_by_hand():
+    inputs = _fixed_inputs(deadweight_cost_of_taxation=0.5, volunteer_hours=10.0,
+                           volunteer_hour_value=18.0, home_services_week=50.0)  # fmt: skip
+    out = cba.evaluate(inputs, inputs.base_values())
+    # care net of services at home: 0.025 entries x 20 weeks x (£1,000 - £50) = £475
+    assert out["benefits_care_placements"][0] == pytest.approx(475.0)
+    # taxpayers £475 + £30 = £505; indirect 0.5 x (505 - 2,000) = -£747.50 (WSIPP's deadweight)
+    assert out["benefits_indirect"][0] == pytest.approx(-747.5)
+    assert out["benefits_total"][0] == pytest.approx(505 - 747.5)
+    # volunteers' time: 10 h x £18 = £180, a cost to others; total costs £2,180
+    assert out["costs_others"][0] == pytest.approx(180.0)
+    assert out["costs_total"][0] == pytest.approx(2180.0)
+    assert out["npv"][0] == pytest.approx(505 - 747.5 - 2180)
+
+
+def test_evpi_by_hand_and_ceac():
+    draws = pd.DataFrame({"npv": [-100.0, 300.0], "p_care_entry_ratio": [1.0, 0.5],
+                          "sdq_effect": [-1.0, -3.0], "costs_total": [100.0, 100.0],
+                          "benefits_total": [0.0, 400.0]})  # fmt: skip
+    # E[max(NPV, 0)] = 150; max(E[NPV], 0) = 100: perfect information is worth £50 per family
+    value = cba.evpi(draws, ["p_care_entry_ratio"])
+    assert value["total"] == pytest.approx(50.0) and value["effects"] == pytest.approx(50.0)
+    # net costs 100 and -300; at £0 per point only the second pays, at £200 both do
+    curve = cba.ceac(draws, [0.0, 200.0])
+    assert curve["p_cost_effective"].tolist() == [0.5, 1.0]
+
+
+def test_rr_draws_are_common_random_numbers():
+    inputs = _uncertain_inputs()
+    a = cba.simulate(inputs, draws=100, seed=5)
+    b = cba.simulate(inputs.with_value("foster_care_week", 900.0), draws=100, seed=5)
+    np.testing.assert_array_equal(a["p_care_entry_ratio"], b["p_care_entry_ratio"])
+
+
+# --- end to end through the public API, worked by hand ------------------------------------------
+def _hand_config() -> dict:
+    """A two-year model with fixed unit costs at the report's price year (no deflating)."""
+    fixed = {"distribution": "fixed"}
+    cost = lambda value, cashable: {"value": value, "price_year": 2024, "source": "test", "uncertainty": fixed,  # noqa: E731
+                                    "perspective": "taxpayers", "cashable": cashable}  # fmt: skip
+    return {
+        "price_year": 2024,
+        "discounting": {"schedule": "green_book"},
+        "cautious": {"design_adjustment": 1.0, "implementation_adjustment": 1.0, "horizon_years": 2,
+                     "follow_up_years": 2, "decay_per_year": 0.5, "base_rate_after_follow_up": 0.5},
+        "programme": {"cost_uncertainty": fixed, "usual_services_replaced_share": 0.0},
+        "unit_costs": {"foster_care_week": cost(1000, True), "residential_care_week": cost(4000, True),
+                       "referral": cost(100, False), "assessment": cost(400, False)},
+        "assumptions": {name: {"value": v, "uncertainty": fixed, "source": "test"} for name, v in
+                        (("residential_share", 0.0), ("assessments_per_re_referral", 0.5),
+                         ("weeks_in_care_multiplier", 1.0), ("weeks_in_care_default", 16))},
+    }  # fmt: skip
+
+
+def _hand_effects() -> pd.DataFrame:
+    numbers = {"care_entry_risk_ratio": 0.75, "care_entry_risk_ratio_ci_low": 0.75,
+               "care_entry_risk_ratio_ci_high": 0.75, "re_referral_rate_ratio": 0.75,
+               "re_referral_rate_ratio_ci_low": 0.75, "re_referral_rate_ratio_ci_high": 0.75,
+               "sdq_total_difficulties_effect": -2.0, "sdq_total_difficulties_effect_ci_low": -2.0,
+               "sdq_total_difficulties_effect_ci_high": -2.0}  # fmt: skip
+    return cba.read_effects(numbers, 100, 100)
+
+
+# 100 usual-care families over 24 months: 10 with a care entry (one child each), 20 stays of 20
+# weeks, 40 re-referrals.
+HAND_BASE = {"n_usual": 100, "n_sffc": 100, "families_with_care_entry": 10, "care_entry_risk": 0.10,
+             "children_per_entry_family": 1.0, "re_referrals": 40, "re_referrals_per_family": 0.4,
+             "care_entries_observed": 20, "weeks_in_care_per_entry": 20.0}  # fmt: skip
+
+
+def test_end_to_end_benefits_npv_and_bcr_by_hand():
+    config = _hand_config()
+    deflators = pd.Series({2023: 100.0, 2024: 100.0})
+    inputs = cba.build_inputs(
+        config, cba.unit_costs(config, deflators), _hand_effects(), HAND_BASE,
+        delivery_cost_per_family=2000.0,
+    )  # fmt: skip
+    # The base rates are events over the whole 24 months: half fall in year 0 (not discounted)
+    # and half in year 1 (discounted at 3.5%), so each event counts 0.5 + 0.5 / 1.035 = 0.983092.
+    # Counting them twice (weight x follow-up years = 1.966) would double every benefit.
+    weight = 0.5 + 0.5 / 1.035
+    assert inputs.benefit_weight == pytest.approx(weight)
+    out = cba.evaluate(inputs, inputs.base_values())
+    # care: 0.10 risk x 1 child x (1 - 0.75) = 0.025 entries avoided per family
+    #       x 20 weeks x £1,000 = £500 over 24 months; x 0.983092 = £491.55
+    assert out["benefits_care_placements"][0] == pytest.approx(491.546, abs=0.01)
+    # re-referrals: 0.4 x (1 - 0.75) = 0.1 avoided: referral £100 -> £10, assessments
+    #       0.1 x 0.5 x £400 = £20; together £30 x 0.983092 = £29.49
+    assert (out["benefits_re_referrals"][0] + out["benefits_assessments"][0]) == pytest.approx(
+        29.493, abs=0.01
+    )
+    # total £530 x 0.983092 = £521.04; costs £2,000; NPV -£1,478.96; BCR 521.04 / 2000 = 0.2605
+    assert out["benefits_total"][0] == pytest.approx(521.039, abs=0.01)
+    assert out["costs_total"][0] == pytest.approx(2000.0)
+    assert out["npv"][0] == pytest.approx(-1478.961, abs=0.01)
+    assert out["benefits_total"][0] / out["costs_total"][0] == pytest.approx(0.26052, abs=1e-4)
+    # the cashable part: care placements only (£491.55)
+    assert out["cashable_savings"][0] == pytest.approx(491.546, abs=0.01)
+
+
+# --- helpers the notebook calls -------------------------------------------------------------------
+def test_volunteer_hours_draws_round_trip_and_horizon(tmp_path):
+    support = pd.DataFrame({"hours": [10.0, None, 5.0], "nights": [None, 2, None]})
+    assert cba.volunteer_hours_per_family(support, 5) == pytest.approx(3.0)  # 15 h / 5 families
+    assert cba.volunteer_hours_per_family(support, 0) == 0.0
+    draws = cba.simulate(_uncertain_inputs(), draws=50, seed=2)
+    path = cba.write_draws(tmp_path / "draws.parquet", draws, ("cashable_savings", "npv"))
+    back = cba.read_draws(path)
+    np.testing.assert_array_equal(back["npv"], draws["npv"])
+    assert cba.read_draws(tmp_path / "absent.parquet") is None
+    config = _hand_config()
+    assert cba.with_horizon(config, 5)["cautious"]["horizon_years"] == 5
+    assert config["cautious"]["horizon_years"] == 2  # the settings themselves unchanged
+
+
+def test_headline_numbers_sensitivity_and_effects_table():
+    config = _hand_config()
+    config["cautious"]["sensitivity_horizon_years"] = 3
+    params = cba.unit_costs(config, pd.Series({2023: 100.0, 2024: 100.0}))
+    costs = {"delivery_cost_per_family": 2000.0}
+    inputs = cba.build_inputs(config, params, _hand_effects(), HAND_BASE, **costs)
+    draws = cba.simulate(inputs, draws=200, seed=1)
+    numbers = cba.headline_numbers(
+        cba.summarise(draws), draws, cba.break_even(inputs), cba.evpi(draws)
+    )
+    # every input fixed but the beta/gamma base rates: the mean BCR is near the hand-worked 0.2605
+    assert numbers["bcr"] == pytest.approx(0.26, abs=0.02) and numbers["p_loss_pct"] == 100
+    assert numbers["evpi_gbp"] == 0  # never pays: nothing to learn for this decision
+    sens = cba.sensitivity_numbers(
+        config, params, _hand_effects(), _hand_effects(), HAND_BASE, costs, 200, 1
+    )
+    # year 2 adds events at half the base rate with the effect halved: a longer horizon gains
+    assert sens["bcr_long_horizon"] > numbers["bcr"] and sens["sensitivity_horizon_years"] == 3
+    table = cba.effects_table(_hand_effects())
+    assert table.columns.tolist() == ["Effect", "Estimate", "95% CI", "Source"]
+
+
+# --- correlated draws ---------------------------------------------------------------------------
+def test_correlated_draws_keep_margins_and_correlation():
+    inputs = _uncertain_inputs()
+    params = dict(inputs.parameters)
+    params["residential_care_week"] = Parameter(
+        "residential_care_week", 4000, "triangular", low=3000, high=6000
+    )
+    correlated = replace(inputs, parameters=params,
+                         correlations={("foster_care_week", "residential_care_week"): 0.8})  # fmt: skip
+    draws = cba.simulate(correlated, draws=20_000, seed=4)
+    rho = np.corrcoef(draws["p_foster_care_week"], draws["p_residential_care_week"])[0, 1]
+    assert rho == pytest.approx(0.8, abs=0.03)  # rank-preserving copula: close to the normal's rho
+    assert draws["p_foster_care_week"].mean() == pytest.approx(3100 / 3, rel=0.01)  # margin kept
+    independent = cba.simulate(replace(correlated, correlations={}), draws=20_000, seed=4)
+    assert (
+        abs(
+            np.corrcoef(independent["p_foster_care_week"], independent["p_residential_care_week"])[
+                0, 1
+            ]
+        )
+        < 0.03
+    )
+    # fixing one correlated input (the tornado) leaves the other's draws unchanged
+    fixed = cba.simulate(correlated.with_value("foster_care_week", 900.0), draws=20_000, seed=4)
+    np.testing.assert_array_equal(
+        fixed["p_residential_care_week"], draws["p_residential_care_week"]
+    )
+
+
+def test_effect_correlation_from_a_bootstrap_over_families():
+    rng = np.random.default_rng(0)
+    n = 400
+    arm = np.repeat(["t", "c"], n // 2)
+    entry = rng.random(n) < np.where(arm == "t", 0.15, 0.25)
+    # re-referrals and poor scores go with care entry in the same families: effects co-move
+    frame = pd.DataFrame({"group": arm, "entered": entry, "refs": entry * 2 + (rng.random(n) < 0.2),
+                          "years": 2.0, "sdq": 10 + 5 * entry + rng.normal(0, 1, n)})  # fmt: skip
+    corr = cba.effect_correlation(frame, arm="group", treated="t", control="c", care_entry="entered",
+                                  count="refs", exposure="years", score="sdq", resamples=300)  # fmt: skip
+    assert corr.at["care_entry_ratio", "re_referral_ratio"] > 0.5
+    assert corr.at["care_entry_ratio", "sdq_effect"] > 0.5
+    with pytest.raises(cba.CbaError, match="two families"):
+        cba.effect_correlation(frame.head(1), arm="group", treated="t", control="c", care_entry="entered",
+                               count="refs", exposure="years", score="sdq")  # fmt: skip

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -80,11 +81,52 @@ def test_decision_rule_outcomes():
     )
 
 
-def test_suppressed_or_missing_evidence_is_not_met():
+def test_suppressed_or_missing_evidence_is_not_assessable_never_substituted():
     numbers = {"cost_benefit": {"n_supported": "[c]"}}
-    results = targets.evaluate_targets(CONFIG, numbers, _effects()).set_index("target")
+    nan = float("nan")
+    effects = _effects(sdq=(nan, nan, nan))
+    results = targets.evaluate_targets(CONFIG, numbers, effects).set_index("target")
     assert not results.at["families", "met"] and math.isnan(results.at["families", "estimate"])
-    assert not results.at["cost", "met"]
+    assert results.at["families", "status"] == "not assessable"
+    assert results.at["cost", "status"] == "not assessable"
+    assert results.at["primary", "status"] == "not assessable"
+    assert math.isnan(results.at["primary", "estimate"])  # no planted or other number put in
+    # the required target cannot be judged: the decision is not assessable, not "stop"
+    decision = targets.decide(results.reset_index(), CONFIG["decision"])
+    assert decision.outcome == "not assessable" and "not assessable" in decision.reason
+
+
+def test_missing_evidence_that_cannot_change_the_outcome_still_decides():
+    # primary not met: stop whatever the missing targets would show
+    numbers = {"cost_benefit": {"n_supported": 400}}
+    effects = _effects(sdq=(-0.5, -1.5, 0.5))
+    results = targets.evaluate_targets(CONFIG, numbers, effects, n_hubs=5)
+    assert results.set_index("target").at["cost", "status"] == "not assessable"
+    assert targets.decide(results, CONFIG["decision"]).outcome == "stop"
+
+
+def test_value_for_money_by_hand_and_the_four_cases():
+    rule = {"criterion": "cashable_covers_price", "level": 0.5}
+    draws = np.array([500.0, 900.0, 1000.0, 1500.0])  # 2 of 4 draws reach a price of 1000
+    vfm = targets.value_for_money(rule, cashable_draws=draws, price_per_family=1000.0)
+    assert vfm.estimate == 0.5 and vfm.met and "50% chance" in vfm.text
+    dear = targets.value_for_money(rule, cashable_draws=draws, price_per_family=1200.0)
+    assert dear.estimate == 0.25 and not dear.met
+    missing = targets.value_for_money(rule, cashable_draws=None, price_per_family=1000.0)
+    assert missing.met is None and missing.text == "not assessable"
+    bcr = targets.value_for_money({"criterion": "bcr_at_least", "level": 1.0}, cashable_draws=None,
+                                  price_per_family=None, bcr=0.4)  # fmt: skip
+    assert bcr.met is False
+    go = targets.Decision("continue", "Continue", 4, 5, True, "")
+    stop = targets.Decision("stop", "Stop", 2, 5, False, "")
+    assert targets.payment_case(go, vfm) == "targets_met_value"
+    assert targets.payment_case(go, dear) == "targets_met_no_value"
+    assert targets.payment_case(stop, vfm) == "targets_not_met_value"
+    assert targets.payment_case(stop, dear) == "targets_not_met_no_value"
+    assert targets.payment_case(go, missing) == "not assessable"
+    wording = {case: case.replace("_", " ") for case in targets.CASES}
+    table = targets.cases_table(wording, "targets_met_no_value")
+    assert len(table) == 4 and table["Applies"].tolist() == ["", "this case", "", ""]
 
 
 def test_la_savings_by_share_of_families_with_disclosure():
@@ -118,6 +160,10 @@ def test_la_savings_by_share_of_families_with_disclosure():
 def test_shipped_targets_are_valid():
     config = targets.check_targets(shipped_config()["payment"])
     assert config["further_years"] == 2 and config["decision"]["required"]
+    assert set(config["decision"]["cases"]) == set(targets.CASES)
+    # the cost target is on the price's base: per family allocated, at the report's price year
+    cost = next(t for t in config["targets"] if t["id"] == "cost_per_family")
+    assert cost["measure"] == "delivery_cost_per_sffc_family_gbp"
 
 
 def test_bad_targets_are_explained():
@@ -126,3 +172,29 @@ def test_bad_targets_are_explained():
     }
     with pytest.raises(targets.PaymentError, match="at_least or at_most"):
         targets.check_targets(bad)
+
+
+def test_la_cash_flow_by_hand():
+    savings = pd.DataFrame({"la_name": ["Ash"], "expected_families": [10.0]})
+    flow = targets.la_cash_flow(savings, np.array([0.0, 500.0, 1000.0, 3000.0]), 1200.0, 1000.0)
+    # 5 families start in each of years 1 and 2 at £1,000: price 5,000 in years 1 and 2.
+    # Each cohort saves 5 x 1,200 = 6,000 over its 2 years: 3,000 a year.
+    # year 1: 3,000 - 5,000 = -2,000; year 2: 6,000 - 5,000 -> cum -1,000; year 3: +3,000 -> 2,000
+    assert flow["price"].tolist() == [5000.0, 5000.0, 0.0]
+    assert flow["cashable_savings"].tolist() == [3000.0, 6000.0, 3000.0]
+    assert flow["cumulative_net"].tolist() == [-2000.0, -1000.0, 2000.0]
+    assert set(flow["payback"]) == {"year 3"}
+    # net over all years per draw: 10 x (draw - 1,000) = -10,000 ... 20,000
+    assert flow["net_p5"].iloc[0] == pytest.approx(np.percentile([-10000, -5000, 0, 20000], 5))
+
+
+def test_cash_flow_shown_hides_suppressed_las():
+    savings = pd.DataFrame({"la_name": ["Ash", "Bram"], "expected_families": [10.0, 2.0]})
+    flow = targets.la_cash_flow(savings, np.array([1000.0, 2000.0]), 1200.0, 1000.0)
+    shown_savings = pd.DataFrame(
+        {"Local authority": ["Ash", "Bram"], "SFFC families in the trial": [10, "[c]"]}
+    )
+    shown = present_payment.cash_flow_shown(flow, shown_savings)
+    bram = shown[shown["Local authority"] == "Bram"]
+    assert (bram["Price paid (£)"] == "[c]").all() and (bram["Payback"] == "[c]").all()
+    assert shown.loc[shown["Local authority"] == "Ash", "Price paid (£)"].iloc[0] == "5,000"

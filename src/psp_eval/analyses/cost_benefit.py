@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -70,7 +71,7 @@ def costs_by_quarter(costs: pd.DataFrame) -> pd.DataFrame:
 # =========================================================================================
 # The cost-benefit model (WSIPP method, as Investing in Children applied it to UK data)
 # =========================================================================================
-PERSPECTIVES = ("taxpayers", "participants", "others")
+PERSPECTIVES = ("taxpayers", "participants", "others", "indirect")
 Z95 = 1.959963984540054
 
 # HM Treasury Green Book (2022), declining long-term discount rates: (last year, rate).
@@ -183,6 +184,32 @@ class Parameter:
             return rng.gamma(self.a, self.b, n)
         raise CbaError(f"parameter {self.name}: unknown distribution {d!r}")
 
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """The quantiles at `u` (0-1): draws from uniforms, so correlated draws keep this
+        distribution (a Gaussian copula)."""
+        if self.distribution == "fixed" or (
+            self.distribution == "triangular" and self.low == self.high
+        ):
+            return np.full(len(u), float(self.value))
+        return self._scipy().ppf(u)
+
+    def _scipy(self):
+        from scipy import stats
+
+        d = self.distribution
+        if d == "triangular":
+            c = (self.value - self.low) / (self.high - self.low)
+            return stats.triang(c, loc=self.low, scale=self.high - self.low)
+        if d == "normal":
+            return stats.norm(self.value, self.sd)
+        if d == "lognormal":
+            return stats.lognorm(self.sd, scale=self.value)
+        if d == "beta":
+            return stats.beta(self.a, self.b)
+        if d == "gamma":
+            return stats.gamma(self.a, scale=self.b)
+        raise CbaError(f"parameter {self.name}: unknown distribution {d!r}")
+
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         """The central `level` interval of the distribution (for the tornado chart)."""
         from scipy import stats
@@ -270,7 +297,9 @@ EFFECT_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
     "gad7_total": ("difference", ("gad7_total_effect", "gad7_total_diff_estimate")),
     "mspss_total": ("difference", ("mspss_total_effect", "mspss_total_diff_estimate")),
     "care_entry": ("ratio", ("care_entry_risk_ratio",)),
-    "re_referral": ("ratio", ("re_referral_rate_ratio", "re_referral_hazard_ratio")),
+    # a rate ratio from the count model (negative binomial) values every re-referral; the hazard
+    # ratio of the first re-referral is not a rate ratio and is never used in its place
+    "re_referral": ("ratio", ("re_referral_rate_ratio",)),
     "nights_away": ("ratio", ("nights_away_rate_ratio",)),
 }
 EFFECT_LABELS = {
@@ -426,6 +455,7 @@ class ModelInputs:
     benefit_weight: float = 1.0
     usual_services_replaced_share: float = 0.0
     cashable: dict[str, bool] = field(default_factory=dict)
+    correlations: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def with_value(self, name: str, value: float) -> ModelInputs:
         """The same inputs with one parameter fixed at `value` (one-way sensitivity)."""
@@ -465,6 +495,8 @@ def evaluate(inputs: ModelInputs, values: Mapping[str, np.ndarray]) -> dict[str,
     week = (1 - v["residential_share"]) * v["foster_care_week"] + v["residential_share"] * v[
         "residential_care_week"
     ]
+    # net of services as usual: a child kept at home still receives children's services
+    week = week - v.get("home_services_week", 0.0)
     cost_per_entry = v["weeks_in_care"] * v["weeks_in_care_multiplier"] * week
     care = entries_avoided * cost_per_entry * w
     re_refs_avoided = v["re_referrals_per_family"] * (1 - v["re_referral_ratio"]) * adj
@@ -479,20 +511,29 @@ def evaluate(inputs: ModelInputs, values: Mapping[str, np.ndarray]) -> dict[str,
         v["delivery_cost"] * v["cost_multiplier"]
         - inputs.usual_services_replaced_share * v["usual_services_cost"]
     )
+    # volunteers' time, valued at a wage: a cost borne by others in society
+    volunteer_time = v.get("volunteer_hours", 0.0) * v.get("volunteer_hour_value", 0.0) + zero
+    # WSIPP's indirect row: the deadweight cost of taxation on the net change in taxpayers'
+    # money (benefits to taxpayers minus the programme cost they pay), negative when it costs more
+    indirect = v.get("deadweight_cost_of_taxation", 0.0) * (taxpayers - costs)
+    total = taxpayers + indirect
+    costs_total = costs + volunteer_time
     return {
         "benefits_taxpayers": taxpayers,
         "benefits_participants": zero,
         "benefits_others": zero,
-        "benefits_total": taxpayers,
+        "benefits_indirect": indirect,
+        "benefits_total": total,
         "benefits_care_placements": care,
         "benefits_re_referrals": referrals,
         "benefits_assessments": assessments,
         "cashable_savings": cashable,
         "costs_taxpayers": costs,
         "costs_participants": zero,
-        "costs_others": zero,
-        "costs_total": costs,
-        "npv": taxpayers - costs,
+        "costs_others": volunteer_time,
+        "costs_indirect": zero,
+        "costs_total": costs_total,
+        "npv": total - costs_total,
         "care_entries_avoided": entries_avoided,
         "re_referrals_avoided": re_refs_avoided,
         "sdq_effect": v["sdq_effect"] * adj,
@@ -506,13 +547,49 @@ def simulate(model_inputs: ModelInputs, draws: int = 10_000, seed: int = 2026112
     the outcome changes, and the drawn parameters (prefixed `p_`). The same seed gives the
     same draws.
     """
-    rng = np.random.default_rng(seed)
-    values = {name: p.draw(rng, draws) for name, p in sorted(model_inputs.parameters.items())}
+    # one random stream per parameter (common random numbers): fixing one input, as the
+    # tornado does, leaves every other input's draws unchanged
+    params = model_inputs.parameters
+    joint = sorted({n for pair in model_inputs.correlations for n in pair if n in params})
+    values = {
+        name: p.draw(np.random.default_rng([seed, zlib.crc32(name.encode())]), draws)
+        for name, p in sorted(params.items())
+        if name not in joint
+    }
+    if joint:
+        values.update(correlated_draws(params, joint, model_inputs.correlations, draws, seed))
     result = evaluate(model_inputs, values)
     frame = pd.DataFrame(
         {"draw": np.arange(draws), **result, **{f"p_{k}": a for k, a in values.items()}}
     )
     return frame
+
+
+def correlated_draws(
+    params: Mapping[str, Parameter],
+    names: list[str],
+    correlations: Mapping[tuple[str, str], float],
+    draws: int,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Draws of `names` with the given pairwise correlations (a Gaussian copula: correlated
+    standard normals, each through its own distribution's quantiles). A fixed parameter keeps
+    its column, so fixing one (the tornado) leaves the others' draws unchanged."""
+    from scipy import stats
+
+    k = len(names)
+    matrix = np.eye(k)
+    for (a, b), rho in correlations.items():
+        if a in names and b in names and a != b:
+            i, j = names.index(a), names.index(b)
+            matrix[i, j] = matrix[j, i] = float(rho)
+    eigenvalues, vectors = np.linalg.eigh(matrix)  # nearest valid correlation if not PSD
+    matrix = vectors @ np.diag(np.clip(eigenvalues, 1e-9, None)) @ vectors.T
+    d = np.sqrt(np.diag(matrix))
+    chol = np.linalg.cholesky(matrix / np.outer(d, d))
+    rng = np.random.default_rng([seed, zlib.crc32("|".join(names).encode())])
+    u = stats.norm.cdf(rng.standard_normal((draws, k)) @ chol.T)
+    return {name: params[name].ppf(u[:, i]) for i, name in enumerate(names)}
 
 
 def _ratio(benefits: np.ndarray | float, costs: np.ndarray | float) -> float:
@@ -536,6 +613,8 @@ def summarise(draws: pd.DataFrame) -> pd.DataFrame:
             "npv": float(npv.mean()),
             "npv_low": float(np.percentile(npv, 2.5)),
             "npv_high": float(np.percentile(npv, 97.5)),
+            "npv_median": float(np.median(npv)),
+            "p_loss": float((npv < 0).mean()),
             "bcr": bcr,
             "return_per_pound": bcr - 1 if math.isfinite(bcr) else float("nan"),
             "p_benefits_exceed_costs": float((b > c).mean()) if (b != 0).any() or (c != 0).any() else float("nan"),
@@ -543,53 +622,118 @@ def summarise(draws: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+BENEFIT_LINKAGES = (
+    ("benefits_care_placements", "taxpayers", "Care placements avoided (net of services at home)"),
+    ("benefits_re_referrals", "taxpayers", "Re-referrals avoided (social-work time)"),
+    ("benefits_assessments", "taxpayers", "Assessments avoided (social-work time)"),
+)
+
+
 def wsipp_table(
-    summary: pd.DataFrame, break_even: Mapping[str, float] | None = None
+    summary: pd.DataFrame,
+    draws: pd.DataFrame,
+    not_monetised: list[Mapping[str, str]] = (),
+    break_even: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """The WSIPP-style summary: benefits by perspective, costs, net, ratio, chance B > C (£ per family)."""
+    """The WSIPP-style summary per family allocated to SFFC (£ present value): each benefit by
+    outcome under its perspective (taxpayers, participants, others, indirect), outcomes not
+    monetised with the reason, costs by who bears them, net, ratio, chance B > C."""
     s = summary.set_index("perspective")
     money = lambda x: f"{x:,.0f}"  # noqa: E731
-    rows = [
-        ("Benefits to taxpayers", money(s.at["taxpayers", "benefits"])),
-        ("Benefits to participants (not monetised)", money(s.at["participants", "benefits"])),
-        ("Benefits to others (not monetised)", money(s.at["others", "benefits"])),
+    rows = []
+    for perspective in PERSPECTIVES:
+        title = "Indirect benefits" if perspective == "indirect" else f"Benefits to {perspective}"
+        rows.append((title, money(s.at[perspective, "benefits"])))
+        for column, who, label in BENEFIT_LINKAGES:
+            if who == perspective:
+                rows.append((f"  {label}", money(draws[column].mean())))
+        for item in not_monetised:
+            if item["perspective"] == perspective:
+                rows.append((f"  {item['label']}", f"not monetised: {item['why']}"))
+        if perspective == "indirect":
+            rows.append(
+                (
+                    "  Deadweight cost of taxation on the net taxpayer cost",
+                    money(s.at["indirect", "benefits"]),
+                )
+            )
+    rows += [
         ("Total benefits", money(s.at["total", "benefits"])),
-        ("Costs (net programme cost)", money(s.at["total", "costs"])),
-        ("Benefits minus costs (NPV)", money(s.at["total", "npv"])),
-        (
-            "NPV, 95% interval",
-            f"{money(s.at['total', 'npv_low'])} to {money(s.at['total', 'npv_high'])}",
-        ),
+        ("Costs to taxpayers (programme, net of services replaced)", money(s.at["taxpayers", "costs"])),
+        ("Costs to others (volunteers' time)", money(s.at["others", "costs"])),
+        ("Total costs", money(s.at["total", "costs"])),
+        ("Benefits minus costs (NPV), mean", money(s.at["total", "npv"])),
+        ("NPV, median", money(s.at["total", "npv_median"])),
+        ("NPV, 95% interval", f"{money(s.at['total', 'npv_low'])} to {money(s.at['total', 'npv_high'])}"),
         ("Benefit-cost ratio (£ of benefit per £1 of cost)", f"{s.at['total', 'bcr']:.2f}"),
-        ("Net return per £1 spent", f"{s.at['total', 'return_per_pound']:.2f}"),
         ("Chance benefits exceed costs", f"{100 * s.at['total', 'p_benefits_exceed_costs']:.0f}%"),
-    ]
+        ("Chance of a loss (NPV below 0)", f"{100 * s.at['total', 'p_loss']:.0f}%"),
+    ]  # fmt: skip
     if break_even:
         rows.append(("Care-entry risk ratio needed to break even", break_even_text(break_even)))
     return pd.DataFrame(rows, columns=["Per family allocated to SFFC", "£ (present value)"])
 
 
+def evpi(draws: pd.DataFrame, effect_columns: list[str] | None = None) -> dict[str, float]:
+    """Expected value of perfect information per family (£), for the decision to fund SFFC
+    (net benefit = NPV) against not funding it (0).
+
+    `total`: E[max(NPV, 0)] - max(E[NPV], 0). `effects`: the partial EVPI of the effect
+    parameters (the `p_` columns named), by the regression method of Strong, Oakley & Brennan
+    (2014): NPV regressed on the effects (linear and squared terms), then the same formula on
+    the fitted values.
+    """
+    npv = draws["npv"].to_numpy(dtype=float)
+    out = {"total": float(np.maximum(npv, 0).mean() - max(npv.mean(), 0.0))}
+    columns = [c for c in (effect_columns or []) if c in draws and draws[c].std() > 0]
+    if columns:
+        x = draws[columns].to_numpy(dtype=float)
+        design = np.column_stack([np.ones(len(x)), x, x**2])
+        coef, *_ = np.linalg.lstsq(design, npv, rcond=None)
+        fitted = design @ coef
+        out["effects"] = float(np.maximum(fitted, 0).mean() - max(fitted.mean(), 0.0))
+    else:
+        out["effects"] = 0.0
+    return out
+
+
+def ceac(draws: pd.DataFrame, wtp_per_point: list[float]) -> pd.DataFrame:
+    """Cost-effectiveness acceptability curve: for each willingness to pay per SDQ point
+    improved (£ per family), the chance that wtp x improvement exceeds the net cost (total
+    costs minus monetised benefits)."""
+    improvement = -draws["sdq_effect"].to_numpy(dtype=float)  # SDQ: lower is better
+    net_cost = (draws["costs_total"] - draws["benefits_total"]).to_numpy(dtype=float)
+    return pd.DataFrame({
+        "wtp_per_sdq_point": [float(w) for w in wtp_per_point],
+        "p_cost_effective": [float((w * improvement > net_cost).mean()) for w in wtp_per_point],
+    })  # fmt: skip
+
+
 def break_even(inputs: ModelInputs) -> dict[str, float]:
-    """The effect needed for NPV = 0 at base values.
+    """The effect needed for NPV = 0 at base values (NPV is linear in each effect).
 
     `effect_share`: the share of the estimated effects (all at once) that pays for the
     programme; `care_entry_ratio`: the care-entry risk ratio that breaks even with the other
     effects as estimated; `cox_d`: that ratio as WSIPP's effect size (Cox transformation of the
     odds ratio, d = ln(OR) / 1.65); NaN where no effect can break even.
     """
-    base = evaluate(inputs, inputs.base_values())
-    benefits, costs = float(base["benefits_total"][0]), float(base["costs_total"][0])
-    share = costs / benefits if benefits > 0 else float("nan")
-    other = float(base["benefits_re_referrals"][0] + base["benefits_assessments"][0])
-    no_effect = evaluate(
-        inputs.with_value("care_entry_ratio", 0.0),
-        inputs.with_value("care_entry_ratio", 0.0).base_values(),
+
+    def npv(model: ModelInputs) -> float:
+        return float(evaluate(model, model.base_values())["npv"][0])
+
+    none = npv(replace(inputs, effect_adjustment=0.0))
+    full = npv(inputs)
+    share = -none / (full - none) if full != none and -none / (full - none) > 0 else float("nan")
+    at_one, at_zero = (
+        npv(inputs.with_value("care_entry_ratio", 1.0)),
+        npv(inputs.with_value("care_entry_ratio", 0.0)),
     )
-    per_unit = float(no_effect["benefits_care_placements"][0])  # benefit when the ratio is 0
-    needed = (costs - other) / per_unit if per_unit > 0 else float("nan")  # = 1 - ratio
-    ratio = 1 - needed if math.isfinite(needed) and 0 <= needed <= 1 else float("nan")
-    if needed < 0:
+    if at_one >= 0:
         ratio = 1.0  # pays without any care-entry effect
+    elif at_zero <= 0:
+        ratio = float("nan")  # even preventing every care entry would not pay
+    else:
+        ratio = 1 - (-at_one / (at_zero - at_one))
     p0 = inputs.parameters["care_entry_risk"].value
     cox_d = float("nan")
     if math.isfinite(ratio) and ratio > 0 and 0 < p0 < 1:
@@ -609,27 +753,25 @@ def break_even_text(be: Mapping[str, float]) -> str:
     return f"{r:.2f} (Cox d {be['cox_d']:.2f})"
 
 
-def tornado(inputs: ModelInputs, level: float = 0.95) -> pd.DataFrame:
-    """One-way sensitivity: NPV per family with each parameter at the ends of its interval
-    (others at base values), widest swing first."""
-    base = float(evaluate(inputs, inputs.base_values())["npv"][0])
+def tornado(
+    inputs: ModelInputs, level: float = 0.95, draws: int = 10_000, seed: int = 20261123
+) -> pd.DataFrame:
+    """One-way sensitivity on the same basis as the headline: the mean NPV per family over the
+    Monte Carlo draws with one parameter fixed at each end of its interval (the others drawn
+    with the same seed), widest swing first."""
+    base = float(simulate(inputs, draws=draws, seed=seed)["npv"].mean())
     rows = []
     for name, p in inputs.parameters.items():
         if p.distribution == "fixed" or name == "sdq_effect":
             continue
         low, high = p.interval(level)
-        npv_low = float(
-            evaluate(inputs.with_value(name, low), inputs.with_value(name, low).base_values())[
-                "npv"
-            ][0]
-        )
-        npv_high = float(
-            evaluate(inputs.with_value(name, high), inputs.with_value(name, high).base_values())[
-                "npv"
-            ][0]
+        npv_low, npv_high = (
+            float(simulate(inputs.with_value(name, x), draws=draws, seed=seed)["npv"].mean())
+            for x in (low, high)
         )
         rows.append({"parameter": name, "label": p.label or name, "low": low, "high": high,
-                     "npv_at_low": npv_low, "npv_at_high": npv_high, "swing": abs(npv_high - npv_low)})  # fmt: skip
+                     "npv_at_low": npv_low, "npv_at_high": npv_high, "swing": abs(npv_high - npv_low),
+                     "source": p.source})  # fmt: skip
     table = pd.DataFrame(rows).sort_values("swing", ascending=False, ignore_index=True)
     table.attrs["base_npv"] = base
     return table
@@ -643,6 +785,8 @@ def build_inputs(
     *,
     delivery_cost_per_family: float,
     usual_services_per_family: float = 0.0,
+    volunteer_hours_per_family: float = 0.0,
+    effect_correlation: pd.DataFrame | None = None,
 ) -> ModelInputs:
     """Assemble ModelInputs from the config, unit costs, effects and the scope's base rates."""
     cautious = config["cautious"]
@@ -690,15 +834,34 @@ def build_inputs(
     for name in ("foster_care_week", "residential_care_week", "referral", "assessment",
                  "residential_share", "assessments_per_re_referral", "weeks_in_care_multiplier"):  # fmt: skip
         params[name] = unit_params[name]
+    # optional linkages: services at home (netted off placements), volunteers' time, deadweight
+    for name in ("home_services_week", "volunteer_hour_value", "deadweight_cost_of_taxation"):
+        if name in unit_params:
+            params[name] = unit_params[name]
+    if "volunteer_hour_value" in params:
+        params["volunteer_hours"] = Parameter("volunteer_hours", volunteer_hours_per_family,
+                                              label="Volunteer hours per SFFC family (friendship)",
+                                              source="support table")  # fmt: skip
     cashable = {"care": bool(config["unit_costs"]["foster_care_week"].get("cashable", True)),
                 "referral": bool(config["unit_costs"]["referral"].get("cashable", False)),
                 "assessment": bool(config["unit_costs"]["assessment"].get("cashable", False))}  # fmt: skip
     weight = benefit_weight(int(cautious["horizon_years"]), int(cautious["follow_up_years"]),
                             float(cautious["decay_per_year"]), float(cautious["base_rate_after_follow_up"]),
                             config.get("discounting", {}).get("schedule", "green_book"))  # fmt: skip
-    # base rates are over the whole follow-up; the weight spreads them over the years
-    weight *= int(cautious["follow_up_years"])
+    # base rates are events over the whole follow-up, and the weight already spreads them over
+    # its years (1 / follow_up_years each): it is the factor to apply, never to multiply again
+    correlations = {
+        (str(c["a"]), str(c["b"])): float(c["rho"]) for c in config.get("correlations", [])
+    }
+    if effect_correlation is not None:
+        names = list(effect_correlation.columns)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                rho = float(effect_correlation.at[a, b])
+                if math.isfinite(rho):
+                    correlations[(a, b)] = rho
     return ModelInputs(
+        correlations=correlations,
         parameters=params,
         effect_adjustment=float(cautious["design_adjustment"])
         * float(cautious["implementation_adjustment"]),
@@ -762,3 +925,151 @@ def usual_services_per_family(
     real = real_costs(costs, price_year, deflators)
     total = real.loc[real["category"] == "usual_services", "amount_real_gbp"].sum()
     return float(total / n_usual) if n_usual and total > 0 else 0.0
+
+
+def volunteer_hours_per_family(support: pd.DataFrame, n_sffc: int) -> float:
+    """Volunteers' recorded friendship hours per family allocated to SFFC (hosting nights carry
+    no hours in the support table and are not valued here)."""
+    hours = pd.to_numeric(support.get("hours"), errors="coerce").fillna(0.0).sum()
+    return float(hours / n_sffc) if n_sffc else 0.0
+
+
+def write_draws(path: str | Path, draws: pd.DataFrame, columns: tuple[str, ...]) -> Path:
+    """The Monte Carlo draws the payment decision reads (Parquet, written atomically)."""
+    from psp_eval.engine.atomic import temporary_path
+
+    final = Path(path)
+    with temporary_path(final) as tmp:
+        draws[list(columns)].to_parquet(tmp, index=False)
+    return final
+
+
+def read_draws(path: str | Path) -> pd.DataFrame | None:
+    """The draws `write_draws` wrote, or None when the cost-benefit analysis made none."""
+    path = Path(path)
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def with_horizon(config: Mapping[str, Any], years: int) -> dict:
+    """The model settings with another horizon (a labelled sensitivity: effects decay after
+    the follow-up as `cautious.decay_per_year` says)."""
+    return {**config, "cautious": {**config["cautious"], "horizon_years": int(years)}}
+
+
+def headline_numbers(
+    summary: pd.DataFrame,
+    draws: pd.DataFrame,
+    be: Mapping[str, float],
+    value_of_information: Mapping[str, float],
+) -> dict[str, object]:
+    """The numbers the report quotes, rounded: totals (mean, median, 95% interval), benefits by
+    perspective, BCR, chance B > C and of a loss, EVPI, break-even and cashable savings (mean,
+    5th and 95th percentiles)."""
+    s = summary.set_index("perspective") if "perspective" in summary else summary
+    numbers: dict[str, object] = {
+        f"{key}_gbp": round(float(s.at["total", key]))
+        for key in ("benefits", "costs", "npv", "npv_low", "npv_high", "npv_median")
+    }
+    for who in PERSPECTIVES:
+        numbers[f"benefits_{who}_gbp"] = round(float(s.at[who, "benefits"]))
+    cashable = draws["cashable_savings"]
+    numbers.update({
+        "costs_others_gbp": round(float(s.at["others", "costs"])),
+        "bcr": round(float(s.at["total", "bcr"]), 2),
+        "p_benefits_exceed_costs_pct": round(100 * float(s.at["total", "p_benefits_exceed_costs"])),
+        "p_loss_pct": round(100 * float(s.at["total", "p_loss"])),
+        "evpi_gbp": round(float(value_of_information["total"])),
+        "evppi_effects_gbp": round(float(value_of_information["effects"])),
+        "break_even_text": break_even_text(be),
+        "cashable_savings_gbp": round(float(cashable.mean())),
+        "cashable_savings_low_gbp": round(float(cashable.quantile(0.05))),
+        "cashable_savings_high_gbp": round(float(cashable.quantile(0.95))),
+    })  # fmt: skip
+    return numbers
+
+
+def sensitivity_numbers(
+    config: Mapping[str, Any],
+    unit_params: Mapping[str, Parameter],
+    effects: pd.DataFrame,
+    own_effects: pd.DataFrame,
+    base: Mapping[str, float],
+    costs: Mapping[str, Any],
+    draws: int = 10_000,
+    seed: int = 20261123,
+) -> dict[str, object]:
+    """Labelled sensitivities of the BCR: the longer horizon with decay
+    (`cautious.sensitivity_horizon_years`), and the scope's own effects in place of the
+    trial's (for a hub: exploratory, not powered)."""
+    years = int(
+        config["cautious"].get("sensitivity_horizon_years", config["cautious"]["horizon_years"])
+    )
+
+    def bcr(settings: Mapping[str, Any], effect_table: pd.DataFrame) -> float:
+        model = build_inputs(settings, unit_params, effect_table, base, **costs)
+        return float(
+            summarise(simulate(model, draws, seed)).set_index("perspective").at["total", "bcr"]
+        )
+
+    own = bcr(config, own_effects)
+    return {
+        "sensitivity_horizon_years": years,
+        "bcr_long_horizon": round(bcr(with_horizon(config, years), effects), 2),
+        "bcr_own_effects": round(own, 2) if math.isfinite(own) else "not estimable",
+    }
+
+
+def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
+    """The effects as the report shows them: estimate and 95% interval (2 decimals), source."""
+    return pd.DataFrame({
+        "Effect": effects["label"],
+        "Estimate": effects["estimate"].round(2),
+        "95% CI": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(effects["ci_low"], effects["ci_high"])],
+        "Source": effects["source"],
+    })  # fmt: skip
+
+
+# --- a joint distribution of the effects -------------------------------------------------------
+def effect_correlation(
+    frame: pd.DataFrame,
+    *,
+    arm: str,
+    treated: object,
+    control: object,
+    care_entry: str,
+    count: str,
+    exposure: str,
+    score: str,
+    resamples: int = 500,
+    seed: int = 20261123,
+) -> pd.DataFrame:
+    """Correlation of the three effects the model values (care-entry log risk ratio,
+    re-referral log rate ratio, difference in mean score) across a bootstrap over families,
+    resampled within arm: the same families give all three, so their estimates move together.
+
+    `frame` has one row per family (e.g. `impact.analysis_frame`); the columns are named, not
+    assumed. The rate ratio here is the ratio of pooled rates (the Poisson estimate without
+    covariates), enough for a correlation; the effects' sizes and SEs stay the impact analysis's.
+    """
+    rng = np.random.default_rng(seed)
+    stats = []
+    arms = {a: frame[frame[arm] == a] for a in (treated, control)}
+    if min(len(part) for part in arms.values()) < 2:
+        raise CbaError("effect_correlation: both arms need at least two families")
+    for _ in range(resamples):
+        per_arm = {}
+        for a, part in arms.items():
+            take = part.iloc[rng.integers(0, len(part), len(part))]
+            per_arm[a] = (
+                take[care_entry].astype(float).mean(),
+                take[count].astype(float).sum() / take[exposure].astype(float).sum(),
+                take[score].astype(float).mean(),
+            )
+        (r1, c1, s1), (r0, c0, s0) = per_arm[treated], per_arm[control]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stats.append((np.log(r1 / r0), np.log(c1 / c0), s1 - s0))
+    values = pd.DataFrame(stats, columns=["care_entry_ratio", "re_referral_ratio", "sdq_effect"])
+    values = values.replace([np.inf, -np.inf], np.nan).dropna()
+    if len(values) < 10:
+        raise CbaError("effect_correlation: too few resamples with events in both arms")
+    return values.corr()

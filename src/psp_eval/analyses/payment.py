@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from psp_eval.errors import PspEvalError
@@ -64,6 +65,9 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{round(x, 2):g}"
 
 
+NOT_ASSESSABLE = "not assessable"
+
+
 def judge(target: Mapping[str, Any], evidence: Evidence) -> bool:
     """Met when the estimate reaches the level and, for effects, the whole 95% interval lies on
     the good side of `interval_must_exclude`."""
@@ -79,6 +83,15 @@ def judge(target: Mapping[str, Any], evidence: Evidence) -> bool:
             and (bound < null if target["comparison"] == "at_most" else bound > null)
         )
     return bool(met)
+
+
+def assessable(target: Mapping[str, Any], evidence: Evidence) -> bool:
+    """Whether the evidence can judge the target: an estimate, and for effects its interval."""
+    if not math.isfinite(evidence.estimate):
+        return False
+    if target.get("interval_must_exclude") is None:
+        return True
+    return math.isfinite(evidence.ci_low) and math.isfinite(evidence.ci_high)
 
 
 def evaluate_targets(
@@ -119,6 +132,11 @@ def evaluate_targets(
                                               f"{r['source']} ({effects_scope})")))  # fmt: skip
         judged = [(name, ev, judge(t, ev)) for name, ev in candidates]
         name, ev, met = next((j for j in judged if j[2]), judged[0])
+        # not met on what exists, and some evidence is missing: the target cannot be judged
+        missing = not met and not all(assessable(t, e) for _, e in candidates)
+        if missing:
+            name, ev = next((n, e) for n, e in candidates if not assessable(t, e))
+        status = NOT_ASSESSABLE if missing else ("met" if met else "not met")
         rows.append({
             "target": target["id"],
             "label": target["label"],
@@ -129,6 +147,7 @@ def evaluate_targets(
             "rule": f"{COMPARISONS[target['comparison']]} {_fmt(level)}"
             + (f", 95% CI excludes {target['interval_must_exclude']}" if target.get("interval_must_exclude") is not None else ""),
             "met": met,
+            "status": status,
             "source": ev.source,
         })  # fmt: skip
     return pd.DataFrame(rows)
@@ -136,7 +155,8 @@ def evaluate_targets(
 
 @dataclass(frozen=True)
 class Decision:
-    """The payment decision: outcome (continue / review / stop), its wording and why."""
+    """The payment decision: outcome (continue / review / stop / not assessable), its wording
+    and why."""
 
     outcome: str
     wording: str
@@ -144,31 +164,118 @@ class Decision:
     n_targets: int
     required_met: bool
     reason: str
+    n_not_assessable: int = 0
+
+
+def _rule_outcome(met: pd.Series, rule: Mapping[str, Any]) -> str:
+    n_met = int(met.sum())
+    required_met = all(bool(met.get(r, False)) for r in rule.get("required", []))
+    min_met = int(rule.get("min_met", len(met)))
+    if required_met and n_met >= min_met:
+        return "continue"
+    if required_met and n_met >= int(rule.get("min_met_for_review", min_met)):
+        return "review"
+    return "stop"
 
 
 def decide(results: pd.DataFrame, rule: Mapping[str, Any]) -> Decision:
     """Apply the decision rule: required targets met and at least `min_met` met -> continue;
-    required met and at least `min_met_for_review` -> review; otherwise stop."""
-    met = results.set_index("target")["met"]
-    n_met, n = int(met.sum()), len(met)
+    required met and at least `min_met_for_review` -> review; otherwise stop. Targets whose
+    evidence is missing (status "not assessable") are never counted as met or not met: if
+    the outcome would differ between the two, the decision is "not assessable"."""
+    table = results.set_index("target")
+    met = table["met"].astype(bool)
+    status = table["status"] if "status" in table else met.map({True: "met", False: "not met"})
+    unknown = status == NOT_ASSESSABLE
+    optimistic = _rule_outcome(met | unknown, rule)
+    pessimistic = _rule_outcome(met & ~unknown, rule)
+    outcome = pessimistic if optimistic == pessimistic else NOT_ASSESSABLE
+    n_met, n = int((met & ~unknown).sum()), len(met)
     required = list(rule.get("required", []))
-    required_met = all(bool(met.get(r, False)) for r in required)
-    min_met = int(rule.get("min_met", n))
-    min_review = int(rule.get("min_met_for_review", min_met))
-    if required_met and n_met >= min_met:
-        outcome = "continue"
-    elif required_met and n_met >= min_review:
-        outcome = "review"
-    else:
-        outcome = "stop"
-    missing = [r for r in required if not bool(met.get(r, False))]
+    required_met = all(bool(met.get(r, False)) and not unknown.get(r, False) for r in required)
+    missing = [r for r in required if not bool(met.get(r, False)) or unknown.get(r, False)]
     reason = f"{n_met} of {n} targets met" + (
         f"; required target(s) not met: {', '.join(missing)}"
         if missing
         else "; required targets met"
     )
+    if unknown.any():
+        reason += f"; {int(unknown.sum())} not assessable: {', '.join(table.index[unknown])}"
     wording = rule.get("wording", {}).get(outcome, outcome)
-    return Decision(outcome, wording, n_met, n, required_met, reason)
+    return Decision(outcome, wording, n_met, n, required_met, reason, int(unknown.sum()))
+
+
+@dataclass(frozen=True)
+class ValueForMoney:
+    """The value-for-money test of the payment rule: its estimate, level, and whether met
+    (None when it cannot be assessed)."""
+
+    criterion: str
+    estimate: float
+    level: float
+    met: bool | None
+    text: str
+
+
+def value_for_money(
+    rule: Mapping[str, Any],
+    *,
+    cashable_draws: np.ndarray | None,
+    price_per_family: float | None,
+    bcr: float | None = None,
+) -> ValueForMoney:
+    """The value-for-money test (config payment.value_for_money), on one base: cashable
+    savings per family allocated to SFFC and the price per family allocated, both at the
+    report's price year.
+
+    `cashable_covers_price`: the chance (share of Monte Carlo draws) that the LAs' cashable
+    savings per family reach the price is at least `level`; `bcr_at_least`: the
+    benefit-cost ratio is at least `level`. Missing draws, price or ratio: not assessable.
+    """
+    criterion, level = rule["criterion"], float(rule["level"])
+    if criterion == "cashable_covers_price":
+        price_ok = price_per_family is not None and math.isfinite(float(price_per_family))
+        if cashable_draws is None or len(cashable_draws) == 0 or not price_ok:
+            return ValueForMoney(criterion, float("nan"), level, None, NOT_ASSESSABLE)
+        p = float((np.asarray(cashable_draws, dtype=float) >= float(price_per_family)).mean())
+        met = p >= level
+        text = (f"{100 * p:.0f}% chance that the LAs' cashable savings cover the price "
+                f"(at least {100 * level:.0f}% needed)")  # fmt: skip
+        return ValueForMoney(criterion, p, level, met, text)
+    if criterion == "bcr_at_least":
+        if bcr is None or not math.isfinite(float(bcr)):
+            return ValueForMoney(criterion, float("nan"), level, None, NOT_ASSESSABLE)
+        met = float(bcr) >= level
+        text = f"benefit-cost ratio {float(bcr):.2f} (at least {level:.2f} needed)"
+        return ValueForMoney(criterion, float(bcr), level, met, text)
+    raise PaymentError(
+        f"payment: value_for_money criterion {criterion!r}: use cashable_covers_price or bcr_at_least"
+    )
+
+
+CASES = ("targets_met_value", "targets_met_no_value", "targets_not_met_value",
+         "targets_not_met_no_value")  # fmt: skip
+
+
+def payment_case(decision: Decision, vfm: ValueForMoney) -> str:
+    """Which of the four cases applies (targets met or not x value for money or not), or
+    "not assessable" when either side cannot be judged. Targets count as met when the rule
+    says continue or review."""
+    if decision.outcome == NOT_ASSESSABLE or vfm.met is None:
+        return NOT_ASSESSABLE
+    targets_met = decision.outcome in ("continue", "review")
+    return f"targets_{'met' if targets_met else 'not_met'}_{'value' if vfm.met else 'no_value'}"
+
+
+def cases_table(cases_wording: Mapping[str, str], applies: str) -> pd.DataFrame:
+    """The four cases in words, with the one that applies marked."""
+    names = {"targets_met_value": ("met", "yes"), "targets_met_no_value": ("met", "no"),
+             "targets_not_met_value": ("not met", "yes"), "targets_not_met_no_value": ("not met", "no")}  # fmt: skip
+    return pd.DataFrame([
+        {"Targets": names[c][0], "Value for money": names[c][1], "Decision": cases_wording[c],
+         "Applies": "this case" if c == applies else ""}
+        for c in CASES
+    ])  # fmt: skip
 
 
 def la_savings(
@@ -208,3 +315,41 @@ def la_savings(
     }
     table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
     return table
+
+
+def la_cash_flow(
+    savings: pd.DataFrame,
+    cashable_draws: np.ndarray,
+    cashable_per_family: float,
+    price_per_family: float,
+    *,
+    further_years: int = 2,
+    follow_up_years: int = 2,
+) -> pd.DataFrame:
+    """Year by year over the contract and the years its families still save: per LA (rows of
+    `la_savings`, the total row included), the price paid (families starting that year x the
+    price) and the cashable savings falling in that year (each cohort's savings spread evenly
+    over its follow-up years, as the base rates are), cumulative net, the payback year, and the
+    5th-95th percentile of the net over all years from the Monte Carlo draws of cashable
+    savings per family. Cash, not discounted: what an LA budget sees."""
+    draws = np.asarray(cashable_draws, dtype=float)
+    rows = []
+    for _, la in savings.iterrows():
+        per_year = la["expected_families"] / further_years
+        cumulative, payback = 0.0, "not within the period"
+        for year in range(1, further_years + follow_up_years):
+            starting = per_year if year <= further_years else 0.0
+            cohorts = sum(
+                1 for start in range(1, further_years + 1) if 0 <= year - start < follow_up_years
+            )
+            saved = cohorts * per_year * cashable_per_family / follow_up_years
+            cumulative += saved - starting * price_per_family
+            if cumulative >= 0 and payback == "not within the period" and saved > 0:
+                payback = f"year {year}"
+            rows.append({"la_name": la["la_name"], "year": year, "price": starting * price_per_family,
+                         "cashable_savings": saved, "cumulative_net": cumulative})  # fmt: skip
+        total_net = la["expected_families"] * (draws - price_per_family)
+        for row in rows[-(further_years + follow_up_years - 1) :]:
+            row.update({"payback": payback, "net_p5": float(np.percentile(total_net, 5)),
+                        "net_p95": float(np.percentile(total_net, 95))})  # fmt: skip
+    return pd.DataFrame(rows)

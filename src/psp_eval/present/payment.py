@@ -45,6 +45,32 @@ def results_shown(results: pd.DataFrame) -> pd.DataFrame:
         "Agreed level": results["rule"],
         "Estimate": results["estimate"].map(_fmt),
         "95% CI": results.apply(interval, axis=1),
-        "Met": results["met"].map({True: "met", False: "not met"}),
+        "Met": results["status"],
         "Evidence (source table)": results["source"],
+    })  # fmt: skip
+
+
+def cash_flow_shown(flow: pd.DataFrame, savings_shown: pd.DataFrame) -> pd.DataFrame:
+    """The per-LA yearly cash flow for the report (£, rounded): money of an LA whose family
+    count is suppressed in `savings_shown` is suppressed too."""
+    hidden = set(
+        savings_shown.loc[
+            savings_shown["SFFC families in the trial"] == disclosure.SUPPRESSED, "Local authority"
+        ]
+    )
+
+    def money(value: float, la: str) -> str:
+        return disclosure.SUPPRESSED if la in hidden else f"{value:,.0f}"
+
+    return pd.DataFrame({
+        "Local authority": flow["la_name"],
+        "Year": flow["year"].map(lambda y: f"year {y}"),
+        "Price paid (£)": [money(v, la) for v, la in zip(flow["price"], flow["la_name"])],
+        "Cashable savings, placement budget (£)": [money(v, la) for v, la in zip(flow["cashable_savings"], flow["la_name"])],
+        "Cumulative net (£)": [money(v, la) for v, la in zip(flow["cumulative_net"], flow["la_name"])],
+        "Payback": [disclosure.SUPPRESSED if la in hidden else p for p, la in zip(flow["payback"], flow["la_name"])],
+        "Net over the period, 5th-95th percentile (£)": [
+            disclosure.SUPPRESSED if la in hidden else f"{lo:,.0f} to {hi:,.0f}"
+            for lo, hi, la in zip(flow["net_p5"], flow["net_p95"], flow["la_name"])
+        ],
     })  # fmt: skip
