@@ -20,7 +20,7 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
 test-slow: $(INSTALLED)
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m "slow or properties"
 
 # Timings and ratios against a naive baseline, and growth from 1k to 50k families (slow).
 bench: $(INSTALLED)

@@ -15,6 +15,8 @@ from reference_data import load
 
 from psp_eval.analyses import impact, power, survival
 
+pytestmark = pytest.mark.reference
+
 S4 = 5e-4  # relative tolerance: agreement to 4 significant figures
 
 
