@@ -179,11 +179,6 @@ def test_scotland_estimates_each_la_over_the_latest_years():
     assert table.set_index("Local authority").loc["Firth", "Enough for a hub"] == "no"
 
 
-def test_hub_names_come_from_the_hub_sheet():
-    hubs = pd.DataFrame({"hub_id": ["h1", "h2"], "hub_name": ["North", "South"]})
-    assert show.hub_names(hubs) == NAMES
-
-
 def test_trend_figure_draws_the_years_and_each_hub_by_name():
     import matplotlib.pyplot as plt
 

@@ -78,11 +78,6 @@ REACH_LABELS = {
 ALL_HUBS = "All hubs"
 
 
-def hub_names(hubs: pd.DataFrame) -> dict[str, str]:
-    """Hub id -> the name the hub sheet gives it."""
-    return dict(zip(hubs["hub_id"], hubs["hub_name"]))
-
-
 def profile_by_year(classified: pd.DataFrame, rules) -> pd.DataFrame:
     """`count_profile` per year, all LAs, with `complete`: the year lies wholly inside the
     extract (only whole years are averaged); an extract without one cannot be counted."""
