@@ -288,7 +288,7 @@ def unit_cost_table(config: dict, params: Mapping[str, Parameter]) -> pd.DataFra
 
 
 # --- effects --------------------------------------------------------------------------------
-# Outcomes the model uses: (name, scale, impact keys to try in order, planted key in TRUE_EFFECTS)
+# Outcomes the model uses: name -> (scale, the impact numbers keys to try in order)
 EFFECT_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sdq_total_difficulties": (
         "difference",
