@@ -557,6 +557,18 @@ def attrition_model(
 
 
 # --- counts and binary outcomes -------------------------------------------------------------------
+def _negative_binomial(y: pd.Series, x: pd.DataFrame, offset: pd.Series):
+    """NB2 maximum likelihood by Newton's method (analytic Hessian, converges to machine
+    precision, so swapping the arms inverts the ratio exactly); BFGS where Newton fails.
+    None if neither converges."""
+    model = NegativeBinomial(y, x, offset=offset)
+    for method in ("newton", "bfgs"):
+        fit = model.fit(method=method, disp=False, maxiter=200)
+        if fit.mle_retvals.get("converged", False):
+            return fit
+    return None
+
+
 def rate_ratio(
     data: pd.DataFrame,
     count: str,
@@ -589,8 +601,8 @@ def rate_ratio(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            nb = NegativeBinomial(y, x, offset=offset).fit(disp=False, maxiter=200)
-            if nb.mle_retvals.get("converged", False) and np.isfinite(nb.bse["treated"]):
+            nb = _negative_binomial(y, x, offset)
+            if nb is not None and np.isfinite(nb.bse["treated"]):
                 fit = nb
             if fit is not None and se == "expected":
                 alpha = float(nb.params["alpha"])
