@@ -559,11 +559,14 @@ def attrition_model(
 # --- counts and binary outcomes -------------------------------------------------------------------
 def _negative_binomial(y: pd.Series, x: pd.DataFrame, offset: pd.Series):
     """NB2 maximum likelihood by Newton's method (analytic Hessian, converges to machine
-    precision, so swapping the arms inverts the ratio exactly); BFGS where Newton fails.
-    None if neither converges."""
+    precision, so swapping the arms inverts the ratio exactly); BFGS where Newton fails to
+    converge or meets a singular Hessian. None if neither converges."""
     model = NegativeBinomial(y, x, offset=offset)
     for method in ("newton", "bfgs"):
-        fit = model.fit(method=method, disp=False, maxiter=200)
+        try:
+            fit = model.fit(method=method, disp=False, maxiter=200)
+        except np.linalg.LinAlgError:
+            continue
         if fit.mle_retvals.get("converged", False):
             return fit
     return None
