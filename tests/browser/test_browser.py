@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 
+import pdf_layout
 import pytest
 from browser_check import available, check_site
 from PIL import Image
@@ -53,3 +54,16 @@ def test_pdf_pages_are_not_blank_and_match_the_html_sections(small_site, tmp_pat
         for heading in _sections(html):
             plain = re.sub(r"<[^>]+>", "", heading).strip()
             assert plain in text, f"{pdf.name} lacks the section {plain!r}"
+
+
+def test_pdf_pages_print_no_words_over_each_other_or_off_the_page(small_site):
+    if not shutil.which("pdftotext"):
+        pytest.skip(
+            "poppler-utils is not installed (apt-get install poppler-utils); .ci/run installs it"
+        )
+    found = [
+        problem
+        for pdf in sorted((small_site / "reports/_site/demo").glob("*.pdf"))
+        for problem in pdf_layout.problems(pdf)
+    ]
+    assert not found, "\n".join(map(str, found))
