@@ -12,6 +12,10 @@ RENDER_SHELL = (
 # as it is at render time).
 REPORT_CONFIG = [path for path in CONFIG_FILES if path != config["hubs"]]
 TREATED, CONTROL = ARM_LABELS.values()  # the treated arm first
+# A funder brief per report scope, when the run has the analyses it quotes.
+BRIEF_SCOPES = (
+    REPORT_SCOPES if {"impact", "cost_benefit", "payment"} <= set(SECTIONED) else []
+)
 
 
 rule render:
@@ -20,6 +24,7 @@ rule render:
         unpack(scope_results),
         raw=existing_raw_tables,
         template=report_template,
+        project="reports/_quarto.yml",
         partials=report_partials,
         config=REPORT_CONFIG,
         sap_lock=SAP_LOCK,
@@ -53,6 +58,7 @@ rule render_standalone:
         notebook=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}.ipynb",
         out_dir=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}",
         template="reports/{report}.qmd",
+        project="reports/_quarto.yml",
         config=REPORT_CONFIG,
         sap_lock=SAP_LOCK,
     output:
@@ -78,11 +84,48 @@ rule render_standalone:
         RENDER_SHELL
 
 
+rule render_brief:
+    """Instantiate the two-page funder brief of one scope and render it to HTML and PDF."""
+    input:
+        unpack(scope_results),
+        raw=existing_raw_tables,
+        template="reports/brief.qmd",
+        project="reports/_quarto.yml",
+        config=REPORT_CONFIG,
+        sap_lock=SAP_LOCK,
+    output:
+        qmd=f"{RESULTS}/{{trial}}/{{scope}}/brief.qmd",
+        html=f"{SITE}/{{trial}}/{{scope}}-brief.html",
+        pdf=f"{SITE}/{{trial}}/{{scope}}-brief.pdf",
+    log:
+        "logs/{trial}/{scope}/render-brief.log",
+    conda:
+        "../envs/psp-eval.yaml"
+    threads: 1
+    params:
+        raw=raw_folder,
+        scope=lambda wildcards: wildcards.scope,
+        name=lambda wildcards: SCOPE_NAMES[wildcards.scope],
+        analyses=analysis_args(SECTIONED),
+        treated=TREATED,
+        control=CONTROL,
+        configs=CONFIG_ARGS,
+        engine=config["render"]["engine"],
+        blinded=render_blinded,
+    shell:
+        RENDER_SHELL
+
+
 rule index:
     """The index page: one link per report, for funders and LAs."""
     input:
         raw=existing_raw_tables,
         reports=all_reports,
+        briefs=[
+            f"{SITE}/{TRIAL}/{s}-brief.{e}"
+            for s in BRIEF_SCOPES
+            for e in ("html", "pdf")
+        ],
         hubs=config["hubs"],
         results=[f"{RESULTS}/{TRIAL}/{TRIAL_SCOPE}/{a}" for a in ANALYSES],
         sap_lock=SAP_LOCK,
@@ -102,6 +145,7 @@ rule index:
         configs=CONFIG_ARGS,
         reports=" ".join(
             [
+                *(["--briefs"] if BRIEF_SCOPES else []),
                 *(f"--analysis {a}" for a in SECTIONED),
                 *(f"--report {a}" for a in STANDALONE),
             ]

@@ -14,9 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def run_command(args, cwd, check=True):
-    """Run a command with the test environment's bin first on PATH; fail with its output."""
-    env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8"}
+def run_command(args, cwd, check=True, path=()):
+    """Run a command with the test environment's bin first on PATH (then the `path` folders);
+    fail with its output."""
+    folders = ":".join(str(folder) for folder in (BIN, *path))
+    env = {"PATH": f"{folders}:/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8"}
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"{args} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
@@ -36,6 +38,27 @@ def small_site(tmp_path_factory) -> Path:
     """A project whose whole pipeline has run on a small demo (2 hubs, 200 families)."""
     project = project_copy(tmp_path_factory.mktemp("project"), n_hubs=2, n_las=4, n_families=200)
     result = run_command([str(BIN / "psp-eval"), "run", "--cores", "2"], project)
+    assert "reports/_site/index.html" in result.stdout
+    return project
+
+
+QUARTO_MISSING = (
+    "Quarto is not installed, so the reports are not rendered with it: install it with "
+    "`bash ../shared/tools/quarto/install.sh PREFIX` and put PREFIX/bin on PATH (.ci/run does)"
+)
+
+
+@pytest.fixture(scope="session")
+def quarto_site(small_site, tmp_path_factory) -> Path:
+    """`small_site` (rendered by the embedded engine) copied and rendered again with Quarto:
+    only the render jobs, the index and the audit rerun."""
+    quarto = shutil.which("quarto")
+    if quarto is None:
+        pytest.skip(QUARTO_MISSING)
+    project = tmp_path_factory.mktemp("quarto") / "project"
+    shutil.copytree(small_site, project, ignore=shutil.ignore_patterns("screenshots"))
+    command = [str(BIN / "psp-eval"), "run", "--cores", "2", "--config", "render={engine: quarto}"]
+    result = run_command(command, project, path=[Path(quarto).parent])
     assert "reports/_site/index.html" in result.stdout
     return project
 

@@ -187,6 +187,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
         args.results_dir,
         analyses=args.analysis,
         standalone=args.report,
+        briefs=args.briefs,
     )
     prov = _provenance(args)
     index.build_index(entries, Path(args.out), title=args.title, provenance=prov)
@@ -430,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--report", action="append", default=[], help="a standalone report (reports/NAME.qmd)"
     )
     p.add_argument("--out", type=Path, required=True, help="index.html in the site folder")
+    p.add_argument("--briefs", action="store_true", help="link each scope's funder brief first")
     p.add_argument("--title", required=True)
     p.add_argument("--data-dir", type=Path, required=True)
     p.add_argument("--config-file", action="append", default=[])

@@ -16,11 +16,11 @@ def _sections(text: str) -> list[str]:
     return re.findall(r"<h2[^>]*>(.*?)</h2>", text, re.S)
 
 
-def test_every_page_opens_cleanly_offline_on_desktop_and_phone(small_site):
+def test_every_page_opens_cleanly_offline_on_desktop_and_phone(rendered_site):
     if not available():
         pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
-    site = small_site / "reports/_site"
-    checks = check_site(site, small_site / "screenshots")
+    site = rendered_site / "reports/_site"
+    checks = check_site(site, rendered_site / "screenshots")
     pages = {c.page for c in checks}
     assert len(pages) == 1 + 3 + 2  # the index, trial and two hub reports, need and monitoring
     problems = [f"{c.page.name} [{c.width}]: {p}" for c in checks for p in c.problems]
@@ -28,12 +28,12 @@ def test_every_page_opens_cleanly_offline_on_desktop_and_phone(small_site):
     assert all(c.screenshot.stat().st_size > 5_000 for c in checks)
 
 
-def test_pdf_pages_are_not_blank_and_match_the_html_sections(small_site, tmp_path):
+def test_pdf_pages_are_not_blank_and_match_the_html_sections(rendered_site, tmp_path):
     if not shutil.which("pdftoppm"):
         pytest.skip(
             "poppler-utils is not installed (apt-get install poppler-utils); .ci/run installs it"
         )
-    for pdf in sorted((small_site / "reports/_site/demo").glob("*.pdf")):
+    for pdf in sorted((rendered_site / "reports/_site/demo").glob("*.pdf")):
         info = subprocess.run(
             ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True
         ).stdout
@@ -56,14 +56,14 @@ def test_pdf_pages_are_not_blank_and_match_the_html_sections(small_site, tmp_pat
             assert plain in text, f"{pdf.name} lacks the section {plain!r}"
 
 
-def test_pdf_pages_print_no_words_over_each_other_or_off_the_page(small_site):
+def test_pdf_pages_print_no_words_over_each_other_or_off_the_page(rendered_site):
     if not shutil.which("pdftotext"):
         pytest.skip(
             "poppler-utils is not installed (apt-get install poppler-utils); .ci/run installs it"
         )
     found = [
         problem
-        for pdf in sorted((small_site / "reports/_site/demo").glob("*.pdf"))
+        for pdf in sorted((rendered_site / "reports/_site/demo").glob("*.pdf"))
         for problem in pdf_layout.problems(pdf)
     ]
     assert not found, "\n".join(map(str, found))

@@ -67,6 +67,7 @@ PROVENANCE = {
     "versions": {"python": "3.11.7", "pandoc": "3.9"},
     "generated_utc": "2026-01-01 00:00:00 UTC",
 }
+PROJECT_FILE = Path(__file__).parents[2] / "reports/_quarto.yml"
 REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 
 
@@ -139,6 +140,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict:
     scope = make_scope(root / "results" / "demo" / "north")
     template = root / "hub.qmd"
     template.write_text(TEMPLATE, encoding="utf-8")
+    shutil.copy2(PROJECT_FILE, root)  # the reports' shared options (table of contents...)
     qmd = render.instantiate(
         template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE, engine="embedded"
     )
@@ -379,6 +381,23 @@ def test_index_links_every_report_relative_to_the_page(tmp_path):
     assert 'name="viewport"' in page and "max-width: 48rem" in page
 
 
+def test_index_lists_the_funder_briefs_first(tmp_path):
+    import pandas as pd
+
+    site, results = tmp_path / "site", tmp_path / "results"
+    for name in ("trial", "north", "trial-brief", "north-brief"):
+        for ext in ("html", "pdf"):
+            (site / "demo").mkdir(parents=True, exist_ok=True)
+            (site / "demo" / f"{name}.{ext}").write_text("x")
+    hubs = pd.DataFrame({"hub_id": ["north"], "hub_name": ["North"]})
+    entries = index.index_entries("demo", hubs, site, results, briefs=True)
+    assert [e["scope"] for e in entries] == ["trial-brief", "north-brief", "trial", "north"]
+    assert entries[0]["kind"] == "funder brief" and entries[1]["scope_name"] == "North"
+    out = index.build_index(entries, site / "index.html", title="t", provenance=PROVENANCE)
+    assert "Funder brief, data cut" in out.read_text(encoding="utf-8")
+    assert "brief" not in str(index.index_entries("demo", hubs, site, results))
+
+
 def test_index_entry_missing_a_key(tmp_path):
     with pytest.raises(RenderError, match="entry 1 .* lacks pdf"):
         index.build_index(
@@ -431,3 +450,21 @@ def test_sections_include_the_chosen_analyses_partials_in_order(scope, template)
         sections=["process"],
     )  # fmt: skip
     assert "impact" not in only.read_text()
+
+
+def test_project_options_reach_the_report_and_the_template_wins(scope, template):
+    shutil.copy2(PROJECT_FILE, template.parent)
+    text = template.read_text().replace("---\n\n", "format:\n  typst:\n    toc: false\n---\n\n", 1)
+    template.write_text(text)
+    qmd = render.instantiate(
+        template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE, engine="embedded"
+    )
+    metadata, _ = render._front_matter(qmd.read_text(), qmd)
+    assert metadata["title"] == 'Hub report: North "East" & Cumbria'
+    assert (
+        metadata["format"]["html"]["toc"] is True
+        and metadata["format"]["html"]["format-links"] is False
+    )
+    assert metadata["format"]["typst"]["toc"] is False  # the template's own option
+    assert metadata["format"]["typst"]["papersize"] == "a4"
+    assert "project" not in metadata

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from psp_eval.engine.atomic import write_text
 from psp_eval.governance.blinding import BANNER, BlindingError, relabel_text
-from psp_eval.report.render import FRONT_MATTER
+from psp_eval.report.render import EMBEDDED_NOTEBOOK, FRONT_MATTER
 
 _OPTION_LINE = re.compile(r"^#\|.*$", re.M)
 
@@ -43,9 +43,6 @@ def banner_callout() -> str:
     return f"::: {{.callout-important}}\n## Blinded analysis\n**{BANNER}**\n:::\n"
 
 
-_EMBEDDED = re.compile(r"\{\{<\s*embed\s+([^\s#>]+\.ipynb)#")
-
-
 def blind_report(qmd: str | Path, workdir: str | Path) -> Path:
     """Relabel an instantiated report in place, open it with the BLINDED ANALYSIS callout, and
     write in `workdir` the copy to render: the same text beside relabelled copies of the
@@ -59,7 +56,7 @@ def blind_report(qmd: str | Path, workdir: str | Path) -> Path:
     at = front.end() if front else 0
     text = f"{text[:at]}\n{banner_callout()}\n{text[at:].lstrip(chr(10))}"
     write_text(qmd, text)
-    for name in sorted(set(_EMBEDDED.findall(text))):
+    for name in sorted(set(EMBEDDED_NOTEBOOK.findall(text))):
         source, dest = qmd.parent / name, workdir / name
         if not source.is_file():
             raise BlindingError(f"{qmd}: embeds {name}, which is not in {qmd.parent}")

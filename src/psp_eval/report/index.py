@@ -15,7 +15,7 @@ import yaml
 
 from psp_eval.data.scope import TRIAL_SCOPE
 from psp_eval.report import provenance as provenance_module
-from psp_eval.report.render import DEFAULT_METADATA, RenderError, _pandoc
+from psp_eval.report.render import RenderError, _pandoc
 
 INDEX_KEYS = ("trial", "scope", "scope_name", "kind", "html", "pdf", "data_cut")
 
@@ -54,15 +54,21 @@ def index_entries(
     analyses: Sequence[str] = (),
     standalone: Sequence[str] = (),
     reports_dir: Path = Path("reports"),
+    briefs: bool = False,
 ) -> list[dict[str, str]]:
-    """One entry per rendered report of `trial`: the trial report and each hub's (when the run
-    has analyses with report sections, from `hubs`), then the standalone reports."""
+    """One entry per rendered report of `trial`: with `briefs`, first the funder brief of the
+    trial and of each hub, then the trial report and each hub's (when the run has analyses
+    with report sections, from `hubs`), then the standalone reports."""
     trial_dir = Path(results_dir) / trial / TRIAL_SCOPE
     scopes = []
     if hubs is not None:
         cut = data_cut(trial_dir, analyses)  # one data cut for the whole trial
         scopes.append((TRIAL_SCOPE, "All hubs", "trial", cut))
         scopes += [(row.hub_id, row.hub_name, "hub", cut) for row in hubs.itertuples()]
+        if briefs:
+            scopes = [
+                (f"{scope}-brief", name, "funder brief", cut) for scope, name, _, cut in scopes
+            ] + scopes
     scopes += [
         (
             name,
@@ -111,7 +117,7 @@ def build_index(entries: list[dict], out: Path, *, title: str, provenance: dict)
     for trial in dict.fromkeys(entry["trial"] for entry in entries):
         parts.append(f"## Trial {_escape(trial)}")
         items = [
-            f"- **{_escape(e['scope_name'])}**: {_escape(str(e['kind']).capitalize())} report, "
+            f"- **{_escape(e['scope_name'])}**: {_escape(_kind_text(e['kind']))}, "
             f"data cut {_escape(e['data_cut'])}  \n"
             f"  {_link('Web page', href(e['html']), e['scope_name'])} · "
             f"{_link('PDF', href(e['pdf']), e['scope_name'])}"
@@ -120,9 +126,15 @@ def build_index(entries: list[dict], out: Path, *, title: str, provenance: dict)
         ]
         parts.append("::: {.report-list}\n" + "\n".join(items) + "\n:::")
     parts.append(provenance_module.to_markdown(provenance))
-    metadata = {**DEFAULT_METADATA["html"], "title": title, "toc": False}
+    metadata = {"lang": "en-GB", "title": title}
     _pandoc("\n\n".join(parts), out, to="html5", metadata=metadata, cwd=out.parent)
     return out
+
+
+def _kind_text(kind: object) -> str:
+    """ "Trial report", "Hub report", "Funder brief" ..."""
+    text = str(kind).capitalize()
+    return text if text.endswith("brief") else f"{text} report"
 
 
 def _link(text: str, url: str, report: str) -> str:

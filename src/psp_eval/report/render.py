@@ -22,6 +22,7 @@ import json
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -40,7 +41,9 @@ ENGINES = ("quarto", "embedded")
 ASSETS = Path(__file__).with_name("assets")
 # Order matters: code is dropped and tables wrapped before numbering; callouts go last so
 # their titles (taken from headings) leave the table of contents.
-LUA_FILTERS = ("presentation.lua", "crossref.lua", "callout.lua")
+LUA_FILTERS = ("presentation.lua", "typst-tables.lua", "crossref.lua", "callout.lua")
+# The filter both engines run for the PDF: Typst sizes table columns to their content.
+TABLE_WIDTHS_FILTER = ASSETS / "typst-tables.lua"
 CSS = ASSETS / "report.css"
 TYPST_HEADER = ASSETS / "report.typ"
 TIMEOUT_SECONDS = 600
@@ -53,23 +56,18 @@ EMBED = re.compile(r"^[ \t]*\{\{<\s*embed\s+([^\s#]+\.ipynb)#([\w-]+)\s*>\}\}[ \
 SECTIONS = re.compile(r"^[ \t]*\{\{<\s*sections\s+([\w-]+)\s*>\}\}[ \t]*$", re.M)
 # Quarto's include shortcode, alone on its line; expanded first, relative to the including file.
 INCLUDE = re.compile(r"^[ \t]*\{\{<\s*include\s+(\S+)\s*>\}\}[ \t]*$", re.M)
+# Any embed's notebook, for staging the notebooks a report needs.
+EMBEDDED_NOTEBOOK = re.compile(r"\{\{<\s*embed\s+([^\s#>]+\.ipynb)#")
+# Outputs that make Quarto load remote scripts.
+SCRIPTED_MIMES = ("text/html", "application/javascript")
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 # Quarto's own date keywords, which pandoc would print literally.
 TODAY = ("today", "now", "last-modified")
 
-# Defaults under the template's front matter; `format: {html: ..., typst: ...}` overrides
-# both, as in Quarto.
-DEFAULT_METADATA: dict[str, dict] = {
-    "html": {"lang": "en-GB", "toc": True, "toc-title": "Contents"},
-    "typst": {
-        "lang": "en-GB",
-        "toc": True,
-        "toc-title": "Contents",
-        "papersize": "a4",
-        "margin": {"x": "2cm", "y": "2.5cm"},
-        "page-numbering": "1",
-    },
-}
+# The reports' Quarto project file (beside the templates): the options every report shares.
+PROJECT_FILE = "_quarto.yml"
+# Typst rules Quarto's own template needs: its table figures may break across pages.
+QUARTO_TYPST_HEADER = ASSETS / "quarto.typ"
 
 
 class RenderError(PspEvalError):
@@ -139,8 +137,42 @@ def instantiate(
         return value
 
     result = SHORTCODE.sub(substitute, text)
-    _front_matter(result, template)  # still valid YAML after substitution?
-    return write_text(dest, result)
+    metadata, body = _front_matter(result, template)  # still valid YAML after substitution?
+    project = project_options(template.parent)
+    if not project:
+        return write_text(dest, result)
+    merged = yaml.safe_dump(_merge(project, metadata), allow_unicode=True, sort_keys=False)
+    return write_text(dest, f"---\n{merged}---\n{body}")
+
+
+def project_options(folder: Path) -> dict:
+    """The shared options of `folder/_quarto.yml` (without its `project` key), or none.
+
+    The instantiated report lives in the results folder, outside the Quarto project, so
+    `instantiate` copies these into its front matter for either engine to read.
+    """
+    path = Path(folder) / PROJECT_FILE
+    if not path.is_file():
+        return {}
+    try:
+        options = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise RenderError(f"{path} does not parse as YAML:\n{error}") from error
+    if not isinstance(options, dict):
+        raise RenderError(f"{path} should be a mapping of Quarto options")
+    return {key: value for key, value in options.items() if key != "project"}
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """`over` on top of `base`, mappings merged key by key (Quarto's own merge of project and
+    document options)."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _expand_includes(path: Path, including: tuple[Path, ...], sections: Sequence[str] = ()) -> str:
@@ -224,19 +256,53 @@ def render(qmd: Path, html: Path, pdf: Path, *, engine: str = "auto") -> str:
 
 
 def _render_quarto(qmd: Path, html: Path, pdf: Path) -> None:
-    """`quarto render` once per format, then move each output where it was asked for."""
-    for to, extra, dest in (
-        ("html", ["-M", "embed-resources:true", "-M", "notebook-links:false"], html),
-        ("typst", [], pdf),
-    ):
-        _run(
-            ["quarto", "render", qmd.name, "--to", to, *extra],
-            cwd=qmd.parent,
-            what=f"quarto render {qmd} --to {to}",
-        )
-        produced = qmd.with_suffix(dest.suffix)
-        with temporary_path(dest) as tmp:
-            shutil.move(produced, tmp)
+    """`quarto render` once per format in a folder of its own, then move each output where it
+    was asked for.
+
+    The folder holds the report and copies of the notebooks it embeds without their HTML
+    outputs: Quarto adds remote jQuery and RequireJS to a page when any cell of an embedded
+    notebook has one (a DataFrame shown for the notebook's reader), and the report embeds
+    only Markdown and SVG.
+    """
+    with tempfile.TemporaryDirectory(prefix=".quarto-", dir=qmd.parent) as folder:
+        staged = Path(folder) / qmd.name
+        shutil.copyfile(qmd, staged)
+        for name in sorted(set(EMBEDDED_NOTEBOOK.findall(qmd.read_text(encoding="utf-8")))):
+            _without_html_outputs(qmd.parent / name, Path(folder) / name)
+        for to, extra, dest in (
+            ("html", [], html),
+            (
+                "typst",
+                [
+                    *("-M", f"include-in-header:{QUARTO_TYPST_HEADER}"),
+                    *("-M", f"filters:[{json.dumps(str(TABLE_WIDTHS_FILTER))}]"),
+                ],
+                pdf,
+            ),
+        ):
+            _run(
+                ["quarto", "render", staged.name, "--to", to, *extra],
+                cwd=staged.parent,
+                what=f"quarto render {qmd} --to {to}",
+            )
+            with temporary_path(dest) as tmp:
+                shutil.move(staged.with_suffix(dest.suffix), tmp)
+
+
+def _without_html_outputs(source: Path, dest: Path) -> None:
+    """Copy an executed notebook, dropping HTML and JavaScript outputs that have another
+    representation (DataFrames keep their text)."""
+    if not source.is_file():
+        raise RenderError(f"{dest.parent}: the report embeds {source}, which does not exist")
+    notebook = nbformat.read(source, as_version=4)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if set(data) - set(SCRIPTED_MIMES):
+                for mime in SCRIPTED_MIMES:
+                    data.pop(mime, None)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, dest)
 
 
 def _render_embedded(qmd: Path, html: Path, pdf: Path) -> None:
@@ -384,11 +450,10 @@ def _front_matter(text: str, source: Path) -> tuple[dict, str]:
 
 
 def _format_metadata(metadata: dict, to: str) -> dict:
-    """Front matter for one output format: defaults < top-level keys < `format.<to>` keys."""
+    """Front matter for one output format: top-level keys < `format.<to>` keys."""
     formats = metadata.get("format")
     specific = formats.get(to) if isinstance(formats, dict) else None
     merged = {
-        **DEFAULT_METADATA[to],
         **{key: value for key, value in metadata.items() if key != "format"},
         **(specific if isinstance(specific, dict) else {}),
     }

@@ -1,0 +1,52 @@
+"""Quarto and the embedded engine give the same reports: the same text, sections, numbers,
+figure and table captions and cross-references (they differ in the engine they name)."""
+
+import pytest
+from browser_check import CHROMIUM, CHROMIUM_ARGS, available
+from playwright.sync_api import sync_playwright
+
+pytestmark = pytest.mark.slow
+
+# What a reader reads on a report page, outside the navigation and the title block; the
+# provenance table's engine row is a table cell of its own and is left out.
+CONTENT = """() => {
+  const root = document.querySelector('main') || document.body;
+  const outside = el => el.closest('nav, #TOC, #quarto-margin-sidebar, #title-block-header');
+  const text = el => el.innerText.replace(/\\s+/g, ' ').trim();
+  const all = selector => [...root.querySelectorAll(selector)].filter(el => !outside(el));
+  return {
+    sections: all('h2, h3').map(text),
+    captions: all('figcaption, caption').map(text).filter(t => /^(Figure|Table) \\d+/.test(t)),
+    references: all('a[href^="#fig-"], a[href^="#tbl-"]').map(
+      a => `${text(a)} -> ${a.getAttribute('href')}`),
+    text: all('p, li').map(text).filter(Boolean),
+    cells: all('td, th').map(text).filter(t => t !== 'quarto' && t !== 'embedded'),
+  };
+}"""
+
+
+def _content(browser, html):
+    page = browser.new_page()
+    page.route("**/*", lambda route, request: route.abort())  # nothing remote
+    page.goto(html.as_uri(), wait_until="load")
+    content = page.evaluate(CONTENT)
+    page.close()
+    return content
+
+
+def test_both_engines_give_the_same_reports(small_site, quarto_site):
+    if not available():
+        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
+    embedded_pages = sorted((small_site / "reports/_site/demo").glob("*.html"))
+    assert embedded_pages
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for embedded in embedded_pages:
+                quarto = quarto_site / "reports/_site/demo" / embedded.name
+                expected, got = _content(browser, embedded), _content(browser, quarto)
+                for part in ("sections", "captions", "references", "text", "cells"):
+                    assert got[part] == expected[part], f"{embedded.name}: {part} differ"
+                assert any(c.startswith("Table 1") for c in expected["captions"])
+        finally:
+            browser.close()
