@@ -22,7 +22,8 @@ def test_every_page_opens_cleanly_offline_on_desktop_and_phone(rendered_site):
     site = rendered_site / "reports/_site"
     checks = check_site(site, rendered_site / "screenshots")
     pages = {c.page for c in checks}
-    assert len(pages) == 1 + 3 + 2  # the index, trial and two hub reports, need and monitoring
+    # the index, three briefs, the trial and two hub reports, need and monitoring
+    assert len(pages) == 1 + 3 + 3 + 2
     problems = [f"{c.page.name} [{c.width}]: {p}" for c in checks for p in c.problems]
     assert not problems, "\n".join(problems)
     assert all(c.screenshot.stat().st_size > 5_000 for c in checks)

@@ -53,6 +53,7 @@ def test_dry_run_plans_every_job(tmp_path):
         "score": 1,
         "notebook": 4 * scopes + 2,  # four analyses per scope, need and monitoring once
         "render": scopes,
+        "render_brief": scopes,  # the funder brief of the trial and of each hub
         "render_standalone": 2,
         "settings": 4 + 2 + 1,  # each analysis's part of the run's config, and the data steps'
         "hub_sheet": scopes,  # the trial's rows for process, payment and need; each hub's
@@ -101,6 +102,7 @@ def test_whole_pipeline_on_a_small_demo(small_site):
     assert jobs == {
         "notebook": readers_of_process * len(scopes),
         "render": len(scopes),
+        "render_brief": len(scopes),
         "index": 1,
         "audit": 1,
         "all": 1,
@@ -125,6 +127,7 @@ def test_whole_pipeline_on_a_small_demo(small_site):
         "hub_sheet": 2,
         "notebook": 2 * 2 + 2,  # process and payment for the hub and the trial; need, monitoring
         "render": 2,
+        "render_brief": 2,
         "render_standalone": 2,
         "index": 1,
         "audit": 1,
