@@ -68,6 +68,7 @@ TODAY = ("today", "now", "last-modified")
 PROJECT_FILE = "_quarto.yml"
 # Typst rules Quarto's own template needs: its table figures may break across pages.
 QUARTO_TYPST_HEADER = ASSETS / "quarto.typ"
+QUARTO_CSS = ASSETS / "quarto.css"
 
 
 class RenderError(PspEvalError):
@@ -270,7 +271,7 @@ def _render_quarto(qmd: Path, html: Path, pdf: Path) -> None:
         for name in sorted(set(EMBEDDED_NOTEBOOK.findall(qmd.read_text(encoding="utf-8")))):
             _without_html_outputs(qmd.parent / name, Path(folder) / name)
         for to, extra, dest in (
-            ("html", [], html),
+            ("html", ["-M", f"css:[{json.dumps(str(QUARTO_CSS))}]"], html),
             (
                 "typst",
                 [
