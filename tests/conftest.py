@@ -85,3 +85,10 @@ def shipped_settings(analysis: str, root: Path = ROOT, **overrides) -> dict:
     config = {**shipped_config(root), **overrides}
     catalogue = plan.load_catalogue(root)
     return plan.job_settings(config, catalogue, analysis, root=root, labels=plan.arm_labels(config))
+
+
+@pytest.fixture(params=("embedded", "quarto"))
+def rendered_site(request) -> Path:
+    """The small demo's project folder as rendered by one engine: the browser and PDF checks
+    run on both (Quarto's skipped, saying why, where Quarto is not installed)."""
+    return request.getfixturevalue("small_site" if request.param == "embedded" else "quarto_site")
