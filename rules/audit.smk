@@ -8,17 +8,18 @@ rule audit:
         reports=all_reports,
         index=f"{SITE}/index.html",
         tables=AUDITED_TABLES,
+        raw=raw_files,
     output:
         f"{RESULTS}/{TRIAL}/audit.json",
     log:
         f"logs/{TRIAL}/audit.log",
+    localrule: True
     conda:
         "../envs/psp-eval.yaml"
     threads: 1
     params:
-        site=lambda wildcards, input: Path(input.reports[0]).parent,
-        results=lambda wildcards, output: Path(output[0]).parent,
-        raw=RAW,
+        results=lambda wildcards, input: Path(input.tables[0]).parents[1],
+        raw=raw_folder,
     shell:
-        "psp-eval audit {params.site} {input.index} --results {params.results}"
+        "psp-eval audit {input.reports} {input.index} --results {params.results}"
         " --data-dir {params.raw} --report {output} > {log} 2>&1"

@@ -55,7 +55,6 @@ CONFIG_FILES = sorted(
 # The SAP lock, once made: every report states whether the plan changed since, so locking
 # (or relocking) rerenders them.
 SAP_LOCK = [LOCK_FILE] if Path(LOCK_FILE).exists() else []
-CONFIG_ARGS = " ".join(f"--config-file {path}" for path in CONFIG_FILES)
 # Blinded analysis (psp-eval run --blinded): the clean step writes a dummy allocation and the
 # reports name the arms A and B (psp_eval.governance.blinding).
 BLINDED = bool(config.get("blinded", False))
@@ -131,6 +130,20 @@ def clean_tables(wildcards):
     ]
 
 
+def raw_files(wildcards):
+    """Every file of the raw data folder: a report's provenance hashes them all (so a pod or
+    a storage plugin must stage them all) and the audit looks for identifiers in them.
+    """
+    raw_tables(wildcards)  # names a missing folder
+    return sorted(str(path) for path in RAW.glob("*.*") if path.is_file())
+
+
+def config_args(*inputs):
+    """The config files a report's provenance hashes, as the command's arguments, from the
+    job's inputs (staged, wherever the job runs)."""
+    return " ".join(f"--config-file {path}" for paths in inputs for path in paths)
+
+
 def existing_raw_tables(wildcards):
     """The raw tables there are (monitoring and the reports' provenance take them as they
     are; validate, which needs them all, names any missing one)."""
@@ -189,6 +202,14 @@ def upstream_results(wildcards):
             for need in reads(wildcards.analysis).get("trial_results", [])
         ]
     return upstream
+
+
+def notebook_group(wildcards):
+    """A cluster job per scope for the notebooks that read only their own scope (the trial's
+    payment, run alone, would make every hub's group wait for the whole trial group)."""
+    if reads(wildcards.analysis).get("trial_results"):
+        return None
+    return f"notebooks-{wildcards.scope}"
 
 
 def settings_values(wildcards):

@@ -59,8 +59,9 @@ rule score:
     threads: 1
     params:
         clean=lambda wildcards, input: Path(input.measures).parent,
+        out=lambda wildcards, output: Path(output.scores).parent,
     shell:
-        "psp-eval score {params.clean} --settings {input.settings} --out {params.clean}"
+        "psp-eval score {params.clean} --settings {input.settings} --out {params.out}"
         " > {log} 2>&1"
 
 

@@ -24,6 +24,8 @@ rule notebook:
         out_dir=directory(f"{RESULTS}/{{trial}}/{{scope}}/{{analysis}}"),
     log:
         "logs/{trial}/{scope}/{analysis}.log",
+    group:
+        notebook_group
     conda:
         "../envs/psp-eval.yaml"
     threads: 1

@@ -7,10 +7,11 @@ RENDER_SHELL = (
     " --data-dir {params.raw} {params.configs}{params.blinded} > {log} 2>&1"
 )
 # What a report is rendered from besides results: the config files (for the provenance
-# record), but not the hub sheet, whose rows reach each report through its own notebooks, so
-# one hub's edit rerenders that hub's report only (the provenance block still hashes the sheet
-# as it is at render time).
+# record). The hub sheet is one of them, but its rows reach each report through its own
+# notebooks, so it is an `ancient` input: staged like the others, yet one hub's edit rerenders
+# that hub's report only (the provenance block hashes the sheet as it is at render time).
 REPORT_CONFIG = [path for path in CONFIG_FILES if path != config["hubs"]]
+HUB_SHEET_CONFIG = [ancient(config["hubs"])] if config["hubs"] in CONFIG_FILES else []
 TREATED, CONTROL = ARM_LABELS.values()  # the treated arm first
 # A funder brief per report scope, when the run has the analyses it quotes.
 BRIEF_SCOPES = (
@@ -22,11 +23,12 @@ rule render:
     """Instantiate the scope's report template and render it to self-contained HTML and PDF."""
     input:
         unpack(scope_results),
-        raw=existing_raw_tables,
+        raw=raw_files,
         template=report_template,
         project="reports/_quarto.yml",
         partials=report_partials,
         config=REPORT_CONFIG,
+        hub_sheet=HUB_SHEET_CONFIG,
         sap_lock=SAP_LOCK,
     output:
         qmd=f"{RESULTS}/{{trial}}/{{scope}}/report.qmd",
@@ -44,7 +46,7 @@ rule render:
         analyses=analysis_args(SECTIONED),
         treated=TREATED,
         control=CONTROL,
-        configs=CONFIG_ARGS,
+        configs=lambda wildcards, input: config_args(input.config, input.hub_sheet),
         engine=config["render"]["engine"],
         blinded=render_blinded,
     shell:
@@ -54,12 +56,15 @@ rule render:
 rule render_standalone:
     """Render a trial-wide report of its own (need, monitoring) from its notebook."""
     input:
-        raw=existing_raw_tables,
+        raw=raw_files,
         notebook=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}.ipynb",
         out_dir=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}",
+        # the sections' trial results: the report's data cut falls back to theirs
+        sections=[f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{a}" for a in SECTIONED],
         template="reports/{report}.qmd",
         project="reports/_quarto.yml",
         config=REPORT_CONFIG,
+        hub_sheet=HUB_SHEET_CONFIG,
         sap_lock=SAP_LOCK,
     output:
         qmd=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}-report.qmd",
@@ -77,7 +82,7 @@ rule render_standalone:
         analyses=lambda wildcards: analysis_args([wildcards.report, *SECTIONED]),
         treated=TREATED,
         control=CONTROL,
-        configs=CONFIG_ARGS,
+        configs=lambda wildcards, input: config_args(input.config, input.hub_sheet),
         engine=config["render"]["engine"],
         blinded=render_blinded,
     shell:
@@ -119,7 +124,7 @@ rule render_brief:
 rule index:
     """The index page: one link per report, for funders and LAs."""
     input:
-        raw=existing_raw_tables,
+        raw=raw_files,
         reports=all_reports,
         briefs=[
             f"{SITE}/{TRIAL}/{s}-brief.{e}"
@@ -128,6 +133,8 @@ rule index:
         ],
         hubs=config["hubs"],
         results=[f"{RESULTS}/{TRIAL}/{TRIAL_SCOPE}/{a}" for a in ANALYSES],
+        templates=[f"reports/{name}.qmd" for name in STANDALONE],  # their titles
+        config=REPORT_CONFIG,
         sap_lock=SAP_LOCK,
     output:
         f"{SITE}/index.html",
@@ -142,7 +149,12 @@ rule index:
         raw=raw_folder,
         results=lambda wildcards, input: Path(input.results[0]).parents[2],
         hubs=lambda wildcards, input: f"--hubs {input.hubs} " if SECTIONED else "",
-        configs=CONFIG_ARGS,
+        configs=lambda wildcards, input: config_args(input.config, [input.hubs]),
+        reports_dir=lambda wildcards, input: (
+            f" --reports-dir {Path(input.templates[0]).parent}"
+            if input.templates
+            else ""
+        ),
         reports=" ".join(
             [
                 *(["--briefs"] if BRIEF_SCOPES else []),
@@ -153,4 +165,4 @@ rule index:
     shell:
         "psp-eval index --trial {params.trial} {params.hubs}--results-dir {params.results}"
         " --out {output} --title 'psp-eval: {params.trial}' --data-dir {params.raw}"
-        " {params.configs} {params.reports} > {log} 2>&1"
+        " {params.configs} {params.reports}{params.reports_dir} > {log} 2>&1"

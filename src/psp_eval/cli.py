@@ -188,6 +188,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
         analyses=args.analysis,
         standalone=args.report,
         briefs=args.briefs,
+        reports_dir=args.reports_dir,
     )
     prov = _provenance(args)
     index.build_index(entries, Path(args.out), title=args.title, provenance=prov)
@@ -429,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", type=Path, default=Path("results"))
     p.add_argument(
         "--report", action="append", default=[], help="a standalone report (reports/NAME.qmd)"
+    )
+    p.add_argument(
+        "--reports-dir", type=Path, default=Path("reports"), help="the standalone reports' sources"
     )
     p.add_argument("--out", type=Path, required=True, help="index.html in the site folder")
     p.add_argument("--briefs", action="store_true", help="link each scope's funder brief first")

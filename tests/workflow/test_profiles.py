@@ -1,21 +1,34 @@
-"""The cluster profiles: every job of the demo DAG gets the resources its profile gives its rule.
+"""The cluster profiles: every job of the demo DAG gets the resources its profile gives its rule,
+and every path a job's command names is one a pod or storage plugin stages.
 
 A dry run with the profile resolves each job's threads and resources as a real submission
-would (the executor plugins are installed: the `cluster` extra is in the lock), and prints them
-per job; those are compared with the profile's own numbers, rule by rule.
+would (with the executor plugins of the cluster environment, .venv-cluster, which `make test`
+makes), and prints them per job; those are compared with the profile's own numbers, rule by
+rule. Kubernetes cannot run here (no cluster): its dry run is what is tested.
 """
 
+import importlib.util
 import re
+import shlex
 
 import pytest
 import yaml
 
 from conftest import BIN, ROOT, project_copy, run_command
+from psp_eval.engine import pipeline
 
 PROFILES = ["slurm", "kubernetes"]
+CLUSTER_BIN = ROOT / pipeline.CLUSTER_VENV / "bin"
 # What a real run needs from the user, given here so that the dry run can go ahead.
 USER_ENV = {"kubernetes": ["PSP_EVAL_IMAGE=registry.example.org/psp-eval:test"]}
 RULE = re.compile(r"^rule (\w+):", re.MULTILINE)
+# Where the fs storage plugin stages a job's files (relative to the folder of the run).
+STAGED = ".snakemake/storage/"
+
+needs_cluster_env = pytest.mark.skipif(
+    not (CLUSTER_BIN / "snakemake").exists(),
+    reason=f"no {pipeline.CLUSTER_VENV} (the cluster executor plugins): run `make cluster`",
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,26 +43,65 @@ def _workflow_rules():
     return rules - {"all"}
 
 
+def _snakemake(project, name, *args, env=()):
+    command = [str(CLUSTER_BIN / "snakemake"), "--profile", f"profiles/{name}", *args]
+    path = f"PATH={CLUSTER_BIN}:/usr/bin:/bin"
+    return run_command(["env", path, *env, *command], project, check=False)
+
+
 def _dry_run(project, name):
-    """Snakemake's dry run with the profile: one (rule, wildcards, threads, resources) a job."""
-    args = [str(BIN / "snakemake"), "--profile", f"profiles/{name}", "--dry-run"]
-    result = run_command(["env", *USER_ENV.get(name, []), *args], project, check=False)
+    """Snakemake's dry run with the profile: one (rule, wildcards, threads, resources, shell
+    command) a job, group jobs' members included."""
+    result = _snakemake(project, name, "--dry-run", "--printshellcmds", env=USER_ENV.get(name, []))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:\n)", result.stdout + result.stderr):
-        head = re.match(r"(?:local)?rule (\w+):\n", block)
+    text = result.stdout + result.stderr
+    for block in re.split(r"\n(?=(?: {4})?(?:local)?rule \w+:\n)", text):
+        head = re.match(r"( *)(?:local)?rule (\w+):\n", block)
         if not head:
             continue
-        fields = dict(re.findall(r"^    (\w+): (.*)$", block, re.MULTILINE))
+        fields = dict(re.findall(rf"^{head.group(1)} {{4}}(\w+): (.*)$", block, re.MULTILINE))
         resources = dict(item.split("=", 1) for item in fields["resources"].split(", "))
+        command = re.search(r"^\s*Shell command: (.*)$", block, re.MULTILINE)
         jobs.append(
-            (head.group(1), fields.get("wildcards", ""), fields.get("threads", "1"), resources)
+            (
+                head.group(2),
+                fields.get("wildcards", ""),
+                fields.get("threads", "1"),
+                resources,
+                command.group(1) if command else "",
+            )
         )
     return jobs
 
 
 def _profile(name):
     return yaml.safe_load((ROOT / "profiles" / name / "config.yaml").read_text())
+
+
+def test_local_environment_has_no_cluster_executor_plugin():
+    """Snakemake imports every plugin it finds at each start; the SLURM one runs `scontrol`,
+    which waits ~10 s where SLURM's client is installed and no controller answers."""
+    for plugin in ("slurm", "slurm_jobstep", "kubernetes"):
+        assert importlib.util.find_spec(f"snakemake_executor_plugin_{plugin}") is None, plugin
+
+
+@needs_cluster_env
+def test_run_with_a_cluster_profile_uses_the_cluster_environment():
+    assert pipeline.snakemake_python(ROOT, ["--profile", "profiles/slurm"]) == (
+        CLUSTER_BIN / "python"
+    )
+    assert pipeline.snakemake_python(ROOT, ["--profile=profiles/kubernetes"]) == (
+        CLUSTER_BIN / "python"
+    )
+    assert pipeline.snakemake_python(ROOT, ["--cores", "2"]) == BIN / "python"
+
+
+def test_a_cluster_profile_without_the_cluster_environment_says_make_cluster(tmp_path):
+    (tmp_path / "profiles/slurm").mkdir(parents=True)
+    (tmp_path / "profiles/slurm/config.yaml").write_text("executor: slurm\n")
+    with pytest.raises(pipeline.PipelineError, match="make cluster"):
+        pipeline.snakemake_python(tmp_path, ["--profile", "profiles/slurm"])
 
 
 @pytest.mark.parametrize("name", PROFILES)
@@ -61,6 +113,7 @@ def test_profile_names_every_rule_of_the_workflow(name):
     assert set(profile["set-threads"]) == rules
 
 
+@needs_cluster_env
 @pytest.mark.parametrize("name", PROFILES)
 def test_dry_run_gives_every_job_its_rules_resources(project, name):
     profile = _profile(name)
@@ -68,7 +121,7 @@ def test_dry_run_gives_every_job_its_rules_resources(project, name):
     rules = {rule for rule, *_ in jobs}
     assert rules == _workflow_rules() | {"all"}  # the whole DAG of a fresh project
     assert len(jobs) == 38  # 2 hubs: the same count as the workflow test's full run
-    for rule, wildcards, threads, resources in jobs:
+    for rule, wildcards, threads, resources, _ in jobs:
         assert "<TBD>" not in resources.values(), (rule, wildcards, resources)
         if rule == "all":
             continue
@@ -79,11 +132,34 @@ def test_dry_run_gives_every_job_its_rules_resources(project, name):
         assert int(threads) == profile["set-threads"][rule], (rule, wildcards)
 
 
-def test_kubernetes_profile_refuses_to_run_without_an_image(project):
-    result = run_command(
-        [str(BIN / "snakemake"), "--profile", "profiles/kubernetes", "--dry-run"],
-        project,
-        check=False,
-    )
+def _named_paths(command):
+    """Every word of a shell command (or the value of `-p name=value`) that names a file or
+    folder."""
+    for word in shlex.split(command):
+        value = word.partition("=")[2] if re.match(r"^\w+=", word) else word
+        if "/" in value:
+            yield value
+
+
+@needs_cluster_env
+def test_every_path_a_kubernetes_job_names_is_staged(project):
+    """A pod sees only what the storage plugin staged: a path in a command that is not under
+    the staging folder (a config file, the raw data folder) would be missing there."""
+    commands = [command for *_, command in _dry_run(project, "kubernetes") if command]
+    assert len(commands) >= 20  # every shell rule's jobs
+    unstaged = {
+        path
+        for command in commands
+        for path in _named_paths(command)
+        if (not path.startswith(STAGED) and (project / path).exists()) or path.startswith("/")
+    }
+    assert not unstaged, f"paths a pod would not have: {sorted(unstaged)}"
+
+
+@needs_cluster_env
+def test_kubernetes_profile_without_an_image_says_so_in_one_line(project):
+    result = _snakemake(project, "kubernetes", "--dry-run")
     assert result.returncode != 0
-    assert "PSP_EVAL_IMAGE" in result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("Using profile")]
+    assert len(lines) == 1 and "set PSP_EVAL_IMAGE" in lines[0], result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

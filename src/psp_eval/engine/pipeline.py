@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -21,8 +22,47 @@ WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs", "notebooks", "reports"
 BLINDED_CONFIG = ("blinded=True", "results_dir=results/blinded", "site_dir=reports/_site/blinded")
 
 
+# The environment of the cluster executor plugins (`make cluster`): kept out of .venv because
+# Snakemake imports every installed plugin at each start, and the SLURM plugin then runs
+# `scontrol`, which waits ~10 s where SLURM's client is installed but no controller answers.
+CLUSTER_VENV = ".venv-cluster"
+
+
 class PipelineError(PspEvalError, RuntimeError):
     """The pipeline could not start or did not finish."""
+
+
+def _profile_executor(root: Path, args: list[str]) -> str | None:
+    """The executor a `--profile DIR` among snakemake's arguments names, if any."""
+    for i, arg in enumerate(args):
+        if arg.startswith("--profile="):
+            name = arg.partition("=")[2]
+        elif arg == "--profile" and i + 1 < len(args):
+            name = args[i + 1]
+        else:
+            continue
+        config = root / name / "config.yaml"
+        if config.is_file():
+            return yaml.safe_load(config.read_text(encoding="utf-8")).get("executor")
+    return None
+
+
+def snakemake_python(root: Path, args: list[str]) -> Path:
+    """The Python that runs Snakemake: this one, unless a profile's executor plugin is not
+    installed here; then the cluster environment's, which `make cluster` makes."""
+    executor = _profile_executor(root, args)
+    if executor is None:
+        return Path(sys.executable)
+    plugin = f"snakemake_executor_plugin_{executor.replace('-', '_')}"
+    if importlib.util.find_spec(plugin) is not None:
+        return Path(sys.executable)
+    python = root / CLUSTER_VENV / "bin" / "python"
+    if not python.exists():
+        raise PipelineError(
+            f"the {executor} executor is installed in {CLUSTER_VENV}, which does not exist:"
+            " run `make cluster` first"
+        )
+    return python
 
 
 def copy_workflow(source: Path, dest: Path) -> Path:
@@ -65,7 +105,8 @@ def run(
     results and site folders of its own (BLINDED_CONFIG) unless `config` names others.
 
     The virtual environment's `bin` goes first on PATH so the rules' `psp-eval` calls use
-    this same installation, whether or not the user activated it.
+    this same installation, whether or not the user activated it (for a cluster profile, the
+    cluster environment's: see snakemake_python).
     """
     root = Path(root or Path.cwd())
     if not (root / "Snakefile").exists():
@@ -76,7 +117,8 @@ def run(
     if blinded:
         given = {item.partition("=")[0] for item in config}
         config = [item for item in BLINDED_CONFIG if item.partition("=")[0] not in given] + config
-    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--show-failed-logs"]
+    python = snakemake_python(root, extra or [])
+    cmd = [str(python), "-m", "snakemake", "--cores", str(cores), "--show-failed-logs"]
     if config:
         cmd += ["--config", *config]
     if dry_run:
@@ -87,7 +129,7 @@ def run(
 
     clear_stale_locks(root)  # the lock a killed run left would block this one
     env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
     started = time.perf_counter()
     from psp_eval.engine.progress import FULL_OUTPUT_ARGS, run_summarised  # standard library only
 
