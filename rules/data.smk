@@ -7,6 +7,8 @@ rule validate:
         report=f"{RESULTS}/{{trial}}/validation.json",
     log:
         "logs/{trial}/validate.log",
+    group:
+        "data"  # one cluster job: validate, clean and score run in a row
     conda:
         "../envs/psp-eval.yaml"
     threads: 1
@@ -30,6 +32,8 @@ rule clean:
         marker=f"{CLEAN}/{BLINDING_MARKER}",
     log:
         "logs/{trial}/clean.log",
+    group:
+        "data"
     conda:
         "../envs/psp-eval.yaml"
     threads: 1
@@ -54,6 +58,8 @@ rule score:
         outcomes=f"{CLEAN}/outcomes.parquet",
     log:
         "logs/{trial}/score.log",
+    group:
+        "data"
     conda:
         "../envs/psp-eval.yaml"
     threads: 1

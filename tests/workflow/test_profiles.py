@@ -97,7 +97,8 @@ def test_run_with_a_cluster_profile_uses_the_cluster_environment():
     assert pipeline.snakemake_python(ROOT, ["--cores", "2"]) == BIN / "python"
 
 
-def test_a_cluster_profile_without_the_cluster_environment_says_make_cluster(tmp_path):
+def test_a_cluster_profile_without_the_cluster_environment_says_make_cluster(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline.sys, "prefix", str(tmp_path / ".venv"))
     (tmp_path / "profiles/slurm").mkdir(parents=True)
     (tmp_path / "profiles/slurm/config.yaml").write_text("executor: slurm\n")
     with pytest.raises(pipeline.PipelineError, match="make cluster"):

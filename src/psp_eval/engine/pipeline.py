@@ -49,20 +49,22 @@ def _profile_executor(root: Path, args: list[str]) -> str | None:
 
 def snakemake_python(root: Path, args: list[str]) -> Path:
     """The Python that runs Snakemake: this one, unless a profile's executor plugin is not
-    installed here; then the cluster environment's, which `make cluster` makes."""
+    installed here; then the cluster environment's, which `make cluster` makes beside .venv."""
     executor = _profile_executor(root, args)
     if executor is None:
         return Path(sys.executable)
     plugin = f"snakemake_executor_plugin_{executor.replace('-', '_')}"
     if importlib.util.find_spec(plugin) is not None:
         return Path(sys.executable)
-    python = root / CLUSTER_VENV / "bin" / "python"
-    if not python.exists():
-        raise PipelineError(
-            f"the {executor} executor is installed in {CLUSTER_VENV}, which does not exist:"
-            " run `make cluster` first"
-        )
-    return python
+    # in the project, or beside this environment (a copy of the workflow run from its .venv)
+    for folder in dict.fromkeys([root, Path(sys.prefix).parent]):
+        python = folder / CLUSTER_VENV / "bin" / "python"
+        if python.exists():
+            return python
+    raise PipelineError(
+        f"the {executor} executor is installed in {CLUSTER_VENV}, which does not exist:"
+        " run `make cluster` first"
+    )
 
 
 def copy_workflow(source: Path, dest: Path) -> Path:

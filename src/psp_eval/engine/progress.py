@@ -37,6 +37,9 @@ _NOISE = re.compile(
     r"ignored|Singularity containers: ignored|Assuming unrestricted shared filesystem usage\."
     r"|Using (?:workflow specific )?profiles? .*|Select jobs to execute\.\.\.|Execute \d+ jobs"
     r"\.\.\.|Submitted job \d+ with external jobid .*|Shell command: .*|Elapsed time: .*"
+    # the SLURM plugin when no slurm_account is set: sbatch then uses the user's default account
+    r"|No SLURM account given, trying to guess\.|Unable to guess SLURM account\. Trying to"
+    r" proceed without\."
 )
 
 
