@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from psp_eval.engine.atomic import temporary_path
@@ -351,9 +353,9 @@ TABLES: dict[str, Table] = {
 
 
 # --- Validation ---------------------------------------------------------------------------
-# Every table is read as text, typed column by column (strict formats, so a date typed the
-# American way is an error, not a silent guess), then checked cell by cell and across tables
-# with vectorised pandas. Problems carry spreadsheet row numbers (the header is row 1; for
+# Every table is read as text into Arrow columns, typed column by column with Arrow compute
+# (strict formats, so a date typed the American way is an error, not a silent guess), then
+# checked cell by cell and across tables with vectorised pandas. Problems carry spreadsheet row numbers (the header is row 1; for
 # Parquet, row n is record n - 1) so a researcher can open the file and find them.
 
 HUBS_SHEET = Table(
@@ -368,8 +370,11 @@ HUBS_SHEET = Table(
     description="config/hubs.tsv: the hubs of the trial (not a data table)",
 )
 
+TEXT = pd.StringDtype("pyarrow")
+"""Text held in Arrow buffers: a tenth of the memory of Python strings, and no conversion."""
+
 DTYPES = {
-    "str": "string",
+    "str": TEXT,
     "int": "Int64",
     "float": "float64",
     "bool": "boolean",
@@ -598,12 +603,65 @@ def _read_file(table: Table, path: Path, sep: str = ",") -> tuple[_Loaded | None
 
 
 def _read_text(path: Path, sep: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Cells as text, indexed by spreadsheet row. A well-formed file is parsed by Arrow; any
+    other (wrong widths, bad quoting, not UTF-8, a doubtful header) by the csv module, which
+    finds and words each structural problem instead of padding, cutting or guessing."""
+    data = path.read_bytes()
+    if not data or data.isspace():
+        return None, [Problem(path.name, (), None, "has a header row", "an empty file")]
+    raw = _arrow_cells(data, sep)
+    if raw is None:
+        return _csv_cells(path.name, data, sep)
+    return raw, []
+
+
+def _arrow_cells(data: bytes, sep: str) -> pd.DataFrame | None:
+    """The cells of a well-formed CSV (unique header names, every row as wide as the header,
+    UTF-8, strict quotes), parsed by Arrow into text columns; None for any other file."""
+    first_line = data.split(b"\n", 1)[0]
+    try:
+        header = next(csv.reader([first_line.decode("utf-8-sig").rstrip("\r")], delimiter=sep))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+    if len(header) < 2 or len(set(header)) < len(header):
+        return None
+    quoted = b'"' in data
+    try:
+        cells = pa_csv.read_csv(
+            pa.py_buffer(data),
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=sep, newlines_in_values=quoted, ignore_empty_lines=False
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.large_string()),
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        if quoted:  # Arrow reads '"a"b' as 'ab'; the csv module's strict mode refuses it
+            text = io.StringIO(data.decode("utf-8-sig"), newline="")
+            for _ in csv.reader(text, delimiter=sep, strict=True):
+                pass
+    except (pa.ArrowInvalid, UnicodeDecodeError, csv.Error):
+        return None
+    blank_rows = np.ones(cells.num_rows, dtype=bool)
+    for column in cells.columns:
+        blank_rows &= _blank(column)
+    raw = cells.to_pandas(types_mapper={pa.large_string(): TEXT}.get)
+    raw.index = np.arange(2, cells.num_rows + 2)
+    return raw[~blank_rows] if blank_rows.any() else raw
+
+
+def _blank(cells: pa.ChunkedArray) -> np.ndarray:
+    """Cells that are empty or only spaces."""
+    return pc.equal(pc.utf8_trim_whitespace(cells), "").to_numpy(zero_copy_only=False)
+
+
+def _csv_cells(file: str, data: bytes, sep: str) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Cells as text, indexed by spreadsheet row; the csv module (not pandas) so that rows
     with too few or too many fields are reported instead of silently padded or cut."""
-    file = path.name
-    data = path.read_bytes()
-    if not data.strip():
-        return None, [Problem(file, (), None, "has a header row", "an empty file")]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -636,7 +694,7 @@ def _read_text(path: Path, sep: str) -> tuple[pd.DataFrame | None, list[Problem]
         problems.append(Problem(file, tuple(rows[wrong].tolist()), None, rule, counts))
     keep = ~wrong & ~empty
     raw = pd.DataFrame([r for r, k in zip(body, keep) if k], columns=header, index=rows[keep])
-    return raw.loc[:, ~raw.columns.duplicated()], problems
+    return raw.loc[:, ~raw.columns.duplicated()].astype(TEXT), problems
 
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that failed to decode, kept as surrogates
@@ -717,7 +775,7 @@ def _parquet_as_text(path: Path, table: Table) -> tuple[pd.DataFrame, list[Probl
             text[name] = values.dt.strftime(fmt).fillna("")
         else:
             text[name] = values.astype(object).map(lambda v: "" if pd.isna(v) else str(v))
-    return pd.DataFrame(text).set_axis(np.arange(2, len(df) + 2)), problems
+    return pd.DataFrame(text, dtype=TEXT).set_axis(np.arange(2, len(df) + 2)), problems
 
 
 def _check_columns(table: Table, raw: pd.DataFrame, file: str) -> list[Problem]:
@@ -735,6 +793,9 @@ def _check_columns(table: Table, raw: pd.DataFrame, file: str) -> list[Problem]:
     return problems
 
 
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
 def _parse(text: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
     """Typed values of a text column, NA where the cell is blank or does not parse, and the
     mask of cells that did not parse.
@@ -742,20 +803,35 @@ def _parse(text: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
     Strings are kept exactly (' sffc' stays ' sffc' and fails its allowed values); other kinds
     ignore surrounding spaces. Whole numbers may be written 3.0 (as spreadsheets export them).
     """
-    clean = text.str.strip()
-    blank = clean.eq("").to_numpy()
+    cells = pa.array(text.array, type=pa.large_string())
+    clean = pc.utf8_trim_whitespace(cells)
+    blank = pc.equal(clean, "").to_numpy(zero_copy_only=False)
     if kind == "str":
-        values = pd.array(np.where(blank, None, text.to_numpy()), dtype=DTYPES[kind])
+        if blank.any():
+            cells = pc.if_else(pa.array(blank), pa.scalar(None, pa.large_string()), cells)
+        values = pd.arrays.ArrowStringArray(cells)
     elif kind in ("int", "float"):
-        number = pd.to_numeric(clean, errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(number) & ((np.round(number) == number) if kind == "int" else True)
-        values = pd.array(np.where(ok, number, np.nan), dtype=DTYPES[kind])
+        well_formed = pc.match_substring_regex(clean, _NUMBER)
+        number = pc.cast(pc.if_else(well_formed, clean, None), pa.float64())
+        number = number.to_numpy(zero_copy_only=False)  # nulls become NaN
+        ok = np.isfinite(number)
+        if kind == "int":
+            ok &= np.round(number) == number
+            values = pd.arrays.IntegerArray(np.where(ok, number, 0).astype("int64"), ~ok)
+        else:
+            values = np.where(ok, number, np.nan)
     elif kind == "bool":
-        values = pd.array(clean.str.lower().map(_BOOLS).to_numpy(), dtype=DTYPES[kind])
+        code = pc.index_in(pc.utf8_lower(clean), value_set=pa.array(list(_BOOLS)))
+        code = code.to_numpy(zero_copy_only=False)  # nulls become NaN
+        truth = np.array(list(_BOOLS.values()))
+        known = ~np.isnan(code)
+        values = pd.arrays.BooleanArray(truth[np.where(known, code, 0).astype(int)], ~known)
     else:
         fmt, pattern = _DATE_FORMATS[kind]
-        well_formed = np.where(clean.str.fullmatch(pattern, na=False), clean.to_numpy(), None)
-        values = pd.to_datetime(well_formed, format=fmt, errors="coerce").as_unit("ns")
+        well_formed = pc.match_substring_regex(clean, f"^{pattern}$")
+        date = pc.strptime(pc.if_else(well_formed, clean, None), fmt, "ns", error_is_null=True)
+        real = pc.equal(pc.strftime(date, fmt), clean)  # Arrow reads 2024-02-30 as 1 March
+        values = pc.if_else(real, date, None).to_numpy(zero_copy_only=False)
     typed = pd.Series(values, index=text.index)
     return typed, pd.Series(typed.isna().to_numpy() & ~blank, index=text.index)
 
