@@ -225,6 +225,23 @@ def test_instantiate_refuses_values_that_are_not_numbers_or_text(scope, template
         render.instantiate(template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE)
 
 
+def test_pounds_before_a_number_read_as_money_with_a_true_minus(scope, template):
+    (scope / "process" / "numbers.json").write_text(
+        '{"n_randomised": -2495, "pct_consented": 1234.5, "data_cut": "x"}'
+    )
+    template.write_text(
+        "Net £{{< num process.n_randomised >}}, saved £{{< num process.pct_consented >}}, "
+        "price £{{< var scope >}}."
+    )
+    text = render.instantiate(
+        template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE
+    ).read_text()
+    assert "Net \u2212£2,495, saved £1,234.5, price £north" in text
+    template.write_text("£{{< num process.data_cut >}}")
+    with pytest.raises(RenderError, match=r"hub.qmd:1: .*amount of money, not 'x'"):
+        render.instantiate(template, scope / "hub.qmd", variables=VARIABLES, provenance=PROVENANCE)
+
+
 # --- the embedded engine -------------------------------------------------------------------
 
 

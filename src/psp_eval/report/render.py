@@ -48,8 +48,9 @@ CSS = ASSETS / "report.css"
 TYPST_HEADER = ASSETS / "report.typ"
 TIMEOUT_SECONDS = 600
 
-# {{< name args >}}, Quarto's shortcode syntax (one line).
-SHORTCODE = re.compile(r"\{\{<\s*([A-Za-z][\w-]*)\s*(.*?)\s*>\}\}")
+# {{< name args >}}, Quarto's shortcode syntax (one line). A "£" just before a `num` makes it
+# money, so that a negative amount reads "−£2,495", as in the tables, not "£-2,495".
+SHORTCODE = re.compile(r"(?P<pounds>£)?\{\{<\s*(?P<name>[A-Za-z][\w-]*)\s*(?P<argument>.*?)\s*>\}\}")
 # An embed the embedded engine can expand: alone on its line, naming one labelled cell.
 EMBED = re.compile(r"^[ \t]*\{\{<\s*embed\s+([^\s#]+\.ipynb)#([\w-]+)\s*>\}\}[ \t]*$", re.M)
 # The project's sections shortcode, alone on its line: the partials of the chosen analyses.
@@ -113,12 +114,14 @@ def instantiate(
     numbers: dict[Path, dict] = {}
 
     def substitute(match: re.Match[str]) -> str:
-        name, argument = match.group(1), match.group(2)
+        name, argument, pounds = match["name"], match["argument"], match["pounds"] or ""
         where = f"{template}:{_line_of(text, match.start())}"
         if name == "embed":
             return match.group(0)
         if name == "num":
             value = _number(argument, dest.parent, numbers, where)
+            if pounds:
+                value = _pounds(value, where)
         elif name == "var":
             if argument not in variables:
                 known = ", ".join(sorted(variables)) or "none"
@@ -133,6 +136,8 @@ def instantiate(
                 f"{where}: unknown shortcode {match.group(0)} "
                 "(known: include, embed, num, var, provenance)"
             )
+        if name != "num":
+            value = pounds + value  # a "£" before another shortcode stays as it was
         if match.start() < front_end:
             return value.replace("\\", "\\\\").replace('"', '\\"')
         return value
@@ -233,6 +238,15 @@ def _number(reference: str, folder: Path, cache: dict[Path, dict], where: str) -
         raise RenderError(f"{where}: {key!r} in {path} is {value!r}; expected a number or text")
     # Thousands separators; decimals keep exactly the digits the notebook rounded to.
     return value if isinstance(value, str) else f"{value:,}"
+
+
+def _pounds(number: str, where: str) -> str:
+    """"£2,495" or "−£2,495" (a true minus sign before the £) for a formatted number."""
+    negative = number.startswith("-")
+    digits = number.removeprefix("-")
+    if not re.fullmatch(r"[\d,]+(?:\.\d+)?", digits):
+        raise RenderError(f"{where}: £{{{{< num >}}}} needs an amount of money, not {number!r}")
+    return f"\u2212£{digits}" if negative else f"£{digits}"
 
 
 def _line_of(text: str, position: int) -> int:

@@ -9,11 +9,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import StrMethodFormatter
 
-from psp_eval.present.figures.style import ARM_COLOURS, CATEGORY_COLOURS, figure
-
-GBP = StrMethodFormatter("£{x:,.0f}")
+from psp_eval.present.figures.style import ARM_COLOURS, CATEGORY_COLOURS, figure, money_axis
+from psp_eval.present.tables import money
 
 
 def _axes(width: float = 7.0, height: float = 3.6) -> tuple[Figure, plt.Axes]:
@@ -32,9 +30,9 @@ def npv_distribution(draws: pd.DataFrame, column: str = "npv") -> Figure:
     ax.hist(values[~below], bins=bins, color="#009E73", alpha=0.85, label="Benefits exceed costs")
     ax.axvline(0, color="0.2", linewidth=1)
     ax.axvline(
-        values.mean(), color="0.2", linestyle="--", linewidth=1, label=f"Mean £{values.mean():,.0f}"
+        values.mean(), color="0.2", linestyle="--", linewidth=1, label=f"Mean {money(values.mean())}"
     )
-    ax.xaxis.set_major_formatter(GBP)
+    money_axis(ax.xaxis)
     ax.set_xlabel("Net present value per family allocated to SFFC (£)")
     ax.set_ylabel("Monte Carlo draws")
     ax.legend(frameon=False, fontsize=8)
@@ -54,7 +52,7 @@ def tornado_chart(table: pd.DataFrame, base_npv: float, top: int = 10) -> Figure
     ax.axvline(base_npv, color="0.2", linewidth=1)
     ax.axvline(0, color="0.5", linestyle=":", linewidth=1)
     ax.set_yticks(y, rows["label"], fontsize=8)
-    ax.xaxis.set_major_formatter(GBP)
+    money_axis(ax.xaxis)
     ax.set_xlabel("NPV per family (£); solid line: base case, dotted: break-even")
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     return fig
@@ -72,7 +70,7 @@ def ce_plane(draws: pd.DataFrame, effect: str = "sdq_effect", max_points: int = 
                color="0.1", marker="x", s=50, label="Mean")  # fmt: skip
     ax.axhline(0, color="0.3", linewidth=1)
     ax.axvline(0, color="0.3", linewidth=1)
-    ax.yaxis.set_major_formatter(GBP)
+    money_axis(ax.yaxis)
     ax.set_xlabel("Reduction in SDQ total difficulties (points; right is better)")
     ax.set_ylabel("Net cost per family (£; below 0 saves money)")
     ax.legend(frameon=False, fontsize=8)
@@ -94,7 +92,7 @@ def stacked_costs(by_quarter: pd.DataFrame) -> Figure:
         bottom += by_quarter[category]
     ax.set_ylabel("Spending (£, cash prices)")
     ax.set_xlabel("Quarter")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("£{x:,.0f}"))
+    money_axis(ax.yaxis)
     ax.tick_params(axis="x", rotation=45)
     ax.legend(frameon=False, fontsize=8, ncols=2)
     return fig
