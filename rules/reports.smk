@@ -93,10 +93,11 @@ rule render_brief:
     """Instantiate the two-page funder brief of one scope and render it to HTML and PDF."""
     input:
         unpack(scope_results),
-        raw=existing_raw_tables,
+        raw=raw_files,
         template="reports/brief.qmd",
         project="reports/_quarto.yml",
         config=REPORT_CONFIG,
+        hub_sheet=HUB_SHEET_CONFIG,
         sap_lock=SAP_LOCK,
     output:
         qmd=f"{RESULTS}/{{trial}}/{{scope}}/brief.qmd",
@@ -114,7 +115,7 @@ rule render_brief:
         analyses=analysis_args(SECTIONED),
         treated=TREATED,
         control=CONTROL,
-        configs=CONFIG_ARGS,
+        configs=lambda wildcards, input: config_args(input.config, input.hub_sheet),
         engine=config["render"]["engine"],
         blinded=render_blinded,
     shell:

@@ -1,4 +1,8 @@
-"""Two clean runs with the same inputs and seed give the same results and reports.
+"""What "the same results and reports" means when two runs are compared.
+
+The slow tests compare runs with these helpers: a run killed and resumed (test_recovery) and a
+run on SLURM (test_slurm) each against the clean local run `small_site`, so they also show that
+two runs with the same inputs and seed agree.
 
 Tables, figures, `numbers.json` and the clean Parquet tables are compared byte for byte; the
 reports (HTML, the instantiated .qmd and .typ, PDF text) may differ only in the render
@@ -11,10 +15,6 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-
-import pytest
-
-from conftest import BIN, project_copy, run_command
 
 TRIAL = "demo"
 # provenance.collect's "generated_utc": the one thing allowed to differ between reports.
@@ -110,15 +110,3 @@ def test_the_comparison_sees_a_changed_figure_and_ignores_the_render_time(tmp_pa
     assert differences(first, second) == [f"differs: results/{TRIAL}/trial/process/figures/b.svg"]
     (second / "reports/_site/extra.html").write_text("")
     assert "only in second: reports/_site/extra.html" in differences(first, second)
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (poppler-utils)")
-def test_two_clean_runs_give_the_same_results_and_reports(small_site, tmp_path):
-    # small_site is one clean run (seed 7, 2 hubs, 200 families); this is a second, elsewhere.
-    again = project_copy(tmp_path / "again", n_hubs=2, n_las=4, n_families=200)
-    run_command([str(BIN / "psp-eval"), "run", "--cores", "2"], again)
-    kinds = compared_kinds(again)
-    assert all(kinds.values()), kinds
-    assert compared_kinds(small_site) == kinds
-    assert differences(small_site, again) == []

@@ -50,7 +50,9 @@ TIMEOUT_SECONDS = 600
 
 # {{< name args >}}, Quarto's shortcode syntax (one line). A "£" just before a `num` makes it
 # money, so that a negative amount reads "−£2,495", as in the tables, not "£-2,495".
-SHORTCODE = re.compile(r"(?P<pounds>£)?\{\{<\s*(?P<name>[A-Za-z][\w-]*)\s*(?P<argument>.*?)\s*>\}\}")
+SHORTCODE = re.compile(
+    r"(?P<pounds>£)?\{\{<\s*(?P<name>[A-Za-z][\w-]*)\s*(?P<argument>.*?)\s*>\}\}"
+)
 # An embed the embedded engine can expand: alone on its line, naming one labelled cell.
 EMBED = re.compile(r"^[ \t]*\{\{<\s*embed\s+([^\s#]+\.ipynb)#([\w-]+)\s*>\}\}[ \t]*$", re.M)
 # The project's sections shortcode, alone on its line: the partials of the chosen analyses.
@@ -241,7 +243,7 @@ def _number(reference: str, folder: Path, cache: dict[Path, dict], where: str) -
 
 
 def _pounds(number: str, where: str) -> str:
-    """"£2,495" or "−£2,495" (a true minus sign before the £) for a formatted number."""
+    """ "£2,495" or "−£2,495" (a true minus sign before the £) for a formatted number."""
     negative = number.startswith("-")
     digits = number.removeprefix("-")
     if not re.fullmatch(r"[\d,]+(?:\.\d+)?", digits):

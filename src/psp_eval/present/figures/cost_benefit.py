@@ -30,7 +30,11 @@ def npv_distribution(draws: pd.DataFrame, column: str = "npv") -> Figure:
     ax.hist(values[~below], bins=bins, color="#009E73", alpha=0.85, label="Benefits exceed costs")
     ax.axvline(0, color="0.2", linewidth=1)
     ax.axvline(
-        values.mean(), color="0.2", linestyle="--", linewidth=1, label=f"Mean {money(values.mean())}"
+        values.mean(),
+        color="0.2",
+        linestyle="--",
+        linewidth=1,
+        label=f"Mean {money(values.mean())}",
     )
     money_axis(ax.xaxis)
     ax.set_xlabel("Net present value per family allocated to SFFC (£)")
