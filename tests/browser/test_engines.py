@@ -17,17 +17,28 @@ CONTENT = """() => {
   return {
     sections: all('h2, h3').map(text),
     captions: all('figcaption, caption').map(text).filter(t => /^(Figure|Table) \\d+/.test(t)),
-    references: all('a[href^="#fig-"], a[href^="#tbl-"]').map(
+    // Quarto also links each caption to itself with an empty anchor: references have text.
+    references: all('a[href^="#fig-"], a[href^="#tbl-"]').filter(a => text(a)).map(
       a => `${text(a)} -> ${a.getAttribute('href')}`),
-    text: all('p, li').map(text).filter(Boolean),
-    cells: all('td, th').map(text).filter(t => t !== 'quarto' && t !== 'embedded'),
+    // A list item's text once: the embedded engine joins a partial's bullets and an embedded
+    // cell's into one loose list (<li><p>), Quarto keeps two tight ones (<li>).
+    text: all('p, li').filter(el => !(el.tagName === 'P' && el.parentElement.tagName === 'LI'))
+      .map(text).filter(Boolean),
+    cells: all('td, th').map(text).filter(t => t !== 'quarto' && t !== 'embedded')
+      .map(t => t.replace(/\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} UTC/g, '<render time>')),
   };
 }"""
 
 
 def _content(browser, html):
     page = browser.new_page()
-    page.route("**/*", lambda route, request: route.abort())  # nothing remote
+    # nothing remote: only the page's own file (and any file beside it) may load
+    page.route(
+        "**/*",
+        lambda route, request: (
+            route.continue_() if request.url.startswith("file:") else route.abort()
+        ),
+    )
     page.goto(html.as_uri(), wait_until="load")
     content = page.evaluate(CONTENT)
     page.close()
