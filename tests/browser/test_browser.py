@@ -40,9 +40,10 @@ def test_pdf_pages_are_not_blank_and_match_the_html_sections(rendered_site, tmp_
         ).stdout
         pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M)[1])
         assert pages >= 2, f"{pdf.name} has {pages} page(s)"
-        prefix = tmp_path / pdf.stem
-        subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(prefix)], check=True)
-        images = sorted(tmp_path.glob(f"{pdf.stem}-*.png"))
+        folder = tmp_path / pdf.stem  # one each: "leeds-*.png" would match leeds-brief's too
+        folder.mkdir()
+        subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(folder / "page")], check=True)
+        images = sorted(folder.glob("page-*.png"))
         assert len(images) == pages
         for image in images:
             darkest, _ = Image.open(image).convert("L").getextrema()

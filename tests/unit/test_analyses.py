@@ -226,3 +226,6 @@ def test_markdown_table_prints_cells_as_formatted():
     assert lines[1] == "|:------|------:|-------:|----:|----:|"  # text left, numbers right
     assert lines[2] == "| SFFC  | 1,234 |  0.380 | 1.5 | [c] |"  # "0.380" kept, not 0.38
     assert lines[3] == "| usual |     5 | <0.001 |   – |   7 |"
+    wrapped = markdown_table(pd.DataFrame({"key": ["cost_benefit: npv_per_family_gbp", "a_b"]}))
+    assert "npv_\u200bper_\u200bfamily_\u200bgbp" in wrapped  # may wrap in a narrow column
+    assert "cost_benefit:" in wrapped and "| a_b " in wrapped  # one "_": short, left whole

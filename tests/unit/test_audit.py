@@ -8,11 +8,13 @@ import shutil
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import run_command
 from psp_eval.governance import audit as audit_module
 from psp_eval.governance.audit import AuditError, audit
+from psp_eval.report.outputs import markdown_table
 
 PDFTOTEXT = shutil.which("pdftotext")
 needs_pdftotext = pytest.mark.skipif(PDFTOTEXT is None, reason="needs poppler-utils (pdftotext)")
@@ -174,6 +176,19 @@ def test_a_planted_identifier_is_caught(tmp_path, identifier, kind):
     assert len(result.findings) == 1, result.findings
     finding = result.findings[0]
     assert identifier in finding.text and kind in finding.rule
+
+
+def test_wrap_points_in_a_table_cell_hide_no_identifier(tmp_path):
+    # markdown_table lets long snake_case names wrap with zero-width spaces; a raw id with
+    # underscores must still be seen whole
+    data = tmp_path / "raw"
+    data.mkdir()
+    (data / "referrals.csv").write_text("family_id,la_code\nfam_leeds_0017,E08000035\n")
+    cell = markdown_table(pd.DataFrame({"Source": ["fam_leeds_0017"]})).splitlines()[-1]
+    assert "\u200b" in cell
+    table = _table("Sources", ["Source"], [[cell.strip("| ")]])
+    found = audit(_page(tmp_path, *CLEAN_PARTS, table), data_dir=data).findings
+    assert [f.text for f in found] == ["fam_leeds_0017"]
 
 
 def test_an_identifier_column_is_caught(tmp_path):

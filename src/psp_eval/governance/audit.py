@@ -289,6 +289,7 @@ class _Html(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._skip:
             return
+        data = data.replace(ZERO_WIDTH_SPACE, "")  # wrap points in long names hide nothing
         if self._cell is not None:
             self._cell.append(data)
         elif self._caption is not None:
@@ -307,6 +308,9 @@ class _Html(HTMLParser):
     def close(self) -> None:
         super().close()
         self._flush_text()
+
+
+ZERO_WIDTH_SPACE = "\u200b"
 
 
 def _squash(text: str) -> str:
@@ -362,7 +366,7 @@ def pdf_text(path: Path) -> str | None:
     )
     if result.returncode != 0:
         raise AuditError(f"{path}: pdftotext could not read it: {result.stderr.strip()}")
-    return result.stdout
+    return result.stdout.replace(ZERO_WIDTH_SPACE, "")
 
 
 def raw_identifiers(data_dir: Path) -> set[str]:

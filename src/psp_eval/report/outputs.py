@@ -29,13 +29,20 @@ matplotlib.rcParams["svg.hashsalt"] = "psp-eval"
 matplotlib.rcParams["svg.fonttype"] = "none"
 
 
+# A name such as delivery_cost_per_sffc_family_gbp is one word to the PDF's table layout and
+# runs out of a narrow column; a zero-width space after each "_" lets it wrap there.
+SNAKE_CASE = re.compile(r"\b[A-Za-z0-9]+(?:_[A-Za-z0-9]+){2,}\b")
+WRAP_HERE = "\u200b"
+
+
 def _cell_text(value: object) -> str:
-    """A cell as the report prints it: integers with thousands separators, missing as a dash."""
+    """A cell as the report prints it: integers with thousands separators, missing as a dash,
+    and long snake_case names (a number's key, for reviewers) free to wrap after each "_"."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "–"
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
         return f"{int(value):,}"
-    return str(value)
+    return SNAKE_CASE.sub(lambda match: match[0].replace("_", "_" + WRAP_HERE), str(value))
 
 
 def _numeric_text(text: str) -> bool:
