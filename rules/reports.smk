@@ -58,9 +58,7 @@ rule render_standalone:
     input:
         raw=raw_files,
         notebook=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}.ipynb",
-        out_dir=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}",
-        # the sections' trial results: the report's data cut falls back to theirs
-        sections=[f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{a}" for a in SECTIONED],
+        out_dir=f"{RESULTS}/{{trial}}/{TRIAL_SCOPE}/{{report}}",  # its only results
         template="reports/{report}.qmd",
         project="reports/_quarto.yml",
         config=REPORT_CONFIG,
@@ -79,7 +77,7 @@ rule render_standalone:
         raw=raw_folder,
         scope=TRIAL_SCOPE,
         name=SCOPE_NAMES[TRIAL_SCOPE],
-        analyses=lambda wildcards: analysis_args([wildcards.report, *SECTIONED]),
+        analyses=lambda wildcards: analysis_args([wildcards.report]),
         treated=TREATED,
         control=CONTROL,
         configs=lambda wildcards, input: config_args(input.config, input.hub_sheet),

@@ -218,7 +218,8 @@ def test_blinded_pipeline(tmp_path):
     assert not (project / "results/demo").exists() and not (project / "reports/_site/demo").exists()
 
     names = {p.stem for p in site.glob("*.html")} - {"monitoring"}
-    assert {"trial", "need"} < names and len(names) == 4  # trial, need and 2 hubs
+    # trial, need and 2 hubs, and the funder briefs of the trial and the hubs (blinded too)
+    assert {"trial", "need", "trial-brief"} < names and len(names) == 4 + 3
     for name in sorted(names):
         html = (site / f"{name}.html").read_text(encoding="utf-8")
         text = re.sub(r"<[^>]+>", " ", html)

@@ -29,6 +29,9 @@ def test_index_lists_trial_hubs_then_standalone_reports(tmp_path):
     reports = tmp_path / "reports"
     reports.mkdir()
     (reports / "need.qmd").write_text('---\ntitle: "Need and reach"\n---\n\nText\n')
+    need = tmp_path / "results/demo/trial/need/numbers.json"
+    need.parent.mkdir(parents=True)
+    need.write_text(json.dumps({"data_cut": "2025-03-31"}))  # its SSDA903 extract
     entries = index_entries(
         "demo",
         hubs,
@@ -43,7 +46,8 @@ def test_index_lists_trial_hubs_then_standalone_reports(tmp_path):
         ("leeds", "Leeds and West Yorkshire", "hub"),
         ("need", "Need and reach", "need"),
     ]
-    assert {e["data_cut"] for e in entries} == {"2026-03-25"}  # need has none: the trial's
+    # the trial and hub reports by the trial's cut; a standalone report by its own data
+    assert [e["data_cut"] for e in entries] == ["2026-03-25", "2026-03-25", "2025-03-31"]
     assert entries[1]["pdf"].endswith("demo/leeds.pdf")
 
 

@@ -50,7 +50,7 @@ def test_whole_years_are_flagged_and_an_extract_without_one_is_refused():
 def test_year_numbers_average_the_whole_years_only():
     overall = show.profile_by_year(CLASSIFIED, RULES)
     numbers = show.year_numbers(CLASSIFIED, overall, RULES)
-    assert numbers["extract_date"] == "2025-06-30"
+    assert numbers["extract_date"] == numbers["data_cut"] == "2025-06-30"
     assert (numbers["first_year"], numbers["last_year"], numbers["n_years"]) == (
         "2022-23",
         "2024-25",

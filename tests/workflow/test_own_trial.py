@@ -54,8 +54,8 @@ def test_no_report_index_or_table_names_a_demo_hub(own_trial):
     )
     texts = _site_texts(own_trial)
     texts |= {p: p.read_text() for p in (own_trial / "results/mytrial").rglob("tables/*.csv")}
-    # the index, the trial's and each hub's report, need and monitoring
-    assert len([p for p in texts if p.suffix == ".html"]) == 1 + 1 + 2 + 2
+    # the index, the trial's and each hub's report and brief, need and monitoring
+    assert len([p for p in texts if p.suffix == ".html"]) == 1 + (1 + 2) * 2 + 2
     found = {
         str(p.relative_to(own_trial)): words.findall(t) for p, t in texts.items() if words.search(t)
     }

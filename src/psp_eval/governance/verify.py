@@ -44,7 +44,7 @@ COMPARED = ("**/numbers.json", "**/tables/*.csv")
 OWN_KEYS = ("trial", "results_dir", "site_dir")
 WHOLE_FILE = "(whole file)"
 #: Rules that only present results (reports, index): the rerun leaves them out.
-PRESENTATION_RULES = ("render", "render_standalone", "index")
+PRESENTATION_RULES = ("render", "render_standalone", "render_brief", "index")
 
 
 class VerifyError(PspEvalError, RuntimeError):

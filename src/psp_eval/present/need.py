@@ -96,8 +96,10 @@ def year_numbers(classified: pd.DataFrame, overall: pd.DataFrame, rules) -> dict
     done = overall[overall["complete"]]
     complete = done["year"].tolist()
     share = 100 * done["children_fitting"].sum() / done["children_starting"].sum()
+    extract = classified.attrs["extract_date"].date().isoformat()
     return {
-        "extract_date": classified.attrs["extract_date"].date().isoformat(),
+        "extract_date": extract,
+        "data_cut": extract,  # the need report (and its index entry) is dated by its extract
         "first_year": complete[0],
         "last_year": complete[-1],
         "n_years": len(complete),

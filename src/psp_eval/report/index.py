@@ -74,7 +74,7 @@ def index_entries(
             name,
             report_title(reports_dir / f"{name}.qmd"),
             name,
-            data_cut(trial_dir, [name, *analyses]),
+            data_cut(trial_dir, [name]),  # a standalone report is dated by its own data
         )
         for name in standalone
     ]
