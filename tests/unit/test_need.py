@@ -302,3 +302,22 @@ def test_families_supported_by_hub_counts_sffc_families_with_support():
     out = need.families_supported_by_hub(referrals, randomisation, support, las)
     assert out.set_index("hub_id")["families_supported"].to_dict() == {"h1": 1, "h2": 1}
     assert out["delivery_years"].tolist() == pytest.approx([731 / 365.25] * 2)
+
+
+def test_periods_list_their_legal_statuses_as_one_join_per_period_would():
+    """The vectorised ls_all is what a "|".join of each period's distinct statuses (in order)
+    gives, on demo-drawn episodes with legal-status changes; and the counts follow."""
+    from psp_eval.data import demo as synth
+
+    tables = synth.national_ssda903(n_las=8, n_episodes=8_000, seed=2).tables
+    episodes, header = tables["ssda903_episodes"], tables["ssda903_header"]
+    periods = need.periods_of_care(episodes)
+    ordered = episodes.sort_values(["la_code", "CHILD", "DECOM"], kind="stable")
+    period = periods.index.repeat(periods["n_episodes"])
+    joined = ordered.groupby(period)["LS"].agg(lambda ls: "|".join(dict.fromkeys(ls)))
+    assert periods["ls_all"].tolist() == joined.tolist()
+    assert periods["ls_all"].str.contains("|", regex=False).any()  # changes are exercised
+    throughout = ProfileRules(legal_status_rule="throughout")
+    out = need.classify_periods(periods, header, throughout)
+    expected = periods["ls_all"].map(lambda s: set(s.split("|")) <= {"V2"})
+    assert out["legal"].tolist() == expected.tolist()

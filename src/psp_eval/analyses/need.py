@@ -122,9 +122,26 @@ def periods_of_care(
     # the DEC of the last episode, empty while it is open (groupby "last" would skip NaT)
     periods.insert(3, "end", ep.drop_duplicates("_period", keep="last").set_index("_period")[end])
     statuses = ep[["_period", legal_status]].drop_duplicates().astype({legal_status: str})
-    periods["ls_all"] = statuses.groupby("_period")[legal_status].agg("|".join)
+    periods["ls_all"] = _join_in_order(statuses["_period"].to_numpy(), statuses[legal_status])
     periods.insert(2, "period", periods.groupby(["la_code", "CHILD"]).cumcount() + 1)
     return periods.reset_index(drop=True)
+
+
+def _join_in_order(group: np.ndarray, text: pd.Series, sep: str = "|") -> pd.Series:
+    """`text` "|"-joined per `group` (sorted, as `_period` is), in order: one vectorised step
+    per position within a group (a few), not one Python call per group (a million)."""
+    values = text.to_numpy(dtype=object)
+    first = np.ones(len(group), dtype=bool)
+    first[1:] = group[1:] != group[:-1]
+    position = np.arange(len(group)) - np.maximum.accumulate(
+        np.where(first, np.arange(len(group)), 0)
+    )
+    owner = np.cumsum(first) - 1  # the group of each row, 0, 1, ...
+    joined = values[first].copy()
+    for k in range(1, int(position.max(initial=0)) + 1):
+        at = position == k
+        joined[owner[at]] = joined[owner[at]] + sep + values[at]
+    return pd.Series(joined, index=pd.Index(group[first], name=text.index.name), dtype=object)
 
 
 def _age_years(dob: pd.Series, on: pd.Series) -> pd.Series:
@@ -181,7 +198,9 @@ def classify_periods(
         out["legal"] = out["ls_entry"].isin(rules.legal_status)
     else:
         allowed = set(rules.legal_status)
-        out["legal"] = out["ls_all"].map(lambda s: set(s.split("|")) <= allowed)
+        codes, combinations = pd.factorize(out["ls_all"])  # a few distinct, not one a period
+        within = np.array([set(c.split("|")) <= allowed for c in combinations], dtype=bool)
+        out["legal"] = within[codes]
     out["short"] = ~is_open & (out["days"] < rules.max_days)
     if rules.open_short == "include":
         out["short"] = out["short"] | censored
