@@ -106,7 +106,8 @@ def periods_of_care(
         raise NeedError(f"episodes lack column(s) {', '.join(missing)}")
     if episodes[start].isna().any():
         raise NeedError(f"{start} is empty on {int(episodes[start].isna().sum())} episode(s)")
-    ep = episodes.sort_values([la, child, start], kind="stable").reset_index(drop=True)
+    used = list(dict.fromkeys([la, child, start, end, rne, rec, legal_status]))
+    ep = episodes[used].sort_values([la, child, start], kind="stable").reset_index(drop=True)
     same_child = ep[la].eq(ep[la].shift()) & ep[child].eq(ep[child].shift())
     linked = ep[rec].shift().eq("X1") & ep[end].shift().eq(ep[start])
     new = ~same_child | ep[rne].eq("S").fillna(False) | ~linked.fillna(False)
