@@ -108,10 +108,10 @@ def periods_of_care(
         raise NeedError(f"{start} is empty on {int(episodes[start].isna().sum())} episode(s)")
     used = list(dict.fromkeys([la, child, start, end, rne, rec, legal_status]))
     ep = episodes[used].sort_values([la, child, start], kind="stable").reset_index(drop=True)
-    same_child = ep[la].eq(ep[la].shift()) & ep[child].eq(ep[child].shift())
-    linked = ep[rec].shift().eq("X1") & ep[end].shift().eq(ep[start])
-    new = ~same_child | ep[rne].eq("S").fillna(False) | ~linked.fillna(False)
-    ep["_period"] = new.cumsum()
+    same_child = _true(ep[la].eq(ep[la].shift())) & _true(ep[child].eq(ep[child].shift()))
+    linked = _true(ep[rec].shift().eq("X1")) & _true(ep[end].shift().eq(ep[start]))
+    new = ~same_child | _true(ep[rne].eq("S")) | ~linked
+    ep["_period"] = np.cumsum(new)
     grouped = ep.groupby("_period", sort=True)
     periods = grouped.agg(
         la_code=(la, "first"),
@@ -126,6 +126,13 @@ def periods_of_care(
     periods["ls_all"] = _join_in_order(statuses["_period"].to_numpy(), statuses[legal_status])
     periods.insert(2, "period", periods.groupby(["la_code", "CHILD"]).cumcount() + 1)
     return periods.reset_index(drop=True)
+
+
+def _true(mask: pd.Series) -> np.ndarray:
+    """A comparison's result as NumPy booleans, unknown (NA) as False: the same whether the
+    text is NumPy, Python- or Arrow-backed (the contract's tables hold Arrow-backed text,
+    whose comparisons give Arrow booleans, which cannot be summed cumulatively)."""
+    return mask.fillna(False).to_numpy(dtype=bool)
 
 
 def _join_in_order(group: np.ndarray, text: pd.Series, sep: str = "|") -> pd.Series:
@@ -196,7 +203,7 @@ def classify_periods(
     out["status"] = np.select([~is_open, censored], ["closed", "open_censored"], "open")
     out["young"] = out["age_at_start"].le(rules.max_age).astype(bool)
     if rules.legal_status_rule == "entry":
-        out["legal"] = out["ls_entry"].isin(rules.legal_status)
+        out["legal"] = _true(out["ls_entry"].isin(rules.legal_status))
     else:
         allowed = set(rules.legal_status)
         codes, combinations = pd.factorize(out["ls_all"])  # a few distinct, not one a period
