@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import multiprocessing
 import re
 import resource
@@ -166,13 +167,14 @@ def national_clean(folder: Path, episodes: int) -> tuple[Path, dict, float, floa
     contract.write_clean({name: result.tables[name] for name in NATIONAL_TABLES}, clean)
     write_hub_sheet(hubs, "trial", clean / "hubs" / "trial.parquet")
     cleaned = time.perf_counter() - started
-    facts = yaml.safe_load((raw / "national.json").read_text())
+    facts = json.loads((raw / "national.json").read_text())
     return clean, facts, generated, cleaned
 
 
 def national_need(clean: str) -> tuple[float, float]:
     """The need notebook's calls on the clean national tables (in a fresh process): seconds
-    and this process's peak memory (MB). Reach and power need the trial's tables: not here."""
+    (imports of the analysis and presentation modules included) and this process's peak
+    memory (MB). Reach, Scotland and power need the trial's tables: not here."""
     started = time.perf_counter()
     from psp_eval.analyses import need
     from psp_eval.present import need as show
@@ -212,8 +214,8 @@ def need_at_scale(tmp: Path, episodes: int) -> None:
         f"\nNeed at national scale: {facts['n_las']} synthetic LAs, {facts['window'][0]} to "
         f"{facts['window'][1]}, {facts['children']:,} children, {facts['periods']:,} periods"
     )
-    print(f"  generate {n:,} episodes (not counted):       {generated:7.1f} s")
-    print(f"  validate and clean them (not counted):      {cleaned:7.1f} s")
+    print(f"  {f'generate {n:,} episodes (not counted):':<44} {generated:7.1f} s")
+    print(f"  {'validate and clean them (not counted):':<44} {cleaned:7.1f} s")
     goal = "met" if seconds <= NEED_GOAL_SECONDS else "NOT met"
     print(
         f"  need on {n:,} episodes: {seconds:.1f} s (goal ≤ {NEED_GOAL_SECONDS:.0f} s: {goal}),"
