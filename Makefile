@@ -28,7 +28,8 @@ test: $(INSTALLED) $(CLUSTER_INSTALLED)
 test-slow: $(INSTALLED) $(CLUSTER_INSTALLED)
 	$(BIN)/python -m pytest -m "slow or properties"
 
-# Timings and ratios against a naive baseline, and growth from 1k to 50k families (slow).
+# Timings and ratios against a naive baseline, growth from 1k to 50k families (slow), and the
+# need analysis on a million SSDA903 episodes (`benchmarks/pipeline.py --only need` alone).
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/pipeline.py
 

@@ -1,20 +1,29 @@
 """Benchmark the pipeline against a naive baseline, in one process, on the demo trial.
 
-    .venv/bin/python benchmarks/pipeline.py [--no-scale]      (or: make bench)
+    .venv/bin/python benchmarks/pipeline.py [--no-scale] [--only demo|scale|need]  (make bench)
 
 Times, each in a fresh copy of the workflow under a temporary folder:
   (a) naive: the same steps one after another, every notebook through the papermill CLI;
   (b) the pipeline cold with --cores 2;
   (c) the no-op rerun;
   (d) the rerun after changing one hub's row in config/hubs.tsv (and which jobs ran);
-then prints (b)/(a) and (c)/(b), and (unless --no-scale) how a cold run grows from 1,000 to
-10,000 to 50,000 families. The machine is shared and noisy: compare ratios, not seconds.
+then prints (b)/(a) and (c)/(b) ("demo"), how a cold run grows from 1,000 to 10,000 to 50,000
+families ("scale", skipped with --no-scale), and need at national scale ("need"): the need
+analysis on SSDA903 episodes of every (synthetic) LA in England over ten years, about a
+million episodes from the demo generator (`psp-eval synth --national-903`). Generating,
+validating and cleaning them are timed apart; the need time counts what the need notebook
+does with them (reading the clean tables, periods of care, the profile tests, the counts per
+year, hub and LA, the trends, the report tables and the trend figure) in a fresh process,
+whose peak memory is printed too; the goal is 60 s on 2 cores. The machine is shared and
+noisy: compare ratios, not seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
+import multiprocessing
 import re
 import resource
 import shutil
@@ -22,16 +31,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
 
-from psp_eval.data.demo import generate
+from psp_eval.data import contract
+from psp_eval.data.demo import NATIONAL_EPISODES, generate, write_national_ssda903
+from psp_eval.data.scope import load_tables, write_hub_sheet
 from psp_eval.engine.pipeline import copy_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SCALES = ((1_000, 5, 25), (10_000, 10, 50), (50_000, 30, 150))  # families, hubs, LAs
+PARTS = ("demo", "scale", "need")
+NEED_GOAL_SECONDS = 60.0  # need analysis on a million SSDA903 episodes, 2 cores
+NATIONAL_TABLES = ("las", "ssda903_header", "ssda903_episodes")
+RUN = [str(BIN / "psp-eval"), "run", "--cores", "2"]
 
 
 def _run(args: list[str], cwd: Path) -> str:
@@ -133,39 +149,132 @@ def change_one_hub(project: Path) -> str:
     return cells[0]
 
 
+def national_clean(folder: Path, episodes: int) -> tuple[Path, dict, float, float]:
+    """The national SSDA903 tables written (raw CSV), validated and cleaned (Parquet) as the
+    pipeline does; returns the clean folder, the generator's facts and both times."""
+    raw, clean = folder / "raw", folder / "clean"
+    started = time.perf_counter()
+    write_national_ssda903(raw, n_episodes=episodes)
+    generated = time.perf_counter() - started
+    started = time.perf_counter()
+    hubs = contract.read_hubs(raw / "hubs.tsv")
+    result = contract.validate_dir(raw, hubs, {})
+    problems = [p for p in result.problems if Path(p.file).stem in NATIONAL_TABLES]
+    if problems:
+        sys.exit(
+            "the national SSDA903 tables break the contract:\n" + "\n".join(map(str, problems))
+        )
+    contract.write_clean({name: result.tables[name] for name in NATIONAL_TABLES}, clean)
+    write_hub_sheet(hubs, "trial", clean / "hubs" / "trial.parquet")
+    cleaned = time.perf_counter() - started
+    facts = json.loads((raw / "national.json").read_text())
+    return clean, facts, generated, cleaned
+
+
+def national_need(clean: str) -> tuple[float, float]:
+    """The need notebook's calls on the clean national tables (in a fresh process): seconds
+    (imports of the analysis and presentation modules included) and this process's peak
+    memory (MB). Reach, Scotland and power need the trial's tables: not here."""
+    started = time.perf_counter()
+    from psp_eval.analyses import need
+    from psp_eval.present import need as show
+    from psp_eval.present.figures import need as need_figures
+    from psp_eval.present.hubs import hub_names as names_of_hubs
+
+    tables = load_tables(clean, NATIONAL_TABLES, hub_sheet=f"{clean}/hubs/trial.parquet")
+    rules = need.ProfileRules()
+    las, hub_names = tables["las"], names_of_hubs(tables["hubs"])
+    periods = need.periods_of_care(tables["ssda903_episodes"])
+    classified = need.classify_periods(periods, tables["ssda903_header"], rules, None)
+    overall = show.profile_by_year(classified, rules)
+    done = overall[overall["complete"]]
+    complete = done["year"].tolist()
+    show.year_numbers(classified, overall, rules)
+    show.years_table(overall)
+    figure = need_figures.trend_figure(done, show.hub_trend(classified, las, complete), hub_names)
+    show.trend_numbers(done)
+    show.hubs_table(show.per_hub(classified, las, complete, hub_names))
+    la_counts = show.per_la(classified, las, complete, hub_names)
+    show.la_numbers(la_counts)
+    show.las_table(la_counts)
+    need.count_profile(need.with_hub(classified, las), ["hub_id"])  # reach's need per hub
+    seconds = time.perf_counter() - started
+    del figure
+    return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def need_at_scale(tmp: Path, episodes: int) -> None:
+    """Need at national scale: generate and clean (timed apart), then the need analysis."""
+    clean, facts, generated, cleaned = national_clean(tmp / "national", episodes)
+    spawn = multiprocessing.get_context("spawn")  # a fresh process: its own peak memory
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        seconds, peak_mb = pool.submit(national_need, str(clean)).result()
+    n = facts["episodes"]
+    print(
+        f"\nNeed at national scale: {facts['n_las']} synthetic LAs, {facts['window'][0]} to "
+        f"{facts['window'][1]}, {facts['children']:,} children, {facts['periods']:,} periods"
+    )
+    print(f"  {f'generate {n:,} episodes (not counted):':<44} {generated:7.1f} s")
+    print(f"  {'validate and clean them (not counted):':<44} {cleaned:7.1f} s")
+    goal = "met" if seconds <= NEED_GOAL_SECONDS else "NOT met"
+    print(
+        f"  need on {n:,} episodes: {seconds:.1f} s (goal ≤ {NEED_GOAL_SECONDS:.0f} s: {goal}),"
+        f" peak memory {peak_mb:,.0f} MB"
+    )
+    shutil.rmtree(tmp / "national")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-scale", action="store_true", help="skip the 1k/10k/50k table")
+    parser.add_argument(
+        "--only", choices=PARTS, action="append", help="run only this part (may be repeated)"
+    )
+    parser.add_argument(
+        "--episodes", type=int, default=NATIONAL_EPISODES, help="about this many (need)"
+    )
     args = parser.parse_args()
-    run = [str(BIN / "psp-eval"), "run", "--cores", "2"]
+    parts = args.only or [p for p in PARTS if not (p == "scale" and args.no_scale)]
     with tempfile.TemporaryDirectory(prefix="psp-bench-") as tmp:
         tmp = Path(tmp)
-        baseline = naive(_project(tmp / "naive", 1055, 5, 25))
-        project = _project(tmp / "pipeline", 1055, 5, 25)
-        cold, _ = _timed(run, project)
-        noop, _ = _timed(run, project)
-        hub = change_one_hub(project)
-        one_hub, output = _timed(run, project)
-        print("Demo trial (5 hubs, 25 LAs, 1,055 families), 2 cores")
-        print(f"  (a) naive, one notebook at a time (papermill CLI): {baseline:7.1f} s")
-        print(f"  (b) pipeline cold, --cores 2:                     {cold:7.1f} s")
-        print(f"  (c) no-op rerun:                                  {noop:7.1f} s")
-        print(f"  (d) rerun after changing hub {hub!r}:  {one_hub:7.1f} s  ({_job_counts(output)})")
-        print(f"  (b)/(a) = {cold / baseline:.2f}   (c)/(b) = {noop / cold:.3f}")
-        if args.no_scale:
-            return
-        print("\nScale: cold pipeline, 2 cores")
+        if "demo" in parts:
+            demo(tmp)
+        if "scale" in parts:
+            scale(tmp)
+        if "need" in parts:
+            need_at_scale(tmp, args.episodes)
+
+
+def demo(tmp: Path) -> None:
+    """(a)-(d) on the demo trial, and the ratios."""
+    baseline = naive(_project(tmp / "naive", 1055, 5, 25))
+    project = _project(tmp / "pipeline", 1055, 5, 25)
+    cold, _ = _timed(RUN, project)
+    noop, _ = _timed(RUN, project)
+    hub = change_one_hub(project)
+    one_hub, output = _timed(RUN, project)
+    print("Demo trial (5 hubs, 25 LAs, 1,055 families), 2 cores")
+    print(f"  (a) naive, one notebook at a time (papermill CLI): {baseline:7.1f} s")
+    print(f"  (b) pipeline cold, --cores 2:                     {cold:7.1f} s")
+    print(f"  (c) no-op rerun:                                  {noop:7.1f} s")
+    print(f"  (d) rerun after changing hub {hub!r}:  {one_hub:7.1f} s  ({_job_counts(output)})")
+    print(f"  (b)/(a) = {cold / baseline:.2f}   (c)/(b) = {noop / cold:.3f}")
+
+
+def scale(tmp: Path) -> None:
+    """How a cold run grows from 1,000 to 50,000 families."""
+    print("\nScale: cold pipeline, 2 cores")
+    print(
+        f"  {'families':>9} {'hubs':>5} {'LAs':>5} {'seconds':>9} {'s per 1k families':>18} {'peak child MB':>14}"
+    )
+    for families, hubs, las in SCALES:
+        project = _project(tmp / f"scale{families}", families, hubs, las)
+        seconds, _ = _timed(RUN, project)
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(
-            f"  {'families':>9} {'hubs':>5} {'LAs':>5} {'seconds':>9} {'s per 1k families':>18} {'peak child MB':>14}"
+            f"  {families:>9,} {hubs:>5} {las:>5} {seconds:>9.1f} {seconds / families * 1000:>18.2f} {peak_mb:>14.0f}"
         )
-        for families, hubs, las in SCALES:
-            project = _project(tmp / f"scale{families}", families, hubs, las)
-            seconds, _ = _timed(run, project)
-            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            print(
-                f"  {families:>9,} {hubs:>5} {las:>5} {seconds:>9.1f} {seconds / families * 1000:>18.2f} {peak_mb:>14.0f}"
-            )
-            shutil.rmtree(project)
+        shutil.rmtree(project)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,16 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from psp_eval.data import demo as synth
 
     seed = synth.DEFAULT_SEED if args.seed is None else args.seed
+    if args.national_903 is not None:
+        las = synth.NATIONAL_N_LAS if args.las is None else args.las
+        written = synth.write_national_ssda903(
+            args.national_903, seed=seed, n_las=las, n_episodes=args.episodes
+        )
+        print(f"Wrote national SSDA903 tables ({len(written)} files) to {args.national_903}")
+        return 0
+    las = 25 if args.las is None else args.las
     written = synth.generate(
-        args.out, seed=seed, n_hubs=args.hubs, n_las=args.las, n_families=args.families
+        args.out, seed=seed, n_hubs=args.hubs, n_las=las, n_families=args.families
     )
     print(f"Wrote the synthetic trial ({len(written)} files) to {args.out}")
     return 0
@@ -361,11 +369,21 @@ def build_parser() -> argparse.ArgumentParser:
         instrument_options(p)
 
     p = sub.add_parser("synth", help="write the synthetic demo trial")
-    p.add_argument("--out", type=Path, required=True)
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, help="write the demo trial here")
+    where.add_argument(
+        "--national-903",
+        type=Path,
+        metavar="OUT_DIR",
+        help="instead, write SSDA903 tables for every (synthetic) LA in England here",
+    )
     p.add_argument("--seed", type=int, help="random seed (default: the demo's)")
     p.add_argument("--hubs", type=int, default=5)
-    p.add_argument("--las", type=int, default=25)
+    p.add_argument("--las", type=int, help="LAs (default: 25, or 153 with --national-903)")
     p.add_argument("--families", type=int, default=1055)
+    p.add_argument(
+        "--episodes", type=int, default=1_000_000, help="about this many (--national-903)"
+    )
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("validate", help="check a data folder against the data contract")

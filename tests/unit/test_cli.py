@@ -47,6 +47,16 @@ def test_synth_is_byte_identical_for_one_seed(tmp_path):
     assert not mismatch and not errors and len(match) == len(files) >= 14
 
 
+def test_synth_national_903_writes_the_ssda903_tables(tmp_path, capsys):
+    out = tmp_path / "national"
+    args = ["synth", "--national-903", str(out), "--las", "9", "--episodes", "3000"]
+    assert main(args) == 0
+    assert "national SSDA903" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} == {
+        "las.csv", "hubs.tsv", "ssda903_header.csv", "ssda903_episodes.csv", "national.json",
+    }  # fmt: skip
+
+
 def test_validate_passes_on_the_demo(demo, capsys):
     assert main(["validate", str(demo), "--hubs", str(demo / "hubs.tsv")]) == 0
     assert "all valid" in capsys.readouterr().out

@@ -302,3 +302,47 @@ def test_families_supported_by_hub_counts_sffc_families_with_support():
     out = need.families_supported_by_hub(referrals, randomisation, support, las)
     assert out.set_index("hub_id")["families_supported"].to_dict() == {"h1": 1, "h2": 1}
     assert out["delivery_years"].tolist() == pytest.approx([731 / 365.25] * 2)
+
+
+def test_periods_list_their_legal_statuses_as_one_join_per_period_would():
+    """The vectorised ls_all is what a "|".join of each period's distinct statuses (in order)
+    gives, on demo-drawn episodes with legal-status changes; and the counts follow."""
+    from psp_eval.data import demo as synth
+
+    tables = synth.national_ssda903(n_las=8, n_episodes=8_000, seed=2).tables
+    episodes, header = tables["ssda903_episodes"], tables["ssda903_header"]
+    periods = need.periods_of_care(episodes)
+    ordered = episodes.sort_values(["la_code", "CHILD", "DECOM"], kind="stable")
+    period = periods.index.repeat(periods["n_episodes"])
+    joined = ordered.groupby(period)["LS"].agg(lambda ls: "|".join(dict.fromkeys(ls)))
+    assert periods["ls_all"].tolist() == joined.tolist()
+    assert periods["ls_all"].str.contains("|", regex=False).any()  # changes are exercised
+    throughout = ProfileRules(legal_status_rule="throughout")
+    out = need.classify_periods(periods, header, throughout)
+    expected = periods["ls_all"].map(lambda s: set(s.split("|")) <= {"V2"})
+    assert out["legal"].tolist() == expected.tolist()
+
+
+def test_arrow_backed_text_as_the_contract_types_it_gives_the_same_counts(tmp_path):
+    """The contract's tables hold Arrow-backed text (its comparisons give Arrow booleans);
+    the need analysis counts them exactly as Python-backed text."""
+    from psp_eval.data import contract
+    from psp_eval.data import demo as synth
+
+    synth.write_national_ssda903(tmp_path, n_las=6, n_episodes=4_000, seed=4)
+    typed = contract.validate_dir(tmp_path, contract.read_hubs(tmp_path / "hubs.tsv"), {}).tables
+    arrow = {name: typed[name] for name in ("ssda903_episodes", "ssda903_header")}
+    assert str(arrow["ssda903_episodes"]["LS"].dtype.storage) == "pyarrow"
+    python = {
+        name: table.astype({c: "string[python]" for c in table if table[c].dtype == "string"})
+        for name, table in arrow.items()
+    }
+    for rules in (DEFAULT_RULES, ProfileRules(legal_status_rule="throughout")):
+        counted = [
+            need.count_profile(
+                _classify(t["ssda903_episodes"], t["ssda903_header"], rules), ["la_code"]
+            )
+            for t in (arrow, python)
+        ]
+        pd.testing.assert_frame_equal(*counted, check_dtype=False)
+        assert counted[0]["children_fitting"].sum() > 0

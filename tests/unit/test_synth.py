@@ -406,3 +406,55 @@ def test_las_are_plausible(default: Path) -> None:
     assert las["child_population"].astype(int).between(20_000, 120_000).all()
     assert las["cla_rate_per_10k"].astype(float).between(50, 110).all()
     assert las["deprivation_rank"].astype(int).between(1, 317).all()
+
+
+# --- national SSDA903 (need at national scale) -----------------------------------------------
+NATIONAL = {"n_las": 12, "n_episodes": 6_000, "seed": 5}
+NATIONAL_FILES = ("las.csv", "ssda903_header.csv", "ssda903_episodes.csv")
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("national")
+    synth.write_national_ssda903(out, **NATIONAL)
+    return out
+
+
+def test_national_903_keeps_the_contract(national: Path) -> None:
+    assert sorted(p.name for p in national.iterdir()) == sorted(
+        [*NATIONAL_FILES, "hubs.tsv", "national.json"]
+    )
+    result = contract.validate_dir(national, contract.read_hubs(national / "hubs.tsv"), {})
+    ours = [str(p) for p in result.problems if p.file in NATIONAL_FILES]
+    assert ours == []
+    # the only other problems: the trial's tables are not there
+    assert {p.rule for p in result.problems if p.file not in NATIONAL_FILES} == {"file exists"}
+    las, episodes = read(national, "las"), read(national, "ssda903_episodes")
+    assert len(las) == 12 and las["la_code"].str.fullmatch(r"E(06|08|09|10)\d{6}").all()
+    assert set(episodes["la_code"]) == set(las["la_code"])
+    assert len(episodes) == pytest.approx(NATIONAL["n_episodes"], rel=0.15)
+    assert dmy(episodes["DECOM"]).min() >= pd.Timestamp(synth.NATIONAL_WINDOW_START)
+    facts = json.loads((national / "national.json").read_text())
+    assert facts["episodes"] == len(episodes) and facts["n_las"] == 12
+
+
+def test_national_903_is_deterministic_by_seed(national: Path, tmp_path: Path) -> None:
+    synth.write_national_ssda903(tmp_path / "again", **NATIONAL)
+    synth.write_national_ssda903(tmp_path / "other", **{**NATIONAL, "seed": 6})
+    for name in NATIONAL_FILES:
+        assert (tmp_path / "again" / name).read_bytes() == (national / name).read_bytes()
+    assert (tmp_path / "other/ssda903_episodes.csv").read_bytes() != (
+        national / "ssda903_episodes.csv"
+    ).read_bytes()
+
+
+def test_national_903_plants_the_profile_share() -> None:
+    facts = synth.national_ssda903(n_las=60, n_episodes=60_000).facts
+    assert facts["episodes"] == pytest.approx(60_000, rel=0.1)
+    assert facts["profile_share_children"] == pytest.approx(synth.PROFILE_SHARE, abs=0.01)
+
+
+def test_national_903_is_quick() -> None:
+    started = time.perf_counter()
+    synth.national_ssda903(n_episodes=200_000)
+    assert time.perf_counter() - started < 10  # vectorised: about 1 s here

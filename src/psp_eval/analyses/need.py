@@ -106,11 +106,12 @@ def periods_of_care(
         raise NeedError(f"episodes lack column(s) {', '.join(missing)}")
     if episodes[start].isna().any():
         raise NeedError(f"{start} is empty on {int(episodes[start].isna().sum())} episode(s)")
-    ep = episodes.sort_values([la, child, start], kind="stable").reset_index(drop=True)
-    same_child = ep[la].eq(ep[la].shift()) & ep[child].eq(ep[child].shift())
-    linked = ep[rec].shift().eq("X1") & ep[end].shift().eq(ep[start])
-    new = ~same_child | ep[rne].eq("S").fillna(False) | ~linked.fillna(False)
-    ep["_period"] = new.cumsum()
+    used = list(dict.fromkeys([la, child, start, end, rne, rec, legal_status]))
+    ep = episodes[used].sort_values([la, child, start], kind="stable").reset_index(drop=True)
+    same_child = _true(ep[la].eq(ep[la].shift())) & _true(ep[child].eq(ep[child].shift()))
+    linked = _true(ep[rec].shift().eq("X1")) & _true(ep[end].shift().eq(ep[start]))
+    new = ~same_child | _true(ep[rne].eq("S")) | ~linked
+    ep["_period"] = np.cumsum(new)
     grouped = ep.groupby("_period", sort=True)
     periods = grouped.agg(
         la_code=(la, "first"),
@@ -122,9 +123,33 @@ def periods_of_care(
     # the DEC of the last episode, empty while it is open (groupby "last" would skip NaT)
     periods.insert(3, "end", ep.drop_duplicates("_period", keep="last").set_index("_period")[end])
     statuses = ep[["_period", legal_status]].drop_duplicates().astype({legal_status: str})
-    periods["ls_all"] = statuses.groupby("_period")[legal_status].agg("|".join)
+    periods["ls_all"] = _join_in_order(statuses["_period"].to_numpy(), statuses[legal_status])
     periods.insert(2, "period", periods.groupby(["la_code", "CHILD"]).cumcount() + 1)
     return periods.reset_index(drop=True)
+
+
+def _true(mask: pd.Series) -> np.ndarray:
+    """A comparison's result as NumPy booleans, unknown (NA) as False: the same whether the
+    text is NumPy, Python- or Arrow-backed (the contract's tables hold Arrow-backed text,
+    whose comparisons give Arrow booleans, which cannot be summed cumulatively)."""
+    return mask.fillna(False).to_numpy(dtype=bool)
+
+
+def _join_in_order(group: np.ndarray, text: pd.Series, sep: str = "|") -> pd.Series:
+    """`text` "|"-joined per `group` (sorted, as `_period` is), in order: one vectorised step
+    per position within a group (a few), not one Python call per group (a million)."""
+    values = text.to_numpy(dtype=object)
+    first = np.ones(len(group), dtype=bool)
+    first[1:] = group[1:] != group[:-1]
+    position = np.arange(len(group)) - np.maximum.accumulate(
+        np.where(first, np.arange(len(group)), 0)
+    )
+    owner = np.cumsum(first) - 1  # the group of each row, 0, 1, ...
+    joined = values[first].copy()
+    for k in range(1, int(position.max(initial=0)) + 1):
+        at = position == k
+        joined[owner[at]] = joined[owner[at]] + sep + values[at]
+    return pd.Series(joined, index=pd.Index(group[first], name=text.index.name), dtype=object)
 
 
 def _age_years(dob: pd.Series, on: pd.Series) -> pd.Series:
@@ -178,10 +203,12 @@ def classify_periods(
     out["status"] = np.select([~is_open, censored], ["closed", "open_censored"], "open")
     out["young"] = out["age_at_start"].le(rules.max_age).astype(bool)
     if rules.legal_status_rule == "entry":
-        out["legal"] = out["ls_entry"].isin(rules.legal_status)
+        out["legal"] = _true(out["ls_entry"].isin(rules.legal_status))
     else:
         allowed = set(rules.legal_status)
-        out["legal"] = out["ls_all"].map(lambda s: set(s.split("|")) <= allowed)
+        codes, combinations = pd.factorize(out["ls_all"])  # a few distinct, not one a period
+        within = np.array([set(c.split("|")) <= allowed for c in combinations], dtype=bool)
+        out["legal"] = within[codes]
     out["short"] = ~is_open & (out["days"] < rules.max_days)
     if rules.open_short == "include":
         out["short"] = out["short"] | censored

@@ -47,6 +47,9 @@ The demo trial
   31/03/2025, at 8 per 10,000 children a year (about a third of England's rate, to keep the
   demo small); several episodes per period of care (X1-linked), some re-entries, periods
   open at the extract date (DEC and REC empty).
+* National SSDA903 (`national_ssda903`, `psp-eval synth --national-903 DIR`; not part of the
+  demo trial): the same episodes for about 150 synthetic LAs over ten years, about a million
+  episodes, the load of the benchmark's need-at-national-scale figure.
 
 Planted truth (`TRUE_EFFECTS`, also in truth.json)
 -------------------------------------------------
@@ -457,6 +460,13 @@ S903_UPN_LETTERS, S903_UPN_DIGITS = "ABCDEFGHJKLMNPQRTUVWXYZ", 12  # fake 13-cha
 S903_UPN_MISSING = 0.10
 S903_CHILD_ID_START = 100_001  # CHILD ids are numbered per LA, without leading zeros
 
+# National SSDA903 (need at national scale, for the benchmark): see `national_ssda903`.
+NATIONAL_STREAM = 903  # its generator: default_rng([seed, NATIONAL_STREAM])
+NATIONAL_N_LAS = 153  # about as many LAs as England has children's services
+NATIONAL_EPISODES = 1_000_000
+NATIONAL_WINDOW_START = np.datetime64("2015-04-01", "D")  # ten financial years to 2024-25
+NATIONAL_EPISODES_PER_CHILD = 2.35  # measured: episodes per child starting in that window
+
 # Scotland variant of need (scotland_cla): invented LAs with Scottish-style codes.
 SCOTLAND_STREAM = 25  # the generator of this table: default_rng([seed, SCOTLAND_STREAM])
 SCOTLAND_LAS = (
@@ -533,6 +543,75 @@ def generate(
     truth = _truth(seed, hubs, las, families, trial, tables, s903_facts)
     text = json.dumps(truth, indent=2, sort_keys=True) + "\n"
     written["truth"] = _write_bytes(out / "truth.json", text.encode("utf-8"))
+    return written
+
+
+@dataclass(frozen=True)
+class NationalSSDA903:
+    """SSDA903 tables for every (synthetic) LA in England: `tables` holds "las", "hubs",
+    "ssda903_header" and "ssda903_episodes" in the demo's layout; `facts` the sizes."""
+
+    tables: dict[str, pd.DataFrame]
+    facts: dict[str, Any]
+
+
+def national_ssda903(
+    *, seed: int = DEFAULT_SEED, n_las: int = NATIONAL_N_LAS, n_episodes: int = NATIONAL_EPISODES
+) -> NationalSSDA903:
+    """SSDA903 episodes for every LA in England over ten financial years (2015-16 to 2024-25),
+    about `n_episodes` in all, drawn exactly as the demo's (periods, X1-linked moves,
+    re-entries, open periods, the planted 15% profile), in memory.
+
+    The LAs are synthetic, as the demo's are: invented names and ONS-style codes (E06, E08,
+    E10, and E09 in London hubs), shared out across the demo's hubs; they are not England's
+    real LAs and their counts are not England's. The starting rate is set so that the
+    episodes reach about `n_episodes` (for a million, about 50 per 10,000 children a year,
+    twice England's): a load for the need analysis, not a picture of England. Vectorised:
+    a million episodes take seconds. One seed gives the same tables (its own generator,
+    default_rng([seed, NATIONAL_STREAM])).
+    """
+    if n_episodes < 1:
+        raise ValueError(f"n_episodes must be positive, got {n_episodes}")
+    n_hubs = min(len(HUBS), max(1, n_las // 3))
+    _check_sizes(n_hubs, n_las, 1)
+    rng = np.random.default_rng([seed, NATIONAL_STREAM])
+    hubs = _hubs(n_hubs)
+    las = _las(rng, hubs, n_las)
+    years = (_day_diff(S903_EXTRACT_DATE, NATIONAL_WINDOW_START) + 1) / DAYS_PER_YEAR
+    children = las["child_population"].sum() / 1e4 * years
+    rate = n_episodes / NATIONAL_EPISODES_PER_CHILD / children
+    header, episodes, facts = _ssda903(
+        rng, las, window_start=NATIONAL_WINDOW_START, starts_per_10k=rate
+    )
+    facts = {
+        "seed": seed,
+        "n_las": n_las,
+        "n_hubs": n_hubs,
+        "window": [str(NATIONAL_WINDOW_START), str(S903_EXTRACT_DATE)],
+        "starts_per_10k_per_year": round(float(rate), 2),
+        **facts,
+    }
+    tables = {"las": las, "hubs": hubs, "ssda903_header": header, "ssda903_episodes": episodes}
+    return NationalSSDA903(tables, facts)
+
+
+def write_national_ssda903(
+    out_dir: str | Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    n_las: int = NATIONAL_N_LAS,
+    n_episodes: int = NATIONAL_EPISODES,
+) -> dict[str, Path]:
+    """Write `national_ssda903` to `out_dir` as the demo writes its tables (las.csv,
+    ssda903_header.csv, ssda903_episodes.csv, hubs.tsv) with its facts in national.json;
+    returns {name: path} for every file written."""
+    national = national_ssda903(seed=seed, n_las=n_las, n_episodes=n_episodes)
+    out = Path(out_dir)
+    names = ("las", "ssda903_header", "ssda903_episodes")
+    written = {name: _write_table(out, name, national.tables[name]) for name in names}
+    written["hubs"] = _write_bytes(out / "hubs.tsv", _hubs_tsv(national.tables["hubs"]))
+    text = json.dumps(national.facts, indent=2, sort_keys=True) + "\n"
+    written["facts"] = _write_bytes(out / "national.json", text.encode("utf-8"))
     return written
 
 
@@ -1347,36 +1426,40 @@ def _costs(rng: np.random.Generator, hubs: pd.DataFrame, trial: pd.DataFrame) ->
 
 # === SSDA903 ==============================================================================
 def _ssda903(
-    rng: np.random.Generator, las: pd.DataFrame
+    rng: np.random.Generator,
+    las: pd.DataFrame,
+    *,
+    window_start: np.datetime64 = S903_WINDOW_START,
+    extract: np.datetime64 = S903_EXTRACT_DATE,
+    starts_per_10k: float = S903_STARTS_PER_10K_PER_YEAR,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Synthetic SSDA903 header and episodes per LA, with the planted profile share."""
-    window = _day_diff(S903_EXTRACT_DATE, S903_WINDOW_START) + 1
-    expected = (
-        las["child_population"].to_numpy() * S903_STARTS_PER_10K_PER_YEAR / 1e4
-        * window / DAYS_PER_YEAR
-    )  # fmt: skip
+    """Synthetic SSDA903 header and episodes per LA, with the planted profile share: children
+    starting care from `window_start` to the `extract` date at `starts_per_10k` a year."""
+    window = _day_diff(extract, window_start) + 1
+    expected = las["child_population"].to_numpy() * starts_per_10k / 1e4 * window / DAYS_PER_YEAR
     per_la = rng.poisson(expected)
     la = np.repeat(np.arange(len(las)), per_la)
     n = len(la)
-    start = S903_WINDOW_START + _td(rng.integers(0, window, n))
+    start = window_start + _td(rng.integers(0, window, n))
     profile = rng.random(n) < PROFILE_SHARE
     age = np.where(
         profile, _age_days(rng, S903_PROFILE_AGE_BANDS, n), _age_days(rng, S903_AGE_BANDS, n)
     )
     first = _s903_periods(rng, start, age, profile)
-    closed = first["end"] <= S903_EXTRACT_DATE
+    closed = first["end"] <= extract
     again = closed & ~profile & (rng.random(n) < S903_REENTRY)
     re_start = first["end"][again] + _td(
         _uniform_days(rng, S903_REENTRY_GAP_DAYS, int(again.sum()))
     )
-    in_window = re_start <= S903_EXTRACT_DATE
+    in_window = re_start <= extract
     child_of_re = np.flatnonzero(again)[in_window]
     re_start = re_start[in_window]
     re_age = age[child_of_re] + _day_diff(re_start, start[child_of_re])
     second = _s903_periods(rng, re_start, re_age, np.zeros(len(re_start), dtype=bool))
     period_child = np.r_[np.arange(n), child_of_re]
     periods = {k: np.r_[first[k], second[k]] for k in first}
-    episodes = _s903_episodes(rng, periods, np.r_[profile, np.zeros(len(re_start), bool)])
+    profile_periods = np.r_[profile, np.zeros(len(re_start), bool)]
+    episodes = _s903_episodes(rng, periods, profile_periods, extract)
 
     # CHILD ids numbered per LA in order of first entry
     order = np.lexsort((start, la))
@@ -1466,7 +1549,10 @@ def _s903_periods(
 
 
 def _s903_episodes(
-    rng: np.random.Generator, periods: dict[str, np.ndarray], profile: np.ndarray
+    rng: np.random.Generator,
+    periods: dict[str, np.ndarray],
+    profile: np.ndarray,
+    extract: np.datetime64 = S903_EXTRACT_DATE,
 ) -> pd.DataFrame:
     """Split each period into X1-linked episodes; cut at the extract date."""
     length = periods["length"]
@@ -1518,8 +1604,8 @@ def _s903_episodes(
          "CIN": periods["cin"][period], "PLACE": place, "PLACE_PROVIDER": provider,
          "DEC": dec, "REC": rec}
     )  # fmt: skip
-    episodes = episodes[decom <= S903_EXTRACT_DATE].reset_index(drop=True)
-    still_open = episodes["DEC"].to_numpy() > S903_EXTRACT_DATE
+    episodes = episodes[decom <= extract].reset_index(drop=True)
+    still_open = episodes["DEC"].to_numpy() > extract
     episodes.loc[still_open, "DEC"] = pd.NaT
     episodes.loc[still_open, "REC"] = None
     return episodes
