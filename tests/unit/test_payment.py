@@ -94,6 +94,8 @@ def test_suppressed_or_missing_evidence_is_not_assessable_never_substituted():
     # the required target cannot be judged: the decision is not assessable, not "stop"
     decision = targets.decide(results.reset_index(), CONFIG["decision"])
     assert decision.outcome == "not assessable" and "not assessable" in decision.reason
+    primary = next(t["label"] for t in CONFIG["targets"] if t["id"] == "primary")
+    assert f"required target(s) not met: {primary}" in decision.reason  # by label, for funders
 
 
 def test_missing_evidence_that_cannot_change_the_outcome_still_decides():

@@ -194,13 +194,17 @@ def decide(results: pd.DataFrame, rule: Mapping[str, Any]) -> Decision:
     required = list(rule.get("required", []))
     required_met = all(bool(met.get(r, False)) and not unknown.get(r, False) for r in required)
     missing = [r for r in required if not bool(met.get(r, False)) or unknown.get(r, False)]
+    # The reason is read by a funder: targets by their labels, not their ids.
+    labels = table["label"] if "label" in table else pd.Series(table.index, index=table.index)
+
+    def named(ids) -> str:
+        return "; ".join(str(labels.get(i, i)) for i in ids)
+
     reason = f"{n_met} of {n} targets met" + (
-        f"; required target(s) not met: {', '.join(missing)}"
-        if missing
-        else "; required targets met"
+        f"; required target(s) not met: {named(missing)}" if missing else "; required targets met"
     )
     if unknown.any():
-        reason += f"; {int(unknown.sum())} not assessable: {', '.join(table.index[unknown])}"
+        reason += f"; {int(unknown.sum())} not assessable: {named(table.index[unknown])}"
     wording = rule.get("wording", {}).get(outcome, outcome)
     return Decision(outcome, wording, n_met, n, required_met, reason, int(unknown.sum()))
 
