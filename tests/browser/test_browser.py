@@ -29,16 +29,19 @@ def test_every_page_opens_cleanly_offline_on_desktop_and_phone(rendered_site):
     assert all(c.screenshot.stat().st_size > 5_000 for c in checks)
 
 
-def test_pdf_pages_are_not_blank_and_match_the_html_sections(rendered_site, tmp_path):
+def test_pdf_pages_are_not_blank_and_match_the_html_sections(
+    rendered_site, tmp_path, request, capsys
+):
     if not shutil.which("pdftoppm"):
         pytest.skip(
             "poppler-utils is not installed (apt-get install poppler-utils); .ci/run installs it"
         )
+    counted = {}
     for pdf in sorted((rendered_site / "reports/_site/demo").glob("*.pdf")):
         info = subprocess.run(
             ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True
         ).stdout
-        pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M)[1])
+        pages = counted[pdf.stem] = int(re.search(r"^Pages:\s+(\d+)", info, re.M)[1])
         assert pages >= 2, f"{pdf.name} has {pages} page(s)"
         folder = tmp_path / pdf.stem  # one each: "leeds-*.png" would match leeds-brief's too
         folder.mkdir()
@@ -56,16 +59,19 @@ def test_pdf_pages_are_not_blank_and_match_the_html_sections(rendered_site, tmp_
         for heading in _sections(html):
             plain = re.sub(r"<[^>]+>", "", heading).strip()
             assert plain in text, f"{pdf.name} lacks the section {plain!r}"
+    with capsys.disabled():  # for the CI log: each engine's page counts
+        engine = request.node.callspec.params["rendered_site"]
+        print(f"\n{engine} PDFs, pages: " + ", ".join(f"{k} {v}" for k, v in counted.items()))
 
 
-def test_pdf_pages_print_no_words_over_each_other_or_off_the_page(rendered_site):
+def test_pdf_pages_print_no_words_over_each_other_or_off_the_page(rendered_site, request, capsys):
     if not shutil.which("pdftotext"):
         pytest.skip(
             "poppler-utils is not installed (apt-get install poppler-utils); .ci/run installs it"
         )
-    found = [
-        problem
-        for pdf in sorted((rendered_site / "reports/_site/demo").glob("*.pdf"))
-        for problem in pdf_layout.problems(pdf)
-    ]
+    pdfs = sorted((rendered_site / "reports/_site/demo").glob("*.pdf"))
+    found = [problem for pdf in pdfs for problem in pdf_layout.problems(pdf)]
     assert not found, "\n".join(map(str, found))
+    with capsys.disabled():  # for the CI log
+        engine = request.node.callspec.params["rendered_site"]
+        print(f"\n{engine}: layout checked on {len(pdfs)} PDFs, no words over each other or off")
