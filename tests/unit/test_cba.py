@@ -60,8 +60,10 @@ def test_shipped_config_loads_with_sources():
     settings = shipped_settings("cost_benefit")
     config, deflators = settings["cost_benefit"], cba.deflators_from_rows(settings["deflators"])
     params = cba.unit_costs(config, deflators)
-    # GMCA foster care £700/wk at 2013/14 prices -> 2024 prices: 700 x 117.3 / 86.4
-    assert params["foster_care_week"].value == pytest.approx(700 * 117.3 / 86.4)
+    # PSSRU 2017 foster care £646/wk at 2016/17 prices -> 2024 prices: 646 x 117.3 / 89.9
+    assert params["foster_care_week"].value == pytest.approx(646 * 117.3 / 89.9)
+    # NAO 2024 children's home £318,400 a year (2023-24) = £6,106/wk -> x 117.3 / 112.8
+    assert params["residential_care_week"].value == pytest.approx(6106 * 117.3 / 112.8)
     for entry in config["unit_costs"].values():
         assert entry["source"] and entry["price_year"] and entry["uncertainty"]
     table = cba.unit_cost_table(config, params)
@@ -85,6 +87,17 @@ def test_real_costs_and_cost_per_sffc_family_share_central_costs():
     assert out["central_share_gbp"] == pytest.approx(100)
     assert out["per_family_gbp"] == pytest.approx(600)
     assert cba.usual_services_per_family(hub_a, 5, 2024, deflators) == pytest.approx(100)
+
+
+def test_spending_after_the_deflator_table_is_taken_at_its_last_year_prices():
+    deflators = pd.Series({2023: 90.0, 2024: 100.0})  # no outturn for 2025 yet
+    costs = pd.DataFrame({"amount_gbp": [90.0, 200.0, 50.0], "price_year": [2023, 2025, 2026]})
+    real = cba.real_costs(costs, 2024, deflators)["amount_real_gbp"]
+    # 90 x 100/90 = 100; 2025 and 2026 are not deflated by an invented index: 200 and 50
+    assert real.tolist() == pytest.approx([100.0, 200.0, 50.0])
+    assert cba.spending_after_deflators(costs, deflators) == pytest.approx(250.0)
+    with pytest.raises(cba.CbaError, match="outside the deflator table"):
+        cba.real_costs(costs.assign(price_year=[2020, 2024, 2024]), 2024, deflators)
 
 
 # --- effects ----------------------------------------------------------------------------------
@@ -300,6 +313,14 @@ def test_evpi_by_hand_and_ceac():
     # net costs 100 and -300; at £0 per point only the second pays, at £200 both do
     curve = cba.ceac(draws, [0.0, 200.0])
     assert curve["p_cost_effective"].tolist() == [0.5, 1.0]
+    grid = cba.acceptability_grid({"max_gbp_per_point": 200, "step_gbp": 100})
+    assert grid == [0.0, 100.0, 200.0]
+    # improvement 1 and 3 points, net cost 100 and -300: at £100 a point the first breaks even
+    # (not more than its cost), at £200 it pays
+    curve = cba.ceac(draws, grid)
+    assert curve["p_cost_effective"].tolist() == [0.5, 0.5, 1.0]
+    assert cba.wtp_for_chance(curve, 0.5) == 0.0 and cba.wtp_for_chance(curve, 0.9) == 200.0
+    assert cba.wtp_for_chance(curve.iloc[:2], 0.9) is None  # not reached on the grid
 
 
 def test_rr_draws_are_common_random_numbers():
@@ -456,3 +477,12 @@ def test_effect_correlation_from_a_bootstrap_over_families():
     with pytest.raises(cba.CbaError, match="two families"):
         cba.effect_correlation(frame.head(1), arm="group", treated="t", control="c", care_entry="entered",
                                count="refs", exposure="years", score="sdq")  # fmt: skip
+
+
+def test_even_chance_sentence_names_the_value_or_says_it_is_not_reached():
+    from psp_eval.present.cost_benefit import even_chance_sentence
+
+    curve = pd.DataFrame({"wtp_per_sdq_point": [0.0, 250.0, 500.0],
+                          "p_cost_effective": [0.2, 0.6, 0.9]})  # fmt: skip
+    assert even_chance_sentence(curve) == "the chance reaches an even one at £250 per point"
+    assert "stays below" in even_chance_sentence(curve.iloc[:1])
