@@ -161,3 +161,16 @@ def test_funnel_plot_labels_are_not_printed_over_each_other():
         if boxes[i].overlaps(boxes[j])
     ]
     assert overlapping == []
+
+
+def test_acceptability_curve_plots_the_chance_in_percent_on_a_money_axis():
+    from psp_eval.present.figures.cost_benefit import acceptability_curve
+
+    curve = pd.DataFrame({"wtp_per_sdq_point": [0.0, 1000.0, 2000.0],
+                          "p_cost_effective": [0.1, 0.4, 0.8]})  # fmt: skip
+    fig = acceptability_curve(curve)
+    ax = fig.axes[0]
+    assert ax.lines[0].get_ydata().tolist() == pytest.approx([10.0, 40.0, 80.0])
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert labels and all(t.startswith("£") for t in labels)

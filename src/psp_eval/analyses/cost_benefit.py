@@ -137,12 +137,25 @@ def to_price_year(amount: float | np.ndarray, from_year: int, to_year: int, defl
 
 
 def real_costs(costs: pd.DataFrame, price_year: int, deflators: pd.Series) -> pd.DataFrame:
-    """The costs table with `amount_real_gbp`: each line in `price_year` prices."""
-    factor = {int(y): deflator_index(price_year, deflators) / deflator_index(int(y), deflators)
+    """The costs table with `amount_real_gbp`: each line in `price_year` prices.
+
+    Spending in a year after the deflator table's last (no outturn published yet) is taken at
+    that last year's prices, not deflated by an invented index: it slightly overstates the
+    real cost, the cautious side. `spending_after_deflators` says how much that is.
+    """
+    last = int(deflators.index.max())
+    factor = {int(y): deflator_index(price_year, deflators) / deflator_index(min(int(y), last), deflators)
               for y in costs["price_year"].dropna().unique()}  # fmt: skip
     return costs.assign(
         amount_real_gbp=costs["amount_gbp"] * costs["price_year"].astype(int).map(factor)
     )
+
+
+def spending_after_deflators(costs: pd.DataFrame, deflators: pd.Series) -> float:
+    """Cash spent in years after the deflator table's last, which `real_costs` leaves
+    undeflated (taken at that last year's prices)."""
+    later = costs["price_year"].astype(int) > int(deflators.index.max())
+    return float(costs.loc[later, "amount_gbp"].sum())
 
 
 # --- parameters -----------------------------------------------------------------------------
@@ -707,6 +720,19 @@ def ceac(draws: pd.DataFrame, wtp_per_point: list[float]) -> pd.DataFrame:
         "wtp_per_sdq_point": [float(w) for w in wtp_per_point],
         "p_cost_effective": [float((w * improvement > net_cost).mean()) for w in wtp_per_point],
     })  # fmt: skip
+
+
+def acceptability_grid(setting: Mapping[str, float]) -> list[float]:
+    """The willingness-to-pay values of the acceptability curve: 0 to the maximum, in steps."""
+    top, step = float(setting["max_gbp_per_point"]), float(setting["step_gbp"])
+    return [float(w) for w in np.arange(0.0, top + step / 2, step)]
+
+
+def wtp_for_chance(curve: pd.DataFrame, chance: float = 0.5) -> float | None:
+    """The least willingness to pay per SDQ point at which the chance that SFFC is worth its
+    net cost reaches `chance`, or None when it does not within the curve."""
+    reached = curve.loc[curve["p_cost_effective"] >= chance, "wtp_per_sdq_point"]
+    return float(reached.min()) if len(reached) else None
 
 
 def break_even(inputs: ModelInputs) -> dict[str, float]:

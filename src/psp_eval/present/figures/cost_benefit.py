@@ -1,4 +1,5 @@
-"""Figures of the cost-benefit model: NPV distribution, tornado chart, cost-effectiveness plane."""
+"""Figures of the cost-benefit model: NPV distribution, tornado chart, cost-effectiveness plane
+and acceptability curve."""
 
 from __future__ import annotations
 
@@ -99,4 +100,18 @@ def stacked_costs(by_quarter: pd.DataFrame) -> Figure:
     money_axis(ax.yaxis)
     ax.tick_params(axis="x", rotation=45)
     ax.legend(frameon=False, fontsize=8, ncols=2)
+    return fig
+
+
+def acceptability_curve(curve: pd.DataFrame) -> Figure:
+    """The chance that SFFC is worth its net cost per family (`p_cost_effective`) against the
+    value placed on one SDQ point of child difficulties avoided (`wtp_per_sdq_point`)."""
+    fig, ax = _axes(6.5, 3.6)
+    ax.plot(curve["wtp_per_sdq_point"], 100 * curve["p_cost_effective"], color=ARM_COLOURS["sffc"])
+    ax.axhline(50, color="0.5", linestyle=":", linewidth=1)
+    ax.set_ylim(0, 100)
+    ax.set_xlim(0, curve["wtp_per_sdq_point"].max())
+    money_axis(ax.xaxis)
+    ax.set_xlabel("Value of one SDQ point avoided, per family (£)")
+    ax.set_ylabel("Chance SFFC is worth its net cost (%)")
     return fig
