@@ -141,7 +141,7 @@ def test_la_savings_by_share_of_families_with_disclosure():
     )
     randomisation = pd.DataFrame({"family_id": [f"F{i}" for i in range(20)], "arm": ["sffc"] * 20})
     table = targets.la_savings(las, referrals, randomisation, cashable_per_family=100.0, cashable_low=-10.0,
-                               cashable_high=300.0, price_per_family=1000.0)  # fmt: skip
+                               cashable_high=300.0, price_per_family=1000.0, treated="sffc")  # fmt: skip
     ash = table.set_index("la_name").loc["Ash"]
     # 12 families over 2 years -> 12 more over 2 further years: savings 1,200, price 12,000
     assert (ash["expected_families"], ash["savings"], ash["price"], ash["net"]) == (
@@ -200,3 +200,54 @@ def test_cash_flow_shown_hides_suppressed_las():
     bram = shown[shown["Local authority"] == "Bram"]
     assert (bram["Price paid (£)"] == "[c]").all() and (bram["Payback"] == "[c]").all()
     assert shown.loc[shown["Local authority"] == "Ash", "Price paid (£)"].iloc[0] == "5,000"
+
+
+def test_la_savings_count_the_treated_arm_by_its_own_label():
+    las = pd.DataFrame({"la_code": ["E1"], "la_name": ["Ash"]})
+    referrals = pd.DataFrame({"family_id": ["a", "b", "c"], "la_code": ["E1"] * 3})
+    randomisation = pd.DataFrame({"family_id": ["a", "b", "c"], "arm": ["int", "int", "ctl"]})
+    table = targets.la_savings(las, referrals, randomisation, cashable_per_family=10.0,
+                               cashable_low=0.0, cashable_high=20.0, price_per_family=100.0,
+                               treated="int")  # fmt: skip
+    assert table.iloc[0]["families"] == 2  # another trial's arm values, not "sffc"
+    assert targets.savings_numbers(table, 2) == {
+        "further_years": 2, "expected_savings_gbp": 20, "price_of_delivery_gbp": 200,
+        "savings_cover_pct": 10,
+    }  # fmt: skip
+
+
+def test_a_hub_judges_its_targets_on_the_trials_effects_when_there_are_some(tmp_path):
+    hub, trial = tmp_path / "demo" / "north", tmp_path / "demo" / "trial"
+    (hub / "impact").mkdir(parents=True)
+    (hub / "impact" / "numbers.json").write_text('{"sdq_total_difficulties_effect": -0.5}')
+    own = targets.read_numbers(hub, ["impact", "cost_benefit"])
+    assert own == {"impact": {"sdq_total_difficulties_effect": -0.5}, "cost_benefit": {}}
+    where, numbers, trial_wide = targets.effect_evidence("north", {}, hub, own["impact"])
+    assert (numbers, trial_wide) == (own["impact"], False) and "not available" in where
+    (trial / "impact").mkdir(parents=True)
+    (trial / "impact" / "numbers.json").write_text('{"sdq_total_difficulties_effect": -1.5}')
+    where, numbers, trial_wide = targets.effect_evidence("north", {}, hub, own["impact"])
+    assert (where, numbers["sdq_total_difficulties_effect"], trial_wide) == (
+        "trial, all hubs",
+        -1.5,
+        True,
+    )
+    hub_own = targets.effect_evidence(
+        "north", {"effect_evidence_for_hubs": "hub"}, hub, own["impact"]
+    )
+    assert hub_own == ("this hub (exploratory)", own["impact"], False)
+    assert targets.effect_evidence("trial", {}, trial, {"x": 1}) == ("all hubs", {"x": 1}, True)
+
+
+def test_price_and_value_on_one_base_and_no_price_is_an_error():
+    decision = targets.Decision("continue", "Continue", 4, 5, True, "4 of 5 targets met", 0)
+    config = {"price_per_family_gbp": None, "value_for_money": {"criterion": "cashable_covers_price", "level": 0.5},
+              "decision": {"wording": {}, "cases": {"targets_met_value": "Pay at the price"}}}  # fmt: skip
+    cb = {"delivery_cost_per_sffc_family_gbp": 1000, "bcr": 1.2}
+    priced = targets.price_and_value(config, decision, cb, np.array([900.0, 1100.0, 1200.0]))
+    # no price set: the delivery cost; 2 of 3 draws of cashable savings reach it
+    assert (priced.price, priced.case) == (1000.0, "targets_met_value")
+    assert priced.value.estimate == pytest.approx(2 / 3)
+    assert priced.numbers["payment_case_text"] == "Pay at the price"
+    with pytest.raises(targets.PaymentError, match="no price per family"):
+        targets.price_and_value(config, decision, {}, None)

@@ -10,14 +10,17 @@ cost-benefit model) are set against the price of continued delivery.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from psp_eval.data.scope import TRIAL_SCOPE
 from psp_eval.errors import PspEvalError
 
 COMPARISONS = {"at_least": ">=", "at_most": "<="}
@@ -291,16 +294,17 @@ def la_savings(
     cashable_low: float,
     cashable_high: float,
     price_per_family: float,
+    treated: object,
     further_years: int = 2,
     trial_years: float = 2.0,
 ) -> pd.DataFrame:
-    """Per LA: SFFC families in the trial, the families expected over the further years at the
-    same rate, expected cashable savings (with the 95% range) and the price of delivery.
+    """Per LA: the families randomised to the `treated` arm, the families expected over the
+    further years at the same rate, expected cashable savings (with the 95% range) and the price of delivery.
 
     Counts of families go through disclosure control (`suppress`, with the total row); where
     an LA's count is hidden, so are the money cells derived from it.
     """
-    sffc = randomisation.loc[randomisation["arm"] == "sffc", ["family_id"]].merge(
+    sffc = randomisation.loc[randomisation["arm"] == treated, ["family_id"]].merge(
         referrals[["family_id", "la_code"]]
     )
     per_la = sffc.groupby("la_code").size()
@@ -357,3 +361,84 @@ def la_cash_flow(
             row.update({"payback": payback, "net_p5": float(np.percentile(total_net, 5)),
                         "net_p95": float(np.percentile(total_net, 95))})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+# --- the notebook's steps -------------------------------------------------------------------
+def read_numbers(folder: Path, analyses: Sequence[str]) -> dict[str, dict]:
+    """Each analysis's numbers.json in a scope's results `folder` ({} where it has none)."""
+    found = {}
+    for name in analyses:
+        path = Path(folder) / name / "numbers.json"
+        found[name] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return found
+
+
+def effect_evidence(
+    scope: str, config: Mapping[str, Any], results_dir: Path, own_impact: Mapping[str, Any]
+) -> tuple[str, Mapping[str, Any], bool]:
+    """Which impact estimates a scope's targets are judged on: (where from, in words; the
+    impact numbers; whether they are the trial's). The trial uses its own; a hub the trial's
+    when `effect_evidence_for_hubs` is "trial" (the default) and they exist, else its own
+    (exploratory)."""
+    if scope == TRIAL_SCOPE:
+        return "all hubs", own_impact, True
+    if config.get("effect_evidence_for_hubs", "trial") != "trial":
+        return "this hub (exploratory)", own_impact, False
+    trial_impact = read_numbers(Path(results_dir).parent / TRIAL_SCOPE, ["impact"])["impact"]
+    if not trial_impact:
+        return "this hub (exploratory; the trial's estimates were not available)", own_impact, False
+    return "trial, all hubs", trial_impact, True
+
+
+@dataclass(frozen=True)
+class PriceAndValue:
+    """The price per family allocated, the value-for-money test on it, the case that applies
+    and the numbers the report quotes of them."""
+
+    price: float
+    value: ValueForMoney
+    case: str
+    numbers: dict[str, object]
+
+
+def price_and_value(
+    config: Mapping[str, Any],
+    decision: Decision,
+    cost_benefit: Mapping[str, Any],
+    cashable_draws: np.ndarray | None,
+) -> PriceAndValue:
+    """The price per family allocated (config, else the delivery cost the cost-benefit
+    analysis measured) and the value-for-money test on it; no price is an error."""
+    price = config.get("price_per_family_gbp") or cost_benefit.get(
+        "delivery_cost_per_sffc_family_gbp"
+    )
+    if price is None:
+        raise PaymentError(
+            "payment: no price per family: set payment.price_per_family_gbp, or run the"
+            " cost_benefit analysis (its delivery_cost_per_sffc_family_gbp)"
+        )
+    vfm = value_for_money(
+        config["value_for_money"],
+        price_per_family=price,
+        bcr=cost_benefit.get("bcr"),
+        cashable_draws=cashable_draws,
+    )
+    case = payment_case(decision, vfm)
+    rule = config["decision"]
+    numbers = {
+        "value_for_money": vfm.text,
+        "payment_case_text": rule["cases"].get(case, rule["wording"].get(case, case)),
+        "price_per_family_gbp": round(float(price)),
+    }
+    return PriceAndValue(float(price), vfm, case, numbers)
+
+
+def savings_numbers(savings: pd.DataFrame, further_years: int) -> dict[str, object]:
+    """What the report quotes of `la_savings`: all LAs' expected savings against the price."""
+    total = savings.iloc[-1]
+    return {
+        "further_years": further_years,
+        "expected_savings_gbp": round(float(total["savings"])),
+        "price_of_delivery_gbp": round(float(total["price"])),
+        "savings_cover_pct": round(100 * float(total["savings"]) / float(total["price"])),
+    }
