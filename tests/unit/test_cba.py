@@ -486,3 +486,48 @@ def test_even_chance_sentence_names_the_value_or_says_it_is_not_reached():
                           "p_cost_effective": [0.2, 0.6, 0.9]})  # fmt: skip
     assert even_chance_sentence(curve) == "the chance reaches an even one at £250 per point"
     assert "stays below" in even_chance_sentence(curve.iloc[:1])
+
+
+def test_scope_costs_count_the_arms_by_their_values_and_quote_money_rounded():
+    deflators = pd.Series({2024: 100.0})
+    randomisation = pd.DataFrame({"family_id": list("abcde"), "arm": ["T", "T", "C", "C", "C"]})
+    costs = pd.DataFrame({
+        "hub_id": ["h", "h", "central"], "category": ["staff", "usual_services", "central"],
+        "amount_gbp": [1000.0, 300.0, 500.0], "price_year": [2024, 2025, 2024],
+    })  # fmt: skip
+    tables = {"randomisation": randomisation, "costs": costs}
+    scoped = cba.scope_costs(tables, tables, ("T", "C"), 2024, deflators)
+    assert (scoped.n_sffc, scoped.n_usual) == (2, 3)
+    # 1000 + all 500 central over 2 families; usual services 300 (2025, at 2024 prices) / 3
+    assert scoped.numbers() == {
+        "delivery_cost_per_sffc_family_gbp": 750, "central_share_gbp": 500,
+        "usual_services_per_family_gbp": 100, "spending_after_deflators_gbp": 300,
+        "deflators_last_year": "2024",
+    }  # fmt: skip
+
+
+def test_effects_numbers_say_how_many_are_not_estimable():
+    effects = pd.DataFrame({"estimate": [0.8, float("nan"), -1.2]})
+    assert cba.effects_numbers(effects) == {
+        "n_effects_not_estimable": 1,
+        "effects_source": "trial-wide impact estimates (1 of 3 effects not estimable)",
+    }
+    assert (
+        cba.effects_numbers(effects.fillna(1.0))["effects_source"] == "trial-wide impact estimates"
+    )
+
+
+def test_delivery_costs_shown_and_quoted():
+    from psp_eval.present.cost_benefit import delivery_costs_shown, delivery_numbers
+
+    by_category = pd.DataFrame(
+        {"gbp_2024": [100.4, 50.6], "total_gbp": [100.4, 50.6]}, index=["staff", "central"]
+    )
+    shown = delivery_costs_shown(by_category)
+    assert list(shown.columns) == ["£ 2024", "£ total"] and shown.index.name == "Category"
+    assert shown["£ total"].tolist() == [100, 51]
+    assert delivery_numbers(by_category, 75.4) == {
+        "total_delivery_cost_gbp": 151,
+        "cost_per_family_gbp": 75,
+        "includes_central_costs": "yes",
+    }

@@ -1099,3 +1099,81 @@ def effect_correlation(
     if len(values) < 10:
         raise CbaError("effect_correlation: too few resamples with events in both arms")
     return values.corr()
+
+
+# --- the notebook's steps -------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScopeCosts:
+    """A scope's families by arm and its delivery costs, at the report's price year."""
+
+    n_sffc: int
+    n_usual: int
+    delivery: dict[str, float]  # delivery_cost_per_sffc_family
+    usual_per_family: float
+    spending_after_deflators: float
+    deflators_last_year: int
+
+    def numbers(self) -> dict[str, object]:
+        """What the report quotes (money rounded to £1; counts of families are the caller's,
+        through disclosure control)."""
+        return {
+            "delivery_cost_per_sffc_family_gbp": round(self.delivery["per_family_gbp"]),
+            "central_share_gbp": round(self.delivery["central_share_gbp"]),
+            "usual_services_per_family_gbp": round(self.usual_per_family),
+            "spending_after_deflators_gbp": round(self.spending_after_deflators),
+            "deflators_last_year": str(self.deflators_last_year),  # a year, not a count
+        }
+
+
+def scope_costs(
+    tables: Mapping[str, pd.DataFrame],
+    trial_tables: Mapping[str, pd.DataFrame],
+    arms: tuple[object, object],
+    price_year: int,
+    deflators: pd.Series,
+) -> ScopeCosts:
+    """The scope's families by arm (`arms`: treated, control values) and what delivering SFFC
+    to them cost, with its share of central costs."""
+    treated, control = arms
+    counts = tables["randomisation"]["arm"].value_counts()
+    n_sffc, n_usual = int(counts.get(treated, 0)), int(counts.get(control, 0))
+    n_sffc_trial = int((trial_tables["randomisation"]["arm"] == treated).sum())
+    costs = tables["costs"]
+    return ScopeCosts(
+        n_sffc=n_sffc,
+        n_usual=n_usual,
+        delivery=delivery_cost_per_sffc_family(
+            costs, trial_tables["costs"], n_sffc, n_sffc_trial, price_year, deflators
+        ),
+        usual_per_family=usual_services_per_family(costs, n_usual, price_year, deflators),
+        spending_after_deflators=spending_after_deflators(costs, deflators),
+        deflators_last_year=int(deflators.index.max()),
+    )
+
+
+def effects_numbers(effects: pd.DataFrame) -> dict[str, object]:
+    """How many effects the impact analysis could not estimate, and the effects' source in
+    words for the report."""
+    missing = int(effects["estimate"].isna().sum())
+    note = f" ({missing} of {len(effects)} effects not estimable)" if missing else ""
+    return {
+        "n_effects_not_estimable": missing,
+        "effects_source": "trial-wide impact estimates" + note,
+    }
+
+
+def trial_effect_correlation(trial_tables: Mapping[str, pd.DataFrame], design) -> pd.DataFrame:
+    """`effect_correlation` over the whole trial's families (the arms and the SDQ score of the
+    trial's design): the joint distribution of the effects every scope's model draws from."""
+    from psp_eval.analyses import impact
+
+    return effect_correlation(
+        impact.analysis_frame(dict(trial_tables), follow_up_days=design.follow_up_days),
+        arm="arm",
+        treated=design.treated.value,
+        control=design.control.value,
+        care_entry="care_entry",
+        count="re_referrals",
+        exposure="years_followed",
+        score=design.outcome("sdq_total_difficulties").column,
+    )

@@ -14,3 +14,21 @@ def even_chance_sentence(curve: pd.DataFrame) -> str:
     if value is None:
         return "the chance stays below an even one over the whole range"
     return f"the chance reaches an even one at {money(value)} per point"
+
+
+def delivery_costs_shown(by_category: pd.DataFrame) -> pd.DataFrame:
+    """`cba.delivery_costs` for the report: whole pounds, columns named "£ 2024" ... "£ total",
+    the category as the index's name."""
+    shown = by_category.round(0).astype(int)
+    shown = shown.rename(columns=lambda c: c.replace("gbp_", "£ ").replace("total_gbp", "£ total"))
+    return shown.rename_axis("Category")
+
+
+def delivery_numbers(by_category: pd.DataFrame, per_family: float) -> dict[str, object]:
+    """What the report quotes of the delivery costs: the total (cash), per family supported,
+    and whether central costs are in them."""
+    return {
+        "total_delivery_cost_gbp": round(float(by_category["total_gbp"].sum())),
+        "cost_per_family_gbp": round(per_family),
+        "includes_central_costs": "yes" if "central" in by_category.index else "no",
+    }
