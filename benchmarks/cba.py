@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from psp_eval.analyses import cost_benefit as cba
+from psp_eval.data.design import TrialDesign
 from psp_eval.data.scope import load_tables
 from psp_eval.engine import settings as run_settings
 
@@ -28,7 +29,8 @@ def trial_inputs(clean: str) -> cba.ModelInputs:
     settings = run_settings.read(Path(clean).parent / "settings" / "cost_benefit.json")
     config, deflators = settings["cost_benefit"], cba.deflators_from_rows(settings["deflators"])
     unit_params = cba.unit_costs(config, deflators)
-    base = cba.base_rates(tables["randomisation"], tables["care_events"])
+    design = TrialDesign.from_settings(settings)
+    base = cba.base_rates(tables["randomisation"], tables["care_events"], arms=design.arms)
     impact = Path(clean).parent / "trial" / "impact" / "numbers.json"  # the trial's estimates
     effects = cba.read_effects(impact, base["n_sffc"], base["n_usual"], base)
     year = int(config["price_year"])

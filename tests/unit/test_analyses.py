@@ -130,7 +130,7 @@ def test_cost_per_family_counts_only_delivery_and_supported_families():
         }
     )
     support = pd.DataFrame({"family_id": ["F4", "F4", "F5"]})  # F5 is in usual care
-    n = cba.families_supported(_randomisation(), support)
+    n = cba.families_supported(_randomisation(), support, treated="sffc")
     assert n == 1
     assert cba.cost_per_family(costs, n) == pytest.approx(9000.0)
     table = cba.delivery_costs(costs)

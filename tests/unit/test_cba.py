@@ -140,7 +140,9 @@ def test_base_rates_from_the_usual_arm():
         "event_type": ["care_entry", "care_exit", "re_referral", "re_referral", "care_entry", "care_exit"],
         "event_date": [D("2024-02-01"), D("2024-02-15"), D("2024-03-01"), D("2024-04-01"), D("2024-05-01"), D("2024-05-29")],
     })  # fmt: skip
-    base = cba.base_rates(randomisation, events)
+    base = cba.base_rates(randomisation, events, arms=("sffc", "usual"))
+    relabelled = randomisation.assign(arm=randomisation["arm"].map({"usual": "B", "sffc": "A"}))
+    assert cba.base_rates(relabelled, events, arms=("A", "B")) == base  # any arm values
     assert base["care_entry_risk"] == pytest.approx(1 / 3)
     assert base["re_referrals_per_family"] == pytest.approx(2 / 3)
     # stays of 14 and 28 days: mean 21 days = 3 weeks

@@ -299,7 +299,7 @@ def test_families_supported_by_hub_counts_sffc_families_with_support():
     })  # fmt: skip
     support = pd.DataFrame({"family_id": ["f1", "f1", "f3", "f4"]})
     las = pd.DataFrame({"la_code": ["E1", "E2"], "hub_id": ["h1", "h2"]})
-    out = need.families_supported_by_hub(referrals, randomisation, support, las)
+    out = need.families_supported_by_hub(referrals, randomisation, support, las, treated="sffc")
     assert out.set_index("hub_id")["families_supported"].to_dict() == {"h1": 1, "h2": 1}
     assert out["delivery_years"].tolist() == pytest.approx([731 / 365.25] * 2)
 

@@ -29,9 +29,10 @@ from psp_eval.errors import PspEvalError
 DELIVERY_CATEGORIES = ("staff", "volunteer_expenses", "training", "overheads", "central")
 
 
-def families_supported(randomisation: pd.DataFrame, support: pd.DataFrame) -> int:
-    """SFFC-arm families with at least one support episode."""
-    sffc = randomisation.loc[randomisation["arm"] == "sffc", "family_id"]
+def families_supported(randomisation: pd.DataFrame, support: pd.DataFrame, *, treated) -> int:
+    """Families of the `treated` arm (its value in the randomisation table) with at least one
+    support episode."""
+    sffc = randomisation.loc[randomisation["arm"] == treated, "family_id"]
     return int(sffc.isin(support["family_id"]).sum())
 
 
@@ -391,6 +392,7 @@ def base_rates(
     randomisation: pd.DataFrame,
     care_events: pd.DataFrame,
     *,
+    arms: tuple[object, object],
     follow_up_days: int = 730,
     data_cut: pd.Timestamp | None = None,
 ) -> dict[str, float]:
@@ -401,9 +403,10 @@ def base_rates(
     and the mean weeks in care per entry (both arms; stays still open are cut at the end of
     follow-up or the data cut, so it is a floor) with the number of entries behind it.
     """
+    treated, control = arms  # the arms' values in the randomisation table
     arm = randomisation.set_index("family_id")["arm"]
-    usual = arm.index[arm == "usual"]
-    n_usual, n_sffc = int(len(usual)), int((arm == "sffc").sum())
+    usual = arm.index[arm == control]
+    n_usual, n_sffc = int(len(usual)), int((arm == treated).sum())
     ev = care_events[care_events["family_id"].isin(usual)]
     entries = ev[ev["event_type"] == "care_entry"]
     fam_entry = entries["family_id"].nunique()

@@ -292,11 +292,17 @@ def trend(values: pd.Series) -> Trend:
 
 
 def families_supported_by_hub(
-    referrals: pd.DataFrame, randomisation: pd.DataFrame, support: pd.DataFrame, las: pd.DataFrame
+    referrals: pd.DataFrame,
+    randomisation: pd.DataFrame,
+    support: pd.DataFrame,
+    las: pd.DataFrame,
+    *,
+    treated,
 ) -> pd.DataFrame:
-    """Per hub: SFFC-arm families with at least one support episode, and the span of their
-    randomisation dates in years (the delivery period the count covers)."""
-    sffc = randomisation.loc[randomisation["arm"] == "sffc", ["family_id", "randomised_date"]]
+    """Per hub: families of the `treated` arm (its value in the randomisation table) with at
+    least one support episode, and the span of their randomisation dates in years (the
+    delivery period the count covers)."""
+    sffc = randomisation.loc[randomisation["arm"] == treated, ["family_id", "randomised_date"]]
     fam = sffc.merge(referrals[["family_id", "la_code"]], on="family_id", how="left")
     fam = with_hub(fam, las)
     fam["supported"] = fam["family_id"].isin(support["family_id"])
