@@ -533,3 +533,27 @@ def test_delivery_costs_shown_and_quoted():
         "cost_per_family_gbp": 75,
         "includes_central_costs": "yes",
     }
+
+
+def test_the_headline_uses_the_trials_effects_and_the_scopes_own_are_kept_apart(tmp_path):
+    for scope, effect in (("trial", -2.0), ("north", -0.5)):
+        numbers = {
+            "sdq_total_difficulties_effect": effect,
+            "sdq_total_difficulties_effect_ci_low": effect - 1,
+            "sdq_total_difficulties_effect_ci_high": effect + 1,
+        }
+        (tmp_path / scope / "impact").mkdir(parents=True)
+        (tmp_path / scope / "impact" / "numbers.json").write_text(json.dumps(numbers))
+    trial, own = cba.headline_and_own_effects(tmp_path / "north", 50, 50, {})
+    assert trial.set_index("effect").at["sdq_total_difficulties", "estimate"] == -2.0
+    assert own.set_index("effect").at["sdq_total_difficulties", "estimate"] == -0.5
+
+
+def test_acceptability_numbers_give_the_range_and_the_even_chance():
+    from psp_eval.present.cost_benefit import acceptability_numbers
+
+    curve = pd.DataFrame({"wtp_per_sdq_point": [0.0, 500.0], "p_cost_effective": [0.3, 0.7]})
+    assert acceptability_numbers(curve) == {
+        "wtp_max_gbp": 500,
+        "wtp_even_chance": "the chance reaches an even one at £500 per point",
+    }

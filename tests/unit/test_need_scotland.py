@@ -61,3 +61,13 @@ def test_demo_table_gives_a_feasibility_summary_per_la(demo):
     assert out.set_index("la_code")["profile_per_year"].to_dict() == pytest.approx(
         expected.to_dict()
     )
+
+
+def test_read_scotland_takes_the_clean_table_or_gives_an_empty_one(tmp_path):
+    assert need.read_scotland(tmp_path).empty  # the trial has no Scottish table
+    columns = {c: [1.0] for c in need.SCOTLAND_COLUMNS}
+    pd.DataFrame({**columns, "la_name": ["Fife"], "extra": [0]}).to_parquet(
+        tmp_path / "scotland_cla.parquet"
+    )
+    got = need.read_scotland(tmp_path)
+    assert list(got.columns) == [*need.SCOTLAND_COLUMNS, "la_name"]  # only what it needs

@@ -1180,3 +1180,19 @@ def trial_effect_correlation(trial_tables: Mapping[str, pd.DataFrame], design) -
         exposure="years_followed",
         score=design.outcome("sdq_total_difficulties").column,
     )
+
+
+def headline_and_own_effects(
+    scope_dir: str | Path, n_sffc: int, n_usual: int, base: Mapping[str, float]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The effects the model values, read from the impact results beside `scope_dir` (a
+    scope's results folder): the trial's, which every scope applies to its own base rates and
+    costs, and the scope's own, for a hub's exploratory sensitivity only."""
+    from psp_eval.data.scope import TRIAL_SCOPE
+
+    scope_dir = Path(scope_dir)
+    trial = read_effects(
+        scope_dir.parent / TRIAL_SCOPE / "impact" / "numbers.json", n_sffc, n_usual, base
+    )
+    own = read_effects(scope_dir / "impact" / "numbers.json", n_sffc, n_usual)
+    return trial, own

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -395,3 +396,12 @@ def scotland_feasibility(
 
 
 # --- figures --------------------------------------------------------------------------------------
+
+
+def read_scotland(data_dir: str | Path) -> pd.DataFrame:
+    """The Scottish looked-after children table of the clean data (its columns and LA names),
+    or an empty table when the trial has none: the feasibility section then says so."""
+    path = Path(data_dir) / "scotland_cla.parquet"
+    if not path.exists():
+        return pd.DataFrame()
+    return pd.read_parquet(path, columns=[*SCOTLAND_COLUMNS, "la_name"])

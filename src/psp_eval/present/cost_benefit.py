@@ -32,3 +32,12 @@ def delivery_numbers(by_category: pd.DataFrame, per_family: float) -> dict[str, 
         "cost_per_family_gbp": round(per_family),
         "includes_central_costs": "yes" if "central" in by_category.index else "no",
     }
+
+
+def acceptability_numbers(curve: pd.DataFrame) -> dict[str, object]:
+    """What the report quotes of the acceptability curve: its range and where the chance is
+    even."""
+    return {
+        "wtp_max_gbp": round(float(curve["wtp_per_sdq_point"].max())),
+        "wtp_even_chance": even_chance_sentence(curve),
+    }
