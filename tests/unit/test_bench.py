@@ -19,3 +19,19 @@ def test_need_at_scale_prints_the_time_its_goal_and_peak_memory():
     assert line, result.stdout
     assert 4_000 <= int(line[1].replace(",", "")) <= 6_000
     assert "Demo trial" not in result.stdout and "Scale:" not in result.stdout  # --only
+
+
+def test_the_data_steps_time_and_the_process_trees_memory_are_read_as_measured():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import pipeline
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    progress = "[ 1/59] validate (4 s)\n[ 2/59] clean (3.5 s)\n[ 3/59] notebook process (a) (7 s)\n"
+    assert pipeline._job_seconds(progress, ("validate", "clean")) == 7.5
+    assert pipeline._goal(0.25, 0.30) == "goal ≤ 0.3: met"
+    assert pipeline._goal(12, 10) == "goal ≤ 10: NOT met"
+    # a child holding 100 MB: the tree's peak sees it (the Python interpreter adds its own)
+    hold = "x = bytearray(100 * 2**20); import time; time.sleep(0.8)"
+    seconds, _, peak_mb = pipeline._timed_tree([sys.executable, "-c", hold], ROOT)
+    assert seconds >= 0.8 and 100 <= peak_mb < 400
