@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
 import multiprocessing
 import re
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -72,7 +72,8 @@ def _timed(args: list[str], cwd: Path) -> tuple[float, str]:
 
 def _timed_tree(args: list[str], cwd: Path) -> tuple[float, str, float]:
     """`_timed`, and the peak memory (MB) of the command's whole process tree: the sum of the
-    resident memory of it and all its descendants, sampled every 0.2 s."""
+    resident memory of it and all its descendants, sampled every 0.2 s. Pages the warm
+    worker's forked children share are counted in each, so this overstates, never hides."""
     import threading
 
     import psutil
@@ -130,63 +131,58 @@ def _job_counts(output: str) -> str:
     return ", ".join(f"{rule} x{rules.count(rule)}" for rule in dict.fromkeys(rules))
 
 
-def _papermill(project: Path, notebook: str, scope: str, clean: str) -> None:
-    """One notebook through the papermill command line, as a user without Snakemake would."""
-    out = f"results/demo/{scope}/{notebook}"
-    (project / out).parent.mkdir(parents=True, exist_ok=True)
-    args = [str(BIN / "papermill"), f"notebooks/{notebook}.ipynb", f"{out}.ipynb", "--cwd", "."]
-    params = {"trial": "demo", "scope": scope, "data_dir": clean, "out_dir": out}
-    for key, value in params.items():
-        args += ["-p", key, value]
-    _run(args, project)
+# The jobs a naive user would run one at a time: the data steps and every notebook.
+NAIVE_RULES = ("validate", "clean", "score", "notebook")
+LOG_REDIRECT = re.compile(r"\s*>\s*\S+\s+2>&1\s*$")
+
+
+def _commands(project: Path) -> list[tuple[str, list[str]]]:
+    """(rule, command) of every job of a fresh run that a naive user would run, from
+    `snakemake -n -p --forceall` (always the pipeline's own commands), in an order the DAG
+    allows: the data steps, then the notebooks in the catalogue's order, the trial first."""
+    dry = _run([str(BIN / "snakemake"), "-n", "-p", "--forceall", "--cores", "1"], project)
+    jobs, rule = [], None
+    for line in (text.strip() for text in dry.splitlines()):  # grouped jobs are indented
+        if found := re.match(r"(?:local)?rule (\w+):", line):
+            rule = found[1]
+        elif line.startswith("Shell command: ") and rule in NAIVE_RULES:
+            jobs.append((rule, shlex.split(LOG_REDIRECT.sub("", line[len("Shell command: ") :]))))
+    catalogue = list(yaml.safe_load((project / "config/analyses.yaml").read_text()))
+
+    def order(job: tuple[str, list[str]]) -> tuple:
+        rule, command = job
+        if rule != "notebook":
+            return (NAIVE_RULES.index(rule),)
+        analysis, scope = Path(command[2]).stem, Path(command[3]).parent.name
+        return (len(NAIVE_RULES), catalogue.index(analysis), scope != "trial", scope)
+
+    return sorted(jobs, key=order)
+
+
+def _as_papermill(command: list[str]) -> list[str]:
+    """`psp-eval execute NB OUT -p key=value ...` as the papermill command line would run it."""
+    notebook, out, params = command[2], command[3], command[4:]
+    args = [str(BIN / "papermill"), notebook, out, "--cwd", "."]
+    for flag, pair in zip(params[::2], params[1::2], strict=True):
+        key, _, value = pair.partition("=")
+        args += [flag, key, value]
+    return args
 
 
 def naive(project: Path) -> float:
-    """Every step by hand, one at a time; every notebook through the papermill CLI."""
-    config = yaml.safe_load((project / "config/config.yaml").read_text())
-    raw, clean = "data/raw/demo", "results/demo/clean"
-    with open(project / "config/hubs.tsv", newline="") as f:
-        hubs = [(row["hub_id"], row["hub_name"]) for row in csv.DictReader(f, delimiter="\t")]
-    scopes = [("trial", "All hubs"), *hubs]
-    psp = str(BIN / "psp-eval")
+    """The data steps and every notebook by hand, one at a time, the notebooks through the
+    papermill CLI; the settings files and hub sheets are written first (not timed), and the
+    reports are not rendered (the naive side does less than the pipeline)."""
+    _run([*RUN, "--", "--until", "settings", "hub_sheet"], project)
+    jobs = _commands(project)
     started = time.perf_counter()
-    _run([psp, "validate", raw], project)
-    _run([psp, "clean", raw, "--out", clean], project)
-    _run([psp, "score", clean, "--out", clean], project)
-    for scope, _ in scopes:
-        _run(
-            [
-                psp,
-                "hub-sheet",
-                "config/hubs.tsv",
-                "--scope",
-                scope,
-                "--out",
-                f"{clean}/hubs/{scope}.parquet",
-            ],
-            project,
-        )
-    for scope, _ in scopes:
-        for analysis in config["analyses"]:
-            _papermill(project, analysis, scope, clean)
-    for report in config["standalone_reports"]:
-        _papermill(project, report, "trial", clean)
-    renders = [(s, n, "trial" if s == "trial" else "hub") for s, n in scopes]
-    renders += [(r, "All hubs", r) for r in config["standalone_reports"]]
-    for name, label, template in renders:
-        scope = "trial" if template != "hub" else name
-        _run(
-            [psp, "render", "--template", f"reports/{template}.qmd",
-             "--qmd", f"results/demo/{scope}/{name}-report.qmd",
-             "--html", f"reports/_site/demo/{name}.html", "--pdf", f"reports/_site/demo/{name}.pdf",
-             "--trial", "demo", "--scope", scope, "--scope-name", label, "--data-dir", raw],
-            project,
-        )  # fmt: skip
-    index = [psp, "index", "--trial", "demo", "--out", "reports/_site/index.html"]
-    index += ["--title", "psp-eval: demo", "--data-dir", raw]
-    for report in config["standalone_reports"]:
-        index += ["--report", report]
-    _run(index, project)
+    for rule, command in jobs:
+        if rule == "notebook":
+            (project / command[3]).parent.mkdir(parents=True, exist_ok=True)
+            command = _as_papermill(command)
+        else:
+            command = [str(BIN / command[0]), *command[1:]]
+        _run(command, project)
     return time.perf_counter() - started
 
 
@@ -322,7 +318,7 @@ def scale(tmp: Path) -> None:
     print("\nScale: cold pipeline, 2 cores")
     print(
         f"  {'families':>9} {'hubs':>5} {'LAs':>5} {'seconds':>9} {'s per 1k families':>18}"
-        f" {'peak tree MB':>13} {'validate+clean s':>17}"
+        f" {'tree RSS MB':>13} {'validate+clean s':>17}"
     )
     for families, hubs, las in SCALES:
         project = _project(tmp / f"scale{families}", families, hubs, las)

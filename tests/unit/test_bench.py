@@ -35,3 +35,17 @@ def test_the_data_steps_time_and_the_process_trees_memory_are_read_as_measured()
     hold = "x = bytearray(100 * 2**20); import time; time.sleep(0.8)"
     seconds, _, peak_mb = pipeline._timed_tree([sys.executable, "-c", hold], ROOT)
     assert seconds >= 0.8 and 100 <= peak_mb < 400
+
+
+def test_a_pipeline_job_becomes_the_papermill_command_a_naive_user_would_type():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import pipeline
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    job = "psp-eval execute notebooks/impact.ipynb results/demo/trial/impact.ipynb -p trial=demo -p data_dir=results/demo/clean"
+    args = pipeline._as_papermill(job.split())
+    assert args[1:] == ["notebooks/impact.ipynb", "results/demo/trial/impact.ipynb", "--cwd", ".",
+                        "-p", "trial", "demo", "-p", "data_dir", "results/demo/clean"]  # fmt: skip
+    assert args[0].endswith("papermill")
+    assert pipeline.LOG_REDIRECT.sub("", "psp-eval score x > logs/a.log 2>&1") == "psp-eval score x"
