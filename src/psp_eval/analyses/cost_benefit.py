@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psp_eval.data.scope import TRIAL_SCOPE
 from psp_eval.errors import PspEvalError
 
 # Categories that make up the cost of delivering SFFC (usual_services is the comparator's cost).
@@ -1188,8 +1189,6 @@ def headline_and_own_effects(
     """The effects the model values, read from the impact results beside `scope_dir` (a
     scope's results folder): the trial's, which every scope applies to its own base rates and
     costs, and the scope's own, for a hub's exploratory sensitivity only."""
-    from psp_eval.data.scope import TRIAL_SCOPE
-
     scope_dir = Path(scope_dir)
     trial = read_effects(
         scope_dir.parent / TRIAL_SCOPE / "impact" / "numbers.json", n_sffc, n_usual, base
