@@ -8,6 +8,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _benchmark_module():
+    """benchmarks/pipeline.py, imported for its helpers (benchmarks/ is not a package)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import pipeline
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return pipeline
+
+
 def test_need_at_scale_prints_the_time_its_goal_and_peak_memory():
     args = [sys.executable, "benchmarks/pipeline.py", "--only", "need", "--episodes", "5000"]
     result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
@@ -22,11 +32,7 @@ def test_need_at_scale_prints_the_time_its_goal_and_peak_memory():
 
 
 def test_the_data_steps_time_and_the_process_trees_memory_are_read_as_measured():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import pipeline
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    pipeline = _benchmark_module()
     progress = "[ 1/59] validate (4 s)\n[ 2/59] clean (3.5 s)\n[ 3/59] notebook process (a) (7 s)\n"
     assert pipeline._job_seconds(progress, ("validate", "clean")) == 7.5
     assert pipeline._goal(0.25, 0.30) == "goal ≤ 0.3: met"
@@ -38,11 +44,7 @@ def test_the_data_steps_time_and_the_process_trees_memory_are_read_as_measured()
 
 
 def test_a_pipeline_job_becomes_the_papermill_command_a_naive_user_would_type():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import pipeline
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    pipeline = _benchmark_module()
     job = "psp-eval execute notebooks/impact.ipynb results/demo/trial/impact.ipynb -p trial=demo -p data_dir=results/demo/clean"
     args = pipeline._as_papermill(job.split())
     assert args[1:] == ["notebooks/impact.ipynb", "results/demo/trial/impact.ipynb", "--cwd", ".",
