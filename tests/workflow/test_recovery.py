@@ -58,9 +58,12 @@ def test_a_killed_writers_temporary_file_goes_at_the_next_write(tmp_path):
     running.write_text("<svg")
     other = atomic.temporary_name(tmp_path / "fig.old.svg", pid=_dead_pid())
     other.write_text("<svg")  # another output's: its own next write removes it
+    # a killed writer whose pid the system has since given to another process (here pid 1)
+    reused = final.with_name(f".fig.1-{10**15}.tmp.svg")
+    reused.write_text("<svg")
     atomic.write_text(final, "<svg/>")
     assert final.read_text() == "<svg/>"
-    assert not stale.exists()
+    assert not stale.exists() and not reused.exists()
     assert running.exists() and other.exists()
     assert not atomic.is_temporary(final) and atomic.is_temporary(other)
 

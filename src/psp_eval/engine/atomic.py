@@ -14,16 +14,43 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-TEMPORARY = re.compile(r"^\.(?P<stem>.*)\.(?P<pid>\d+)\.tmp(?P<suffix>.*)$")
+# `.<stem>.<pid>-<start>.tmp<suffix>`: <start> is the writer's start time (Linux clock ticks
+# since boot), absent where /proc cannot tell it. With it a pid the system has since given to
+# another process (pids wrap at 32,768 here) is not taken for the writer still at work.
+TEMPORARY = re.compile(r"^\.(?P<stem>.*)\.(?P<pid>\d+)(?:-(?P<start>\d+))?\.tmp(?P<suffix>.*)$")
+
+
+def _start_time(pid: int) -> str | None:
+    """When process `pid` started (field 22 of /proc/<pid>/stat), or None if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # after the command name, which may hold spaces
 
 
 def temporary_name(final: Path, pid: int | None = None) -> Path:
-    """Where `final` is written before its rename: `.<stem>.<pid>.tmp<suffix>`, same folder.
+    """Where `final` is written before its rename: `.<stem>.<pid>-<start>.tmp<suffix>`, same
+    folder (the writer `pid`, this process by default).
 
     The suffix is kept because writers such as papermill and typst infer the format from it.
     """
     final = Path(final)
-    return final.with_name(f".{final.stem}.{os.getpid() if pid is None else pid}.tmp{final.suffix}")
+    pid = os.getpid() if pid is None else pid
+    start = _start_time(pid)
+    writer = f"{pid}-{start}" if start is not None else str(pid)
+    return final.with_name(f".{final.stem}.{writer}.tmp{final.suffix}")
+
+
+def _writer_alive(pid: int, start: str | None) -> bool:
+    """Whether the writer that named a temporary file runs: its pid, and where the name records
+    it, the same start time (so a reused pid is a different process)."""
+    if not process_alive(pid):
+        return False
+    if start is None:
+        return True
+    now = _start_time(pid)
+    return now is None or now == start
 
 
 def is_temporary(path: Path) -> bool:
@@ -47,7 +74,8 @@ def process_alive(pid: int) -> bool:
 def remove_stale(final: Path) -> list[Path]:
     """Remove the temporary files of `final` left by writers that no longer run.
 
-    A writer that is still running (another process, or this one) keeps its file.
+    A writer that is still running (another process, or this one) keeps its file; one whose
+    pid now belongs to another process does not.
     """
     final = Path(final)
     removed = []
@@ -57,7 +85,7 @@ def remove_stale(final: Path) -> list[Path]:
         match = TEMPORARY.match(candidate.name)
         if match is None or (match["stem"], match["suffix"]) != (final.stem, final.suffix):
             continue  # `.a.b.7.tmp.csv` belongs to `a.b.csv`, not to `a.csv`
-        if int(match["pid"]) != os.getpid() and not process_alive(int(match["pid"])):
+        if not _writer_alive(int(match["pid"]), match["start"]):
             candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed
