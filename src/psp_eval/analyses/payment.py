@@ -299,7 +299,8 @@ def la_savings(
     trial_years: float = 2.0,
 ) -> pd.DataFrame:
     """Per LA: the families randomised to the `treated` arm, the families expected over the
-    further years at the same rate, expected cashable savings (with the 95% range) and the price of delivery.
+    further years at the same rate, expected cashable savings (with the 95% range) and the
+    price of delivery.
 
     Counts of families go through disclosure control (`suppress`, with the total row); where
     an LA's count is hidden, so are the money cells derived from it.

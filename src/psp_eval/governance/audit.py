@@ -75,6 +75,7 @@ from pathlib import Path
 
 from psp_eval.errors import PspEvalError
 from psp_eval.present.disclosure import DEFAULT_THRESHOLD, SUPPRESSED
+from psp_eval.present.tables import WRAP_POINT
 
 SMALL = range(1, DEFAULT_THRESHOLD)  # counts 1-4 must not be shown
 
@@ -289,7 +290,7 @@ class _Html(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._skip:
             return
-        data = data.replace(ZERO_WIDTH_SPACE, "")  # wrap points in long names hide nothing
+        data = data.replace(WRAP_POINT, "")  # wrap points in long names hide nothing
         if self._cell is not None:
             self._cell.append(data)
         elif self._caption is not None:
@@ -308,9 +309,6 @@ class _Html(HTMLParser):
     def close(self) -> None:
         super().close()
         self._flush_text()
-
-
-ZERO_WIDTH_SPACE = "\u200b"
 
 
 def _squash(text: str) -> str:
@@ -366,7 +364,7 @@ def pdf_text(path: Path) -> str | None:
     )
     if result.returncode != 0:
         raise AuditError(f"{path}: pdftotext could not read it: {result.stderr.strip()}")
-    return result.stdout.replace(ZERO_WIDTH_SPACE, "")
+    return result.stdout.replace(WRAP_POINT, "")
 
 
 def raw_identifiers(data_dir: Path) -> set[str]:

@@ -92,6 +92,9 @@ def in_text(label: str) -> str:
 
 
 MINUS = "\u2212"  # the minus sign: "−£2,495", never "£-2,495"
+# Where a long name in a table cell may wrap (report.outputs puts it after each "_"); the
+# audit removes it before it reads a page, so a wrapped identifier is still seen whole.
+WRAP_POINT = "\u200b"  # zero-width space
 
 
 def money(value: float, digits: int = 0) -> str:

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from psp_eval.engine.atomic import temporary_path, write_text
 from psp_eval.present.disclosure import SUPPRESSED, printed_counts
+from psp_eval.present.tables import WRAP_POINT
 
 NUMERIC = re.compile(r"^[<>≤≥]?[−+-]?(\d+(\.\d*)?|\.\d+)([eE][−+-]?\d+)?%?$")
 
@@ -32,7 +33,6 @@ matplotlib.rcParams["svg.fonttype"] = "none"
 # A name such as delivery_cost_per_sffc_family_gbp is one word to the PDF's table layout and
 # runs out of a narrow column; a zero-width space after each "_" lets it wrap there.
 SNAKE_CASE = re.compile(r"\b[A-Za-z0-9]+(?:_[A-Za-z0-9]+){2,}\b")
-WRAP_HERE = "\u200b"
 
 
 def _cell_text(value: object) -> str:
@@ -42,7 +42,7 @@ def _cell_text(value: object) -> str:
         return "–"
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
         return f"{int(value):,}"
-    return SNAKE_CASE.sub(lambda match: match[0].replace("_", "_" + WRAP_HERE), str(value))
+    return SNAKE_CASE.sub(lambda match: match[0].replace("_", "_" + WRAP_POINT), str(value))
 
 
 def _numeric_text(text: str) -> bool:
