@@ -60,10 +60,13 @@ def test_shipped_config_loads_with_sources():
     settings = shipped_settings("cost_benefit")
     config, deflators = settings["cost_benefit"], cba.deflators_from_rows(settings["deflators"])
     params = cba.unit_costs(config, deflators)
-    # PSSRU 2017 foster care £646/wk at 2016/17 prices -> 2024 prices: 646 x 117.3 / 89.9
-    assert params["foster_care_week"].value == pytest.approx(646 * 117.3 / 89.9)
-    # NAO 2024 children's home £318,400 a year (2023-24) = £6,106/wk -> x 117.3 / 112.8
-    assert params["residential_care_week"].value == pytest.approx(6106 * 117.3 / 112.8)
+    # HM Treasury GDP deflators (March 2026), financial years, 2024-25 = 100: 2016-17 76.0754,
+    # 2023-24 96.1117.
+    # PSSRU 2017 foster care £646/wk at 2016-17 prices -> 2024-25 prices: 646 x 100 / 76.0754
+    assert params["foster_care_week"].value == pytest.approx(646 * 100 / 76.0754)
+    assert params["foster_care_week"].value == pytest.approx(849.16, abs=0.01)
+    # NAO 2024 children's home £318,400 a year (2023-24) = £6,106/wk -> x 100 / 96.1117
+    assert params["residential_care_week"].value == pytest.approx(6106 * 100 / 96.1117)
     for entry in config["unit_costs"].values():
         assert entry["source"] and entry["price_year"] and entry["uncertainty"]
     table = cba.unit_cost_table(config, params)
