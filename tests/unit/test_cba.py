@@ -73,6 +73,43 @@ def test_shipped_config_loads_with_sources():
     assert len(table) == len(config["unit_costs"])
 
 
+def test_unit_costs_reproduce_their_sources_figures():
+    """Each weekly unit cost (and its range) worked out from the figure its source prints."""
+    costs = shipped_settings("cost_benefit")["cost_benefit"]["unit_costs"]
+    # NAO, Managing children's residential care (2024): £318,400 a year per place in 2023-24;
+    # 52.14 weeks a year (365 / 7): 318,400 x 7 / 365 = 6,106.3 -> £6,106 a week
+    home, weeks = costs["residential_care_week"], 365 / 7
+    assert "£318,400" in home["source"] and home["price_year"] == 2023
+    assert round(318_400 / weeks) == home["value"] == 6106
+    # the low end: the same report's 2019-20 figure in 2023-24 real terms, £239,800 / 52.14
+    assert round(239_800 / weeks) == home["uncertainty"]["low"] == 4599
+    assert round(6106 * 1.2) == home["uncertainty"]["high"] == 7327  # assumption: +20%
+    # GMCA/New Economy v1.4: child in need case management £1,416 over 6 months (2008/09)
+    at_home = costs["home_services_week"]
+    assert "£1,416" in at_home["source"] and at_home["price_year"] == 2008
+    assert round(1416 / 26, 2) == at_home["value"] == 54.46
+    assert (at_home["uncertainty"]["low"], at_home["uncertainty"]["high"]) == (
+        pytest.approx(54.46 * 0.5, abs=0.005), pytest.approx(54.46 * 1.5, abs=0.005))  # fmt: skip
+    # PSSRU 2017: foster care £646 a week (2016/17); range +-20% (517 to 775, an assumption)
+    foster = costs["foster_care_week"]
+    assert "£646" in foster["source"] and foster["value"] == 646 and foster["price_year"] == 2016
+    assert (foster["uncertainty"]["low"], foster["uncertainty"]["high"]) == (
+        round(646 * 0.8), round(646 * 1.2))  # fmt: skip
+    # GMCA/New Economy v1.4 (2009/10): referral £117 (+-25%: 88 to 146), initial assessment £362
+    # up to a core assessment £660
+    referral, assessment = costs["referral"], costs["assessment"]
+    assert "£117" in referral["source"] and referral["value"] == 117
+    assert (referral["uncertainty"]["low"], referral["uncertainty"]["high"]) == (
+        round(117 * 0.75), round(117 * 1.25))  # fmt: skip
+    assert "£362" in assessment["source"] and "£660" in assessment["source"]
+    assert (assessment["value"], assessment["uncertainty"]["high"]) == (362, 660)
+    # ASHE 2024: median gross hourly earnings (full-time, excl. overtime) £18.64; low end the
+    # National Living Wage, £11.44 (April 2024)
+    hour = costs["volunteer_hour_value"]
+    assert "£18.64" in hour["source"] and "£11.44" in hour["source"]
+    assert (hour["value"], hour["uncertainty"]["low"]) == (18.64, 11.44)
+
+
 def test_real_costs_and_cost_per_sffc_family_share_central_costs():
     deflators = pd.Series({2024: 100.0, 2025: 110.0})
     costs = pd.DataFrame({
