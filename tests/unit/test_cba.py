@@ -540,12 +540,21 @@ def test_scope_costs_count_the_arms_by_their_values_and_quote_money_rounded():
     tables = {"randomisation": randomisation, "costs": costs}
     scoped = cba.scope_costs(tables, tables, ("T", "C"), 2024, deflators)
     assert (scoped.n_sffc, scoped.n_usual) == (2, 3)
-    # 1000 + all 500 central over 2 families; usual services 300 (2025, at 2024 prices) / 3
+    # 1000 + all 500 central over 2 families; usual services 300 (2025-26, at 2024-25 prices) / 3
     assert scoped.numbers() == {
         "delivery_cost_per_sffc_family_gbp": 750, "central_share_gbp": 500,
         "usual_services_per_family_gbp": 100, "spending_after_deflators_gbp": 300,
-        "deflators_last_year": "2024",
+        "deflators_last_year": "2024-25",
     }  # fmt: skip
+
+
+def test_financial_years_are_written_by_both_years():
+    assert cba.financial_year(2024) == "2024-25" and cba.financial_year(1999) == "1999-00"
+    settings = shipped_settings("cost_benefit")
+    config, deflators = settings["cost_benefit"], cba.deflators_from_rows(settings["deflators"])
+    table = cba.unit_cost_table(config, cba.unit_costs(config, deflators))
+    assert "£ at 2024-25 prices" in table.columns
+    assert table["Source value (£)"].iloc[0] == "646 (2016-17)"
 
 
 def test_effects_numbers_say_how_many_are_not_estimable():
@@ -566,7 +575,7 @@ def test_delivery_costs_shown_and_quoted():
         {"gbp_2024": [100.4, 50.6], "total_gbp": [100.4, 50.6]}, index=["staff", "central"]
     )
     shown = delivery_costs_shown(by_category)
-    assert list(shown.columns) == ["£ 2024", "£ total"] and shown.index.name == "Category"
+    assert list(shown.columns) == ["£ 2024-25", "£ total"] and shown.index.name == "Category"
     assert shown["£ total"].tolist() == [100, 51]
     assert delivery_numbers(by_category, 75.4) == {
         "total_delivery_cost_gbp": 151,
