@@ -56,6 +56,19 @@ def test_deflator_converts_and_interpolates():
         cba.deflator_index(2030, deflators)
 
 
+def test_shipped_deflators_are_hm_treasurys_financial_years_all_outturn():
+    rows = shipped_settings("cost_benefit")["deflators"]
+    deflators = cba.deflators_from_rows(rows)
+    # HM Treasury, GDP deflators at market prices (March 2026), financial years (ONS L8GG),
+    # 2024-25 = 100: every year 2000-01 to 2024-25 listed, no forecast, no assumed year
+    assert list(deflators.index) == list(range(2000, 2025)) and deflators[2024] == 100.0
+    assert {row["status"] for row in rows} == {"outturn"}
+    # 2020-21: 85.1002, as two independent transcriptions of the release give it (85.10)
+    assert deflators[2020] == pytest.approx(85.10, abs=0.005)
+    # 2023-24 -> 2024-25 prices: x 100 / 96.1117 = 1.0405
+    assert cba.to_price_year(1.0, 2023, 2024, deflators) == pytest.approx(1.0405, abs=1e-4)
+
+
 def test_shipped_config_loads_with_sources():
     settings = shipped_settings("cost_benefit")
     config, deflators = settings["cost_benefit"], cba.deflators_from_rows(settings["deflators"])
