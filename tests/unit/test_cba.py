@@ -56,18 +56,71 @@ def test_deflator_converts_and_interpolates():
         cba.deflator_index(2030, deflators)
 
 
+def test_shipped_deflators_are_hm_treasurys_financial_years_all_outturn():
+    rows = shipped_settings("cost_benefit")["deflators"]
+    deflators = cba.deflators_from_rows(rows)
+    # HM Treasury, GDP deflators at market prices (March 2026), financial years (ONS L8GG),
+    # 2024-25 = 100: every year 2000-01 to 2024-25 listed, no forecast, no assumed year
+    assert list(deflators.index) == list(range(2000, 2025)) and deflators[2024] == 100.0
+    assert {row["status"] for row in rows} == {"outturn"}
+    # 2020-21: 85.1002, as two independent transcriptions of the release give it (85.10)
+    assert deflators[2020] == pytest.approx(85.10, abs=0.005)
+    # 2023-24 -> 2024-25 prices: x 100 / 96.1117 = 1.0405
+    assert cba.to_price_year(1.0, 2023, 2024, deflators) == pytest.approx(1.0405, abs=1e-4)
+
+
 def test_shipped_config_loads_with_sources():
     settings = shipped_settings("cost_benefit")
     config, deflators = settings["cost_benefit"], cba.deflators_from_rows(settings["deflators"])
     params = cba.unit_costs(config, deflators)
-    # PSSRU 2017 foster care £646/wk at 2016/17 prices -> 2024 prices: 646 x 117.3 / 89.9
-    assert params["foster_care_week"].value == pytest.approx(646 * 117.3 / 89.9)
-    # NAO 2024 children's home £318,400 a year (2023-24) = £6,106/wk -> x 117.3 / 112.8
-    assert params["residential_care_week"].value == pytest.approx(6106 * 117.3 / 112.8)
+    # HM Treasury GDP deflators (March 2026), financial years, 2024-25 = 100: 2016-17 76.0754,
+    # 2023-24 96.1117.
+    # PSSRU 2017 foster care £646/wk at 2016-17 prices -> 2024-25 prices: 646 x 100 / 76.0754
+    assert params["foster_care_week"].value == pytest.approx(646 * 100 / 76.0754)
+    assert params["foster_care_week"].value == pytest.approx(849.16, abs=0.01)
+    # NAO 2024 children's home £318,400 a year (2023-24) = £6,106/wk -> x 100 / 96.1117
+    assert params["residential_care_week"].value == pytest.approx(6106 * 100 / 96.1117)
     for entry in config["unit_costs"].values():
         assert entry["source"] and entry["price_year"] and entry["uncertainty"]
     table = cba.unit_cost_table(config, params)
     assert len(table) == len(config["unit_costs"])
+
+
+def test_unit_costs_reproduce_their_sources_figures():
+    """Each weekly unit cost (and its range) worked out from the figure its source prints."""
+    costs = shipped_settings("cost_benefit")["cost_benefit"]["unit_costs"]
+    # NAO, Managing children's residential care (2024): £318,400 a year per place in 2023-24;
+    # 52.14 weeks a year (365 / 7): 318,400 x 7 / 365 = 6,106.3 -> £6,106 a week
+    home, weeks = costs["residential_care_week"], 365 / 7
+    assert "£318,400" in home["source"] and home["price_year"] == 2023
+    assert round(318_400 / weeks) == home["value"] == 6106
+    # the low end: the same report's 2019-20 figure in 2023-24 real terms, £239,800 / 52.14
+    assert round(239_800 / weeks) == home["uncertainty"]["low"] == 4599
+    assert round(6106 * 1.2) == home["uncertainty"]["high"] == 7327  # assumption: +20%
+    # GMCA/New Economy v1.4: child in need case management £1,416 over 6 months (2008/09)
+    at_home = costs["home_services_week"]
+    assert "£1,416" in at_home["source"] and at_home["price_year"] == 2008
+    assert round(1416 / 26, 2) == at_home["value"] == 54.46
+    assert (at_home["uncertainty"]["low"], at_home["uncertainty"]["high"]) == (
+        pytest.approx(54.46 * 0.5, abs=0.005), pytest.approx(54.46 * 1.5, abs=0.005))  # fmt: skip
+    # PSSRU 2017: foster care £646 a week (2016/17); range +-20% (517 to 775, an assumption)
+    foster = costs["foster_care_week"]
+    assert "£646" in foster["source"] and foster["value"] == 646 and foster["price_year"] == 2016
+    assert (foster["uncertainty"]["low"], foster["uncertainty"]["high"]) == (
+        round(646 * 0.8), round(646 * 1.2))  # fmt: skip
+    # GMCA/New Economy v1.4 (2009/10): referral £117 (+-25%: 88 to 146), initial assessment £362
+    # up to a core assessment £660
+    referral, assessment = costs["referral"], costs["assessment"]
+    assert "£117" in referral["source"] and referral["value"] == 117
+    assert (referral["uncertainty"]["low"], referral["uncertainty"]["high"]) == (
+        round(117 * 0.75), round(117 * 1.25))  # fmt: skip
+    assert "£362" in assessment["source"] and "£660" in assessment["source"]
+    assert (assessment["value"], assessment["uncertainty"]["high"]) == (362, 660)
+    # ASHE 2024: median gross hourly earnings (full-time, excl. overtime) £18.64; low end the
+    # National Living Wage, £11.44 (April 2024)
+    hour = costs["volunteer_hour_value"]
+    assert "£18.64" in hour["source"] and "£11.44" in hour["source"]
+    assert (hour["value"], hour["uncertainty"]["low"]) == (18.64, 11.44)
 
 
 def test_real_costs_and_cost_per_sffc_family_share_central_costs():
@@ -500,12 +553,21 @@ def test_scope_costs_count_the_arms_by_their_values_and_quote_money_rounded():
     tables = {"randomisation": randomisation, "costs": costs}
     scoped = cba.scope_costs(tables, tables, ("T", "C"), 2024, deflators)
     assert (scoped.n_sffc, scoped.n_usual) == (2, 3)
-    # 1000 + all 500 central over 2 families; usual services 300 (2025, at 2024 prices) / 3
+    # 1000 + all 500 central over 2 families; usual services 300 (2025-26, at 2024-25 prices) / 3
     assert scoped.numbers() == {
         "delivery_cost_per_sffc_family_gbp": 750, "central_share_gbp": 500,
         "usual_services_per_family_gbp": 100, "spending_after_deflators_gbp": 300,
-        "deflators_last_year": "2024",
+        "deflators_last_year": "2024-25",
     }  # fmt: skip
+
+
+def test_financial_years_are_written_by_both_years():
+    assert cba.financial_year(2024) == "2024-25" and cba.financial_year(1999) == "1999-00"
+    settings = shipped_settings("cost_benefit")
+    config, deflators = settings["cost_benefit"], cba.deflators_from_rows(settings["deflators"])
+    table = cba.unit_cost_table(config, cba.unit_costs(config, deflators))
+    assert "£ at 2024-25 prices" in table.columns
+    assert table["Source value (£)"].iloc[0] == "646 (2016-17)"
 
 
 def test_effects_numbers_say_how_many_are_not_estimable():
@@ -526,7 +588,7 @@ def test_delivery_costs_shown_and_quoted():
         {"gbp_2024": [100.4, 50.6], "total_gbp": [100.4, 50.6]}, index=["staff", "central"]
     )
     shown = delivery_costs_shown(by_category)
-    assert list(shown.columns) == ["£ 2024", "£ total"] and shown.index.name == "Category"
+    assert list(shown.columns) == ["£ 2024-25", "£ total"] and shown.index.name == "Category"
     assert shown["£ total"].tolist() == [100, 51]
     assert delivery_numbers(by_category, 75.4) == {
         "total_delivery_cost_gbp": 151,

@@ -122,6 +122,12 @@ def deflators_from_rows(rows: list[Mapping[str, Any]]) -> pd.Series:
     return table.set_index("year")["index"].astype(float).sort_index()
 
 
+def financial_year(year: int) -> str:
+    """A financial year (April-March) as the reports write it, from its first year:
+    2024 -> "2024-25" (the deflator table's years and every price year are written this way)."""
+    return f"{int(year)}-{(int(year) + 1) % 100:02d}"
+
+
 def deflator_index(year: int, deflators: pd.Series) -> float:
     """The deflator for `year`, interpolated log-linearly between listed years."""
     years = deflators.index.to_numpy(dtype=float)
@@ -292,8 +298,8 @@ def unit_cost_table(config: dict, params: Mapping[str, Parameter]) -> pd.DataFra
         p = params[name]
         rows.append({
             "Unit cost": entry.get("label", name),
-            "Source value (£)": f"{entry['value']:,.0f} ({entry['price_year']}/{(entry['price_year'] + 1) % 100:02d})",
-            f"£ at {base} prices": round(p.value),
+            "Source value (£)": f"{entry['value']:,.0f} ({financial_year(entry['price_year'])})",
+            f"£ at {financial_year(base)} prices": round(p.value),
             "Range used (£)": f"{p.low:,.0f} to {p.high:,.0f}" if p.low is not None else "–",
             "Perspective": entry.get("perspective", "taxpayers"),
             "Cashable for the LA": "yes" if entry.get("cashable") else "no",
@@ -1125,7 +1131,7 @@ class ScopeCosts:
             "central_share_gbp": round(self.delivery["central_share_gbp"]),
             "usual_services_per_family_gbp": round(self.usual_per_family),
             "spending_after_deflators_gbp": round(self.spending_after_deflators),
-            "deflators_last_year": str(self.deflators_last_year),  # a year, not a count
+            "deflators_last_year": financial_year(self.deflators_last_year),  # not a count
         }
 
 

@@ -95,6 +95,9 @@ COST_CATEGORIES = (
     "usual_services",
 )
 NATIONS = ("England", "Scotland", "Wales", "Northern Ireland")
+# costs.price_year: the financial year (April-March) of the cash prices, by its first year, as
+# the GDP deflator table (HM Treasury, financial years) and the cost-benefit settings write it
+FINANCIAL_YEAR = "financial year of the cash prices, by its first year: 2024 = 2024-25"
 
 # SSDA903 code lists (DfE; see shared/REFERENCE.md).
 S903_SEX = (1, 2)
@@ -274,7 +277,7 @@ TABLES: dict[str, Table] = {
                 C("period_end", "date"),
                 C("category", "str", allowed=COST_CATEGORIES),
                 C("amount_gbp", "float", min=0),
-                C("price_year", "int", min=2000, max=2100),
+                C("price_year", "int", min=2000, max=2100, description=FINANCIAL_YEAR),
             ),
             checks=("period_end is on or after period_start", "hub_id is a hub or 'central'"),
         ),

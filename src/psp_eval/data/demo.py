@@ -1420,7 +1420,9 @@ def _costs(rng: np.random.Generator, hubs: pd.DataFrame, trial: pd.DataFrame) ->
                                         "amount_gbp"])  # fmt: skip
     noise = rng.lognormal(0, COST_NOISE_SD, len(costs))
     costs["amount_gbp"] = np.round(costs["amount_gbp"] * noise, 2)
-    costs["price_year"] = pd.DatetimeIndex(costs["period_start"]).year
+    # cash prices of the financial year (April-March) the quarter starts in, by its first year
+    start = pd.DatetimeIndex(costs["period_start"])
+    costs["price_year"] = start.year - (start.month < 4)
     return costs
 
 

@@ -17,11 +17,15 @@ def even_chance_sentence(curve: pd.DataFrame) -> str:
 
 
 def delivery_costs_shown(by_category: pd.DataFrame) -> pd.DataFrame:
-    """`cba.delivery_costs` for the report: whole pounds, columns named "£ 2024" ... "£ total",
-    the category as the index's name."""
+    """`cba.delivery_costs` for the report: whole pounds, a column per financial year of cash
+    prices ("£ 2024-25" ...) and "£ total", the category as the index's name."""
     shown = by_category.round(0).astype(int)
-    shown = shown.rename(columns=lambda c: c.replace("gbp_", "£ ").replace("total_gbp", "£ total"))
-    return shown.rename_axis("Category")
+
+    def name(column: str) -> str:
+        year = column.removeprefix("gbp_")
+        return "£ total" if column == "total_gbp" else f"£ {cba.financial_year(int(year))}"
+
+    return shown.rename(columns=name).rename_axis("Category")
 
 
 def delivery_numbers(by_category: pd.DataFrame, per_family: float) -> dict[str, object]:
