@@ -135,9 +135,8 @@ def _time_transform(time: np.ndarray, event: np.ndarray, transform: str) -> np.n
         return stats.rankdata(time)
     if transform != "km":
         raise ValueError(f"transform must be one of {', '.join(ZPH_TRANSFORMS)}: {transform!r}")
-    times = np.unique(time[event])
-    deaths = np.array([np.sum((time == t) & event) for t in times])
-    at_risk = np.array([np.sum(time >= t) for t in times])
+    times, deaths = np.unique(time[event], return_counts=True)
+    at_risk = len(time) - np.searchsorted(np.sort(time), times, side="left")  # time >= t
     surv = np.cumprod(1 - deaths / at_risk)
     before = np.searchsorted(times, time, side="left")  # event times strictly before t
     return 1 - np.concatenate([[1.0], surv])[before]
@@ -163,10 +162,20 @@ def zph_score_test(
     risk = np.exp(eta - eta.max())
     p = x.shape[1]
     u, i_bb, i_bg, i_gg = np.zeros(p), np.zeros((p, p)), np.zeros((p, p)), np.zeros((p, p))
-    for t in np.unique(time[event]):
-        at_risk, dead = time >= t, (time == t) & event
-        r, xr, rd, xd = risk[at_risk], x[at_risk], risk[dead], x[dead]
-        s0, s1, s2 = r.sum(), r @ xr, (xr * r[:, None]).T @ xr
+    # The risk-set sums s0, s1, s2 of each event time, latest first: rows sorted by time
+    # (latest first), each time's risk set is the previous one plus the rows from t up to it,
+    # so every row is added once (not once per event time, as a mask per time would).
+    order = np.argsort(-time, kind="stable")
+    time, event, x, risk, g_rows = time[order], event[order], x[order], risk[order], g_rows[order]
+    event_times = np.unique(time[event])[::-1]
+    ends = np.searchsorted(-time, -event_times, side="right")  # rows with time >= t
+    s0, s1, s2, start = 0.0, np.zeros(p), np.zeros((p, p)), 0
+    for t, end in zip(event_times, ends, strict=True):
+        xb, rb = x[start:end], risk[start:end]
+        s0, s1, s2 = s0 + rb.sum(), s1 + rb @ xb, s2 + (xb * rb[:, None]).T @ xb
+        dead = start + np.flatnonzero((time[start:end] == t) & event[start:end])
+        start = end
+        rd, xd = risk[dead], x[dead]
         e0, e1, e2 = rd.sum(), rd @ xd, (xd * rd[:, None]).T @ xd
         d = len(rd)
         score, info = xd.sum(axis=0), np.zeros((p, p))
@@ -175,7 +184,7 @@ def zph_score_test(
             mean = (s1 - share * e1) / (s0 - share * e0)
             score = score - mean
             info += (s2 - share * e2) / (s0 - share * e0) - np.outer(mean, mean)
-        g = g_rows[dead][0]
+        g = g_rows[dead[0]]
         u += g * score
         i_bb += info
         i_bg += g * info
