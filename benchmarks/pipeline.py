@@ -70,31 +70,34 @@ def _timed(args: list[str], cwd: Path) -> tuple[float, str]:
     return time.perf_counter() - started, output
 
 
-def _timed_tree(args: list[str], cwd: Path) -> tuple[float, str, float]:
-    """`_timed`, and the peak memory (MB) of the command's whole process tree: the sum of the
-    resident memory of it and all its descendants, sampled every 0.2 s. Pages the warm
-    worker's forked children share are counted in each, so this overstates, never hides."""
+def _timed_tree(args: list[str], cwd: Path) -> tuple[float, str, float, float]:
+    """`_timed`, and the peak memory (MB) of the command's whole process tree, sampled every
+    0.2 s: the sum of its processes' proportional set size (PSS: a page shared by k processes
+    counts 1/k in each, so the warm worker's forked children, which share its imported
+    libraries, are counted once in all), and the sum of their resident memory (RSS: shared
+    pages counted in every process, which overstates)."""
     import threading
 
     import psutil
 
     started = time.perf_counter()
     process = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak, done = 0, threading.Event()
+    peak_pss, peak_rss, done = 0, 0, threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak_pss, peak_rss
         root = psutil.Process(process.pid)
         while not done.wait(0.2):
             try:
                 tree = [root, *root.children(recursive=True)]
-                rss = 0
-                for member in tree:
-                    with contextlib.suppress(psutil.Error):
-                        rss += member.memory_info().rss
             except psutil.Error:
                 continue
-            peak = max(peak, rss)
+            pss = rss = 0
+            for member in tree:
+                with contextlib.suppress(psutil.Error):
+                    memory = member.memory_full_info()
+                    pss, rss = pss + memory.pss, rss + memory.rss
+            peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -103,7 +106,7 @@ def _timed_tree(args: list[str], cwd: Path) -> tuple[float, str, float]:
     sampler.join()
     if process.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{output[-3000:]}")
-    return time.perf_counter() - started, output, peak / 2**20
+    return time.perf_counter() - started, output, peak_pss / 2**20, peak_rss / 2**20
 
 
 def _job_seconds(output: str, rules: tuple[str, ...]) -> float:
@@ -318,20 +321,20 @@ def scale(tmp: Path) -> None:
     print("\nScale: cold pipeline, 2 cores")
     print(
         f"  {'families':>9} {'hubs':>5} {'LAs':>5} {'seconds':>9} {'s per 1k families':>18}"
-        f" {'tree RSS MB':>13} {'validate+clean s':>17}"
+        f" {'tree PSS MB':>12} {'tree RSS MB':>12} {'validate+clean s':>17}"
     )
     for families, hubs, las in SCALES:
         project = _project(tmp / f"scale{families}", families, hubs, las)
-        seconds, output, peak_mb = _timed_tree(RUN, project)
+        seconds, output, peak_mb, rss_mb = _timed_tree(RUN, project)
         data_s = _job_seconds(output, ("validate", "clean"))
         print(
             f"  {families:>9,} {hubs:>5} {las:>5} {seconds:>9.1f} {seconds / families * 1000:>18.2f}"
-            f" {peak_mb:>13.0f} {data_s:>17.0f}"
+            f" {peak_mb:>12.0f} {rss_mb:>12.0f} {data_s:>17.0f}"
         )
         shutil.rmtree(project)
     print(
         f"  {families:,} families: {seconds:.0f} s ({_goal(seconds, LARGEST_GOAL_SECONDS)}),"
-        f" peak {peak_mb:,.0f} MB ({_goal(peak_mb, LARGEST_GOAL_MB)}),"
+        f" peak {peak_mb:,.0f} MB PSS ({_goal(peak_mb, LARGEST_GOAL_MB)}),"
         f" validate + clean {data_s:.0f} s ({_goal(data_s, DATA_STEPS_GOAL_SECONDS)})"
     )
 

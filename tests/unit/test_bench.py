@@ -39,8 +39,23 @@ def test_the_data_steps_time_and_the_process_trees_memory_are_read_as_measured()
     assert pipeline._goal(12, 10) == "goal ≤ 10: NOT met"
     # a child holding 100 MB: the tree's peak sees it (the Python interpreter adds its own)
     hold = "x = bytearray(100 * 2**20); import time; time.sleep(0.8)"
-    seconds, _, peak_mb = pipeline._timed_tree([sys.executable, "-c", hold], ROOT)
-    assert seconds >= 0.8 and 100 <= peak_mb < 400
+    seconds, _, peak_mb, rss_mb = pipeline._timed_tree([sys.executable, "-c", hold], ROOT)
+    assert seconds >= 0.8 and 100 <= peak_mb <= rss_mb < 400
+
+
+def test_the_trees_memory_counts_pages_forked_children_share_once():
+    pipeline = _benchmark_module()
+    # 200 MB written by a parent, then two forked children that only read it: resident in all
+    # three (about 600 MB summed), held once (PSS about 200 MB), as the warm worker's children
+    share = (
+        "import os, time; x = b\"\\1\" * (200 * 2**20)\n"
+        "for _ in range(2):\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(1.5); os._exit(0)\n"
+        "os.wait(); os.wait()"
+    )
+    _, _, pss_mb, rss_mb = pipeline._timed_tree([sys.executable, "-c", share], ROOT)
+    assert rss_mb > 2.5 * 200 and 200 <= pss_mb < 350, (pss_mb, rss_mb)
 
 
 def test_a_pipeline_job_becomes_the_papermill_command_a_naive_user_would_type():
