@@ -229,3 +229,31 @@ def test_markdown_table_prints_cells_as_formatted():
     wrapped = markdown_table(pd.DataFrame({"key": ["cost_benefit: npv_per_family_gbp", "a_b"]}))
     assert "npv_\u200bper_\u200bfamily_\u200bgbp" in wrapped  # may wrap in a narrow column
     assert "cost_benefit:" in wrapped and "| a_b " in wrapped  # one "_": short, left whole
+
+
+def test_one_column_of_a_large_table_is_read_alone(tmp_path, monkeypatch):
+    """The data cut needs one date of the item responses: that column is read, not the table."""
+    from psp_eval.analyses.process import data_cut
+    from psp_eval.data.scope import load_tables
+
+    day = pd.Timestamp
+    pd.DataFrame({"referral_date": [day("2024-01-05")]}).to_parquet(tmp_path / "referrals.parquet")
+    pd.DataFrame({"randomised_date": [day("2024-02-01")]}).to_parquet(
+        tmp_path / "randomisation.parquet"
+    )
+    measures = pd.DataFrame({"completed_date": [day("2024-03-09"), pd.NaT], "response": [1, 2]})
+    measures.to_parquet(tmp_path / "measures.parquet")
+    read = []
+    real_read = pd.read_parquet
+    monkeypatch.setattr(
+        pd, "read_parquet",
+        lambda path, **kw: read.append((path.stem, kw.get("columns"))) or real_read(path, **kw),
+    )  # fmt: skip
+    tables = load_tables(tmp_path, ("referrals", "randomisation", "measures"))
+    assert data_cut(tables) == "2024-03-09"
+    assert ("measures", ["completed_date"]) in read and ("measures", None) not in read
+    whole = tables["measures"]  # once read whole, columns come from it
+    assert tables.columns("measures", ["response"]).equals(whole[["response"]])
+    assert data_cut({"referrals": pd.DataFrame({"referral_date": [day("2024-01-05")]}),
+                     "randomisation": pd.DataFrame({"randomised_date": [pd.NaT]}),
+                     "measures": measures}) == "2024-03-09"  # fmt: skip

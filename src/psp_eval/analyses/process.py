@@ -11,6 +11,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from psp_eval.data.scope import table_columns
+
 # Mutually exclusive fates of a referred family, in CONSORT order; they add up to all referred.
 FLOW_STAGES = (
     ("not_eligible", "Not eligible"),
@@ -93,7 +95,7 @@ def data_cut(tables: dict[str, pd.DataFrame]) -> str:
     dates = [
         tables["referrals"]["referral_date"].max(),
         tables["randomisation"]["randomised_date"].max(),
-        tables["measures"]["completed_date"].max(),
+        table_columns(tables, "measures", ["completed_date"])["completed_date"].max(),
     ]
     return max(d for d in dates if pd.notna(d)).date().isoformat()
 

@@ -30,9 +30,24 @@ class Tables(Mapping[str, pd.DataFrame]):
     job cost more time and memory than the analysis. Used like a read-only dict.
     """
 
-    def __init__(self, loaders: Mapping[str, Callable[[], pd.DataFrame]]) -> None:
+    def __init__(
+        self,
+        loaders: Mapping[str, Callable[[], pd.DataFrame]],
+        column_reader: Callable[[str, list[str]], pd.DataFrame] | None = None,
+    ) -> None:
         self._loaders = dict(loaders)
         self._read: dict[str, pd.DataFrame] = {}
+        self._column_reader = column_reader
+
+    def columns(self, name: str, columns: list[str]) -> pd.DataFrame:
+        """Only `columns` of table `name`: from the file alone when the whole table has not
+        been read (a notebook that needs one date of the 3 million item responses reads that
+        column), else from the table read."""
+        if name in self._read or self._column_reader is None:
+            return self[name][columns]
+        if name not in self._loaders:
+            raise KeyError(name)
+        return self._column_reader(name, columns)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self._read:
@@ -62,7 +77,17 @@ def load_tables(
     for path in paths.values():
         if not path.exists():  # now, not when a cell first reads the table
             raise FileNotFoundError(f"clean table {path} does not exist (has the pipeline run?)")
-    return Tables({name: lambda path=path: pd.read_parquet(path) for name, path in paths.items()})
+    return Tables(
+        {name: lambda path=path: pd.read_parquet(path) for name, path in paths.items()},
+        lambda name, columns: pd.read_parquet(paths[name], columns=columns),
+    )
+
+
+def table_columns(tables: Mapping[str, pd.DataFrame], name: str, columns: list[str]) -> pd.DataFrame:
+    """`columns` of table `name`, read alone where `tables` can (`Tables.columns`)."""
+    if isinstance(tables, Tables):
+        return tables.columns(name, columns)
+    return tables[name][columns]
 
 
 def restrict_to_scope(tables: Mapping[str, pd.DataFrame], scope: str) -> Tables:
