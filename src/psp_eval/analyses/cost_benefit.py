@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -1089,21 +1090,24 @@ def effect_correlation(
     """
     rng = np.random.default_rng(seed)
     stats = []
-    arms = {a: frame[frame[arm] == a] for a in (treated, control)}
+    columns = [care_entry, count, exposure, score]
+    arms = {a: frame.loc[frame[arm] == a, columns].astype(float).to_numpy() for a in (treated, control)}  # fmt: skip
     if min(len(part) for part in arms.values()) < 2:
         raise CbaError("effect_correlation: both arms need at least two families")
-    for _ in range(resamples):
-        per_arm = {}
-        for a, part in arms.items():
-            take = part.iloc[rng.integers(0, len(part), len(part))]
-            per_arm[a] = (
-                take[care_entry].astype(float).mean(),
-                take[count].astype(float).sum() / take[exposure].astype(float).sum(),
-                take[score].astype(float).mean(),
-            )
-        (r1, c1, s1), (r0, c0, s0) = per_arm[treated], per_arm[control]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stats.append((np.log(r1 / r0), np.log(c1 / c0), s1 - s0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing resample is NaN, dropped
+        for _ in range(resamples):
+            per_arm = {}
+            for a, part in arms.items():
+                take = part[rng.integers(0, len(part), len(part))]  # NaN skipped, as pandas does
+                per_arm[a] = (
+                    np.nanmean(take[:, 0]),
+                    np.nansum(take[:, 1]) / np.nansum(take[:, 2]),
+                    np.nanmean(take[:, 3]),
+                )
+            (r1, c1, s1), (r0, c0, s0) = per_arm[treated], per_arm[control]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                stats.append((np.log(r1 / r0), np.log(c1 / c0), s1 - s0))
     values = pd.DataFrame(stats, columns=["care_entry_ratio", "re_referral_ratio", "sdq_effect"])
     values = values.replace([np.inf, -np.inf], np.nan).dropna()
     if len(values) < 10:
