@@ -13,7 +13,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from psp_eval.engine import execution, settings
+from psp_eval.engine import execution, settings, warm
 from psp_eval.errors import PspEvalError
 
 if TYPE_CHECKING:
@@ -532,11 +532,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["execute"]:  # in the pipeline's warm worker when there is one, else here
-        from psp_eval.engine import warm
-
-        code = warm.delegate(argv[1:])
-        return execution.main(argv[1:]) if code is None else code
+    if argv[:1] and argv[0] in warm.DELEGATED:  # in the pipeline's warm worker if there is one
+        code = warm.delegate(argv)
+        if code is not None:
+            return code
+    if argv[:1] == ["execute"]:
+        return execution.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -114,9 +114,9 @@ def test_without_a_worker_the_job_runs_on_its_own(tmp_path, monkeypatch):
         ).communicate()
         assert "Executed" in stdout, stderr
     monkeypatch.delenv(warm.ENV, raising=False)
-    assert warm.delegate(["execute"]) is None
+    assert warm.delegate(["execute", "x.ipynb", "y.ipynb"]) is None
     monkeypatch.setenv(warm.ENV, str(tmp_path / "no-such.sock"))
-    assert warm.delegate(["execute"]) is None
+    assert warm.delegate(["execute", "x.ipynb", "y.ipynb"]) is None
 
 
 def test_the_worker_leaves_when_stopped_idle_or_orphaned(tmp_path, worker):
@@ -134,3 +134,18 @@ def test_the_worker_leaves_when_stopped_idle_or_orphaned(tmp_path, worker):
     )
     orphan = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(idle)!r}), {int(gone.stdout)}, preload=())"
     subprocess.run([sys.executable, "-c", orphan], check=True, timeout=20)  # its Snakemake is gone
+
+
+def test_a_render_in_the_worker_says_what_it_says_on_its_own(tmp_path, worker):
+    sock, _ = worker
+    args = ["render", "--template", "missing.qmd", "--qmd", "out/report.qmd", "--html", "r.html",
+            "--pdf", "r.pdf", "--trial", "demo", "--scope", "trial", "--scope-name", "Trial",
+            "--arm-treated", "SFFC", "--arm-control", "Usual", "--data-dir", "raw"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != warm.ENV}
+    runs = [
+        subprocess.run([str(BIN / "psp-eval"), *args], cwd=tmp_path, env=e, text=True,
+                       capture_output=True, check=False)
+        for e in ({**env, warm.ENV: str(sock)}, env)
+    ]  # fmt: skip
+    assert runs[0].returncode == runs[1].returncode != 0
+    assert runs[0].stderr == runs[1].stderr and "missing.qmd" in runs[0].stderr

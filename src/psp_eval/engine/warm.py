@@ -3,13 +3,14 @@
 Why: every notebook job imports pandas, SciPy, statsmodels, lifelines and matplotlib before it
 computes anything, about two CPU seconds of a job that computes for three, paid again by each
 of the pipeline's notebook jobs. While Snakemake runs, a worker that has already imported them
-(started by the Snakefile's `onstart`) takes each `psp-eval execute` call instead: it forks,
+(started by the Snakefile's `onstart`) takes each `psp-eval execute` and `psp-eval render`
+call instead (`DELEGATED`; rendering imports the report libraries, a second of each render job): it forks,
 the child takes the caller's stdin, stdout and stderr (passed over a Unix socket), working
 folder and environment, and runs the command; the caller gets its exit code. A forked child
 starts with everything imported, in a few milliseconds.
 
 Nothing depends on it: with no worker (cluster jobs, a notebook run by hand, a worker not yet
-started or gone) `psp-eval execute` runs in its own process as before, with the same result.
+started or gone) the command runs in its own process as before, with the same result.
 The worker leaves when Snakemake finishes, after `IDLE_SECONDS` without a job, or when it is
 killed with the run (it stays in Snakemake's process group); a child whose caller died is
 killed, so a killed run leaves nothing behind writing.
@@ -70,7 +71,15 @@ PRELOAD = (
     "psp_eval.present.figures.need",
     "psp_eval.present.figures.monitoring",
     "psp_eval.report.outputs",
+    "psp_eval.report.render",
+    "psp_eval.report.index",
+    "psp_eval.cli",
 )
+# The `psp-eval` subcommands a worker takes, and the command line a child runs them with: by
+# name, as the worker is a fork server for the command line above it (the engine layer does
+# not import the cli).
+DELEGATED = ("execute", "render")
+COMMAND_LINE = "psp_eval.cli"
 
 
 def socket_path() -> Path:
@@ -82,8 +91,8 @@ def socket_path() -> Path:
 
 
 def delegate(argv: list[str]) -> int | None:
-    """Run `psp-eval execute <argv>` in the warm worker; its exit code, or None when there is
-    none."""
+    """Run `psp-eval <argv>` (a `DELEGATED` subcommand and its arguments) in the warm worker;
+    its exit code, or None when there is none."""
     path = os.environ.get(ENV)
     if not path or not Path(path).exists():
         return None
@@ -221,9 +230,9 @@ def _fork_job(connection: socket.socket, listener: socket.socket) -> int:
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ.pop(ENV, None)  # the child runs the command itself
-        from psp_eval.engine import execution
+        import importlib
 
-        code = execution.main(request["argv"])
+        code = importlib.import_module(COMMAND_LINE).main(request["argv"])
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
     except BaseException:
