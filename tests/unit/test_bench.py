@@ -48,7 +48,7 @@ def test_the_trees_memory_counts_pages_forked_children_share_once():
     # 200 MB written by a parent, then two forked children that only read it: resident in all
     # three (about 600 MB summed), held once (PSS about 200 MB), as the warm worker's children
     share = (
-        "import os, time; x = b\"\\1\" * (200 * 2**20)\n"
+        'import os, time; x = b"\\1" * (200 * 2**20)\n'
         "for _ in range(2):\n"
         "    if os.fork() == 0:\n"
         "        time.sleep(1.5); os._exit(0)\n"

@@ -83,7 +83,9 @@ def load_tables(
     )
 
 
-def table_columns(tables: Mapping[str, pd.DataFrame], name: str, columns: list[str]) -> pd.DataFrame:
+def table_columns(
+    tables: Mapping[str, pd.DataFrame], name: str, columns: list[str]
+) -> pd.DataFrame:
     """`columns` of table `name`, read alone where `tables` can (`Tables.columns`)."""
     if isinstance(tables, Tables):
         return tables.columns(name, columns)
