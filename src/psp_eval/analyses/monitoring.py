@@ -235,7 +235,8 @@ def followup_completion(
     returned = pd.Series(dtype=object)
     if "measures" in tables:
         m = tables["measures"]
-        returned = m.loc[m["timepoint"] == "week8", "family_id"]
+        # each family once: isin on Arrow text converts every value it is given, one by one
+        returned = m.loc[m["timepoint"] == "week8", "family_id"].drop_duplicates()
     fam["returned"] = fam["due"] & fam["family_id"].isin(returned)
     return _per_hub(fam, hubs, "due", "returned")
 
