@@ -161,7 +161,7 @@ def test_la_savings_by_share_of_families_with_disclosure():
 
 def test_shipped_targets_are_valid():
     config = targets.check_targets(shipped_config()["payment"])
-    assert config["further_years"] == 2 and config["decision"]["required"]
+    assert shipped_config()["contract"]["further_years"] == 2 and config["decision"]["required"]
     assert set(config["decision"]["cases"]) == set(targets.CASES)
     # the cost target is on the price's base: per family allocated, at the report's price year
     cost = next(t for t in config["targets"] if t["id"] == "cost_per_family")
