@@ -1071,6 +1071,47 @@ def write_draws(path: str | Path, draws: pd.DataFrame, columns: tuple[str, ...])
     return final
 
 
+def cashable_by_la(
+    inputs: ModelInputs, draws: pd.DataFrame, shares: Mapping[str, Parameter], seed: int = 20261123
+) -> pd.DataFrame:
+    """Cashable savings per family for each LA (a column per key of `shares`, a row per draw
+    of `draws`, which `simulate` made from `inputs`): the scope's draws of every input but the
+    share of care weeks in a children's home, which is the LA's own (`shares`). An LA whose
+    share is the scope's parameter keeps the scope's draws of it."""
+    values = {c.removeprefix("p_"): draws[c].to_numpy() for c in draws if c.startswith("p_")}
+    scope_share = inputs.parameters.get("residential_share")
+    out = {}
+    for key, share in shares.items():
+        v = dict(values)
+        if share != scope_share:
+            rng = np.random.default_rng([seed, zlib.crc32(f"residential_share|{key}".encode())])
+            v["residential_share"] = share.draw(rng, len(draws))
+        out[key] = evaluate(inputs, v)["cashable_savings"]
+    return pd.DataFrame(out, index=draws.index)
+
+
+def write_la_cashable(folder: str | Path, by_la: pd.DataFrame, mix: pd.DataFrame) -> Path:
+    """The LAs' cashable savings draws (`cashable_by_la`) and the placement mix each used
+    (la_code, used: own data / assumption), which the payment decision reads."""
+    from psp_eval.engine.atomic import temporary_path
+
+    folder = Path(folder)
+    for name, frame in (("la_cashable", by_la), ("placement_mix", mix)):
+        with temporary_path(folder / f"{name}.parquet") as tmp:
+            frame.to_parquet(tmp, index=False)
+    return folder
+
+
+def read_la_cashable(folder: str | Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """What `write_la_cashable` wrote in a scope's cost-benefit `folder`, or (None, None)."""
+    folder = Path(folder)
+    paths = [folder / "la_cashable.parquet", folder / "placement_mix.parquet"]
+    if not all(p.exists() for p in paths):
+        return None, None
+    draws, mix = (pd.read_parquet(p) for p in paths)
+    return draws, mix
+
+
 def read_draws(path: str | Path) -> pd.DataFrame | None:
     """The draws `write_draws` wrote, or None when the cost-benefit analysis made none."""
     path = Path(path)
