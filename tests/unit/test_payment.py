@@ -275,8 +275,14 @@ def test_each_la_saves_with_its_own_placement_mix_and_the_periods_come_from_the_
     # 3 trial years, 2 further: Ash expects 20 x 2 / 3 = 13.33 families, Bram 6.67
     table = targets.la_savings(las, referrals, randomisation, cashable_per_family=0.0,
                                cashable_low=0.0, cashable_high=0.0, price_per_family=1000.0,
-                               treated="sffc", further_years=2, trial_years=3, per_la=per_la)  # fmt: skip
+                               treated="sffc", further_years=2, trial_years=3, per_la=per_la,
+                               la_draws=draws)  # fmt: skip
     rows = table.set_index("la_name")
+    # the total's range sums the LAs draw by draw: 13.33 x 300 + 6.67 x 100 = 4,667 and
+    # 13.33 x 500 + 667 = 7,333 (the 5th percentile of the two, interpolated: 4,800)
+    assert rows.at["All LAs", "savings_low"] == pytest.approx(
+        np.percentile([14000 / 3, 22000 / 3], 5)
+    )
     assert rows.at["Ash", "expected_families"] == pytest.approx(40 / 3)
     # Ash: 13.33 x 400 = 5,333; Bram: 6.67 x 100 = 667; all LAs 6,000, i.e. 300 per family
     assert rows.at["Ash", "savings"] == pytest.approx(16000 / 3)

@@ -324,12 +324,17 @@ def la_savings(
     further_years: int,
     trial_years: int,
     per_la: pd.DataFrame | None = None,
+    la_draws: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per LA: the families randomised to the `treated` arm over the `trial_years`, the
     families expected over the `further_years` at the same rate (both the contract's periods),
     the cashable savings per family (the LA's own from `per_la`, `la_cashable`'s table, where
     given; else the scope's), expected cashable savings (with the 5th-95th percentile range),
     the price of delivery, and the placement mix behind the savings.
+
+    The total row's range is the 5th-95th percentile of the LAs' savings summed draw by draw
+    when `la_draws` (a column of cashable savings per family per la_code) are given: the sum of
+    the LAs' own percentiles would overstate it.
 
     Counts of families go through disclosure control (`suppress`, with the total row); where
     an LA's count is hidden, so are the money cells derived from it.
@@ -367,6 +372,14 @@ def la_savings(
         "net",
     ]
     total = {"la_code": "", "la_name": "All LAs", **table[money].sum().to_dict()}
+    if la_draws is not None:
+        weights = table.set_index("la_code")["expected_families"]
+        summed = sum(
+            w * la_draws[c].to_numpy(dtype=float) for c, w in weights.items() if c in la_draws
+        )
+        if not isinstance(summed, int):  # some LA had draws
+            total["savings_low"] = float(np.percentile(summed, 5))
+            total["savings_high"] = float(np.percentile(summed, 95))
     n = total["expected_families"]
     total["cashable_per_family"] = total["savings"] / n if n else cashable_per_family
     mixes = set(table["placement_mix"])
