@@ -80,7 +80,7 @@ def cash_flow_shown(flow: pd.DataFrame, savings_shown: pd.DataFrame) -> pd.DataF
                           for y, k, paid in zip(flow["year"], flow["further_year"], flow["paid_by"])],
         "Delivery paid by": flow["paid_by"],
         "Price paid (£)": [money(v, la) for v, la in zip(flow["price"], flow["la_name"])],
-        "Cashable savings to the LA's children's services placement budget (£)": [money(v, la) for v, la in zip(flow["cashable_savings"], flow["la_name"])],
+        "Cashable savings to its placement budget (£)": [money(v, la) for v, la in zip(flow["cashable_savings"], flow["la_name"])],
         "Cumulative net (£)": [money(v, la) for v, la in zip(flow["cumulative_net"], flow["la_name"])],
         "Payback": [disclosure.SUPPRESSED if la in hidden else p for p, la in zip(flow["payback"], flow["la_name"])],
         "Net over the period, 5th-95th percentile (£)": [
