@@ -619,3 +619,71 @@ def test_acceptability_numbers_give_the_range_and_the_even_chance():
         "wtp_max_gbp": 500,
         "wtp_even_chance": "the chance reaches an even one at £500 per point",
     }
+
+
+# --- costs by payer, worked by hand ---------------------------------------------------------------
+def test_costs_by_payer_sum_to_the_total_and_private_money_carries_no_deadweight():
+    from dataclasses import replace
+
+    from psp_eval.analyses.cost_benefit import Payers
+
+    base = _fixed_inputs(deadweight_cost_of_taxation=0.5, volunteer_hours=10.0,
+                         volunteer_hour_value=18.0)  # fmt: skip
+    # A contract of 2 trial years (the investor pays) and 2 further years (the LAs pay), families
+    # at one rate: the investor pays 2 / (2 + 2) = half the £2,000 delivery cost per family.
+    public = Payers("DfE", True, trial_years=2, further_years=2)
+    out = cba.evaluate(replace(base, payers=public), base.base_values())
+    # investor £1,000 + LAs £1,000 = £2,000, all taxpayers' money; volunteers' time
+    # 10 h x £18 = £180 to others; total costs £2,180
+    assert (out["costs_investor"][0], out["costs_las"][0]) == (1000.0, 1000.0)
+    assert out["costs_taxpayers"][0] == 2000.0 and out["costs_others"][0] == 180.0
+    assert out["costs_total"][0] == pytest.approx(2180.0)
+    # benefits to taxpayers £530 (care £500 + re-referrals £10 + assessments £20); indirect
+    # 0.5 x (530 - 2,000) = -£735; total benefits -£205; NPV -205 - 2,180 = -£2,385
+    assert out["benefits_indirect"][0] == pytest.approx(-735.0)
+    assert out["npv"][0] == pytest.approx(-2385.0)
+    # A philanthropist: its £1,000 is a cost to others (£180 + £1,000 = £1,180), taxpayers pay
+    # the LAs' £1,000 only; total costs still £2,180. Indirect 0.5 x (530 - 1,000) = -£235, so
+    # total benefits £295 and NPV 295 - 2,180 = -£1,885.
+    private = Payers("A trust", False, trial_years=2, further_years=2)
+    out = cba.evaluate(replace(base, payers=private), base.base_values())
+    assert out["costs_taxpayers"][0] == 1000.0 and out["costs_others"][0] == 1180.0
+    assert out["costs_total"][0] == pytest.approx(2180.0)
+    assert out["benefits_indirect"][0] == pytest.approx(-235.0)
+    assert out["npv"][0] == pytest.approx(-1885.0)
+    # services as usual replaced (half of £500) are the LAs' own: £1,000 - £250 = £750
+    replaced = replace(base, payers=public, usual_services_replaced_share=0.5)
+    out = cba.evaluate(replaced, replaced.base_values())
+    assert (out["costs_investor"][0], out["costs_las"][0]) == (1000.0, 750.0)
+    assert out["costs_investor"][0] + out["costs_las"][0] == pytest.approx(1750.0)
+
+
+def test_wsipp_table_splits_costs_by_payer():
+    from dataclasses import replace
+
+    from psp_eval.analyses.cost_benefit import Payers
+
+    base = _fixed_inputs(volunteer_hours=10.0, volunteer_hour_value=18.0)
+    private = Payers("A trust", False, trial_years=2, further_years=3)
+    draws = cba.simulate(replace(base, payers=private), draws=10)
+    table = cba.wsipp_table(cba.summarise(draws), draws, payers=private).set_index(
+        "Per family allocated to SFFC"
+    )["£ (present value)"]
+    # 2 of 5 contract years: the trust pays 2 / 5 x £2,000 = £800, the LAs £1,200
+    assert table["Costs to taxpayers"] == "1,200"
+    assert (
+        table[
+            "  Delivery paid by the LAs in the further years (years 3-5), net of services as usual replaced"
+        ]
+        == "1,200"
+    )
+    assert table["Costs to others"] == "980"  # £180 volunteers' time + £800
+    assert table["  Delivery paid by A trust in the trial (years 1-2), private money"] == "800"
+    assert table["Total costs"] == "2,180"
+    assert private.numbers()["investor_share_pct"] == 40
+    contract = {
+        "investor": {"name": "DfE", "public_money": True},
+        "trial_years": 2,
+        "further_years": 2,
+    }
+    assert Payers.from_contract(contract) == Payers("DfE", True, 2, 2)

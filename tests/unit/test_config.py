@@ -65,7 +65,12 @@ def _with(path: str, value):
             "2024",
             "key 'cost_benefit.price_year' breaks rule 'is of type integer'",
         ),
-        ("payment.further_years", 0, "key 'payment.further_years' breaks rule '>= 1' (found 0)"),
+        ("contract.further_years", 0, "key 'contract.further_years' breaks rule '>= 1' (found 0)"),
+        (
+            "contract.investor.public_money",
+            "yes",
+            "key 'contract.investor.public_money' breaks rule 'is of type boolean'",
+        ),
         (
             "design.follow_up_months",
             -1,

@@ -141,7 +141,8 @@ def test_la_savings_by_share_of_families_with_disclosure():
     )
     randomisation = pd.DataFrame({"family_id": [f"F{i}" for i in range(20)], "arm": ["sffc"] * 20})
     table = targets.la_savings(las, referrals, randomisation, cashable_per_family=100.0, cashable_low=-10.0,
-                               cashable_high=300.0, price_per_family=1000.0, treated="sffc")  # fmt: skip
+                               cashable_high=300.0, price_per_family=1000.0, treated="sffc",
+                               further_years=2, trial_years=2)  # fmt: skip
     ash = table.set_index("la_name").loc["Ash"]
     # 12 families over 2 years -> 12 more over 2 further years: savings 1,200, price 12,000
     assert (ash["expected_families"], ash["savings"], ash["price"], ash["net"]) == (
@@ -151,7 +152,7 @@ def test_la_savings_by_share_of_families_with_disclosure():
         -10800,
     )
     assert table.iloc[-1]["savings"] == pytest.approx(2000)
-    shown = present_payment.la_savings_shown(table).set_index("Local authority")
+    shown = present_payment.la_savings_shown(table, 2).set_index("Local authority")
     # Bram has 3 families: hidden, with the next smallest (Cal, 5) so the total reveals nothing
     assert shown.at["Bram", "SFFC families in the trial"] == "[c]"
     assert shown.at["Cal", "SFFC families in the trial"] == "[c]"
@@ -161,7 +162,7 @@ def test_la_savings_by_share_of_families_with_disclosure():
 
 def test_shipped_targets_are_valid():
     config = targets.check_targets(shipped_config()["payment"])
-    assert config["further_years"] == 2 and config["decision"]["required"]
+    assert shipped_config()["contract"]["further_years"] == 2 and config["decision"]["required"]
     assert set(config["decision"]["cases"]) == set(targets.CASES)
     # the cost target is on the price's base: per family allocated, at the report's price year
     cost = next(t for t in config["targets"] if t["id"] == "cost_per_family")
@@ -178,21 +179,27 @@ def test_bad_targets_are_explained():
 
 def test_la_cash_flow_by_hand():
     savings = pd.DataFrame({"la_name": ["Ash"], "expected_families": [10.0]})
-    flow = targets.la_cash_flow(savings, np.array([0.0, 500.0, 1000.0, 3000.0]), 1200.0, 1000.0)
-    # 5 families start in each of years 1 and 2 at £1,000: price 5,000 in years 1 and 2.
+    flow = targets.la_cash_flow(savings, np.array([0.0, 500.0, 1000.0, 3000.0]), 1200.0, 1000.0,
+                                further_years=2, follow_up_years=2, trial_years=2)  # fmt: skip
+    # After 2 trial years (the investor's), 5 families start in each of contract years 3 and 4
+    # at £1,000, paid by the LA: price 5,000 in years 3 and 4.
     # Each cohort saves 5 x 1,200 = 6,000 over its 2 years: 3,000 a year.
-    # year 1: 3,000 - 5,000 = -2,000; year 2: 6,000 - 5,000 -> cum -1,000; year 3: +3,000 -> 2,000
+    # year 3: 3,000 - 5,000 = -2,000; year 4: 6,000 - 5,000 -> cum -1,000; year 5: +3,000 -> 2,000
+    assert flow["year"].tolist() == [3, 4, 5]
+    assert flow["paid_by"].tolist() == ["LA children's services", "LA children's services", "–"]
+    assert set(flow["saves_in"]) == {"LA children's services: placements (cashable)"}
     assert flow["price"].tolist() == [5000.0, 5000.0, 0.0]
     assert flow["cashable_savings"].tolist() == [3000.0, 6000.0, 3000.0]
     assert flow["cumulative_net"].tolist() == [-2000.0, -1000.0, 2000.0]
-    assert set(flow["payback"]) == {"year 3"}
+    assert set(flow["payback"]) == {"year 5"}
     # net over all years per draw: 10 x (draw - 1,000) = -10,000 ... 20,000
     assert flow["net_p5"].iloc[0] == pytest.approx(np.percentile([-10000, -5000, 0, 20000], 5))
 
 
 def test_cash_flow_shown_hides_suppressed_las():
     savings = pd.DataFrame({"la_name": ["Ash", "Bram"], "expected_families": [10.0, 2.0]})
-    flow = targets.la_cash_flow(savings, np.array([1000.0, 2000.0]), 1200.0, 1000.0)
+    flow = targets.la_cash_flow(savings, np.array([1000.0, 2000.0]), 1200.0, 1000.0,
+                                further_years=2, follow_up_years=2, trial_years=2)  # fmt: skip
     shown_savings = pd.DataFrame(
         {"Local authority": ["Ash", "Bram"], "SFFC families in the trial": [10, "[c]"]}
     )
@@ -208,7 +215,7 @@ def test_la_savings_count_the_treated_arm_by_its_own_label():
     randomisation = pd.DataFrame({"family_id": ["a", "b", "c"], "arm": ["int", "int", "ctl"]})
     table = targets.la_savings(las, referrals, randomisation, cashable_per_family=10.0,
                                cashable_low=0.0, cashable_high=20.0, price_per_family=100.0,
-                               treated="int")  # fmt: skip
+                               treated="int", further_years=2, trial_years=2)  # fmt: skip
     assert table.iloc[0]["families"] == 2  # another trial's arm values, not "sffc"
     assert targets.savings_numbers(table, 2) == {
         "further_years": 2, "expected_savings_gbp": 20, "price_of_delivery_gbp": 200,
@@ -251,3 +258,58 @@ def test_price_and_value_on_one_base_and_no_price_is_an_error():
     assert priced.numbers["payment_case_text"] == "Pay at the price"
     with pytest.raises(targets.PaymentError, match="no price per family"):
         targets.price_and_value(config, decision, {}, None)
+
+
+def test_each_la_saves_with_its_own_placement_mix_and_the_periods_come_from_the_contract():
+    las = pd.DataFrame({"la_code": ["E1", "E2"], "la_name": ["Ash", "Bram"]})
+    referrals = pd.DataFrame({"family_id": [f"F{i}" for i in range(30)],
+                              "la_code": ["E1"] * 20 + ["E2"] * 10})  # fmt: skip
+    randomisation = pd.DataFrame({"family_id": [f"F{i}" for i in range(30)], "arm": "sffc"})
+    # cashable savings per family by LA: Ash (own placement mix) 300 or 500, Bram (assumption) 100
+    draws = pd.DataFrame({"E1": [300.0, 500.0], "E2": [100.0, 100.0]})
+    mix = pd.DataFrame(
+        {"la_code": ["E1", "E2", ""], "used": ["own data", "assumption", "own data"]}
+    )
+    per_la = targets.la_cashable(draws, mix)
+    assert per_la.set_index("la_code").loc["E1", "cashable"] == 400.0
+    # 3 trial years, 2 further: Ash expects 20 x 2 / 3 = 13.33 families, Bram 6.67
+    table = targets.la_savings(las, referrals, randomisation, cashable_per_family=0.0,
+                               cashable_low=0.0, cashable_high=0.0, price_per_family=1000.0,
+                               treated="sffc", further_years=2, trial_years=3, per_la=per_la,
+                               la_draws=draws)  # fmt: skip
+    rows = table.set_index("la_name")
+    # the total's range sums the LAs draw by draw: 13.33 x 300 + 6.67 x 100 = 4,667 and
+    # 13.33 x 500 + 667 = 7,333 (the 5th percentile of the two, interpolated: 4,800)
+    assert rows.at["All LAs", "savings_low"] == pytest.approx(
+        np.percentile([14000 / 3, 22000 / 3], 5)
+    )
+    assert rows.at["Ash", "expected_families"] == pytest.approx(40 / 3)
+    # Ash: 13.33 x 400 = 5,333; Bram: 6.67 x 100 = 667; all LAs 6,000, i.e. 300 per family
+    assert rows.at["Ash", "savings"] == pytest.approx(16000 / 3)
+    assert rows.at["Bram", "savings"] == pytest.approx(2000 / 3)
+    assert rows.at["All LAs", "savings"] == pytest.approx(6000.0)
+    assert rows.at["All LAs", "cashable_per_family"] == pytest.approx(300.0)
+    assert rows["placement_mix"].tolist() == ["own data", "assumption", "mixed"]
+    shown = present_payment.la_savings_shown(table, 2)
+    assert "Families expected, 2 further years" in shown.columns
+    assert shown["Placement mix"].tolist() == ["own data", "assumption", "mixed"]
+    flow = targets.la_cash_flow(table, draws, 0.0, 1000.0, further_years=2, follow_up_years=2,
+                                trial_years=3)  # fmt: skip
+    # contract years 4 and 5 are the further years (after 3 trial years), 6 the last savings
+    assert sorted(set(flow["year"])) == [4, 5, 6]
+    # the total row's net sums the LAs draw by draw: draw 1: 13.33 x (300 - 1,000) + 6.67 x
+    # (100 - 1,000) = -9,333 - 6,000 = -15,333; draw 2: 13.33 x (500 - 1,000) - 6,000 = -12,667
+    total = flow[flow["la_name"] == "All LAs"].iloc[0]
+    assert total["net_p5"] == pytest.approx(np.percentile([-46000 / 3, -38000 / 3], 5))
+    periods = targets.contract_periods(
+        {
+            "investor": {"name": "A trust", "public_money": False},
+            "trial_years": 3,
+            "further_years": 2,
+        }
+    )
+    assert periods["Contract years"].tolist() == [
+        "years 1-3 (trial)",
+        "years 4-5 (further years, if the targets are met)",
+    ]
+    assert periods["Whose money"].tolist() == ["private: others in society", "public: taxpayers"]

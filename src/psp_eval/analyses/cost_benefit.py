@@ -460,6 +460,59 @@ def base_rates(
     return out
 
 
+# --- who pays -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Payers:
+    """Who pays for delivery, from the PSP contract (config/contract.yaml): the investor pays
+    the charity during the `trial_years`, the LAs in the `further_years` if the targets are
+    met. The investor's money is public (a government department: a cost to taxpayers, with
+    the deadweight cost of taxation) or private (a philanthropist: a cost to others, without).
+
+    Families arrive at the same rate in both periods, so the investor pays trial_years /
+    (trial_years + further_years) of the delivery cost per family over the contract. The
+    default (one trial year, no further years, public money) puts all of it on taxpayers.
+    """
+
+    investor: str = "the investor"
+    investor_public: bool = True
+    trial_years: int = 1
+    further_years: int = 0
+
+    @classmethod
+    def from_contract(cls, contract: Mapping[str, Any]) -> Payers:
+        """The payers of the run's `contract` settings."""
+        investor = contract["investor"]
+        return cls(str(investor["name"]), bool(investor["public_money"]),
+                   int(contract["trial_years"]), int(contract["further_years"]))  # fmt: skip
+
+    @property
+    def investor_share(self) -> float:
+        """The share of the contract's delivery cost the investor pays."""
+        return self.trial_years / (self.trial_years + self.further_years)
+
+    def years(self) -> tuple[str, str]:
+        """The contract years of each period in words: ("years 1-2", "years 3-4")."""
+
+        def span(first: int, last: int) -> str:
+            return f"year {first}" if first == last else f"years {first}-{last}"
+
+        t, f = self.trial_years, self.further_years
+        return span(1, t), (span(t + 1, t + f) if f else "none")
+
+    def numbers(self) -> dict[str, object]:
+        """What the report quotes of who pays."""
+        trial, further = self.years()
+        return {
+            "investor": self.investor,
+            "investor_money": "public money, a cost to taxpayers" if self.investor_public
+            else "private money, a cost to others in society",
+            "trial_years": self.trial_years,
+            "trial_years_text": trial,
+            "further_years_text": further,
+            "investor_share_pct": round(100 * self.investor_share),
+        }  # fmt: skip
+
+
 # --- the model ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelInputs:
@@ -471,7 +524,8 @@ class ModelInputs:
     re_referrals_per_family, re_referral_ratio, assessments_per_re_referral, referral,
     assessment, sdq_effect. Settings: effect_adjustment (design x implementation),
     benefit_weight (sum over the horizon of base-rate share x effect persistence x discount
-    factor), usual_services_replaced_share, cashable (unit cost name -> bool).
+    factor), usual_services_replaced_share, cashable (unit cost name -> bool), payers (who
+    pays for delivery in which period).
     """
 
     parameters: dict[str, Parameter]
@@ -480,6 +534,7 @@ class ModelInputs:
     usual_services_replaced_share: float = 0.0
     cashable: dict[str, bool] = field(default_factory=dict)
     correlations: dict[tuple[str, str], float] = field(default_factory=dict)
+    payers: Payers = field(default_factory=Payers)
 
     def with_value(self, name: str, value: float) -> ModelInputs:
         """The same inputs with one parameter fixed at `value` (one-way sensitivity)."""
@@ -531,17 +586,26 @@ def evaluate(inputs: ModelInputs, values: Mapping[str, np.ndarray]) -> dict[str,
         referrals if inputs.cashable.get("referral", False) else 0.0) + (
         assessments if inputs.cashable.get("assessment", False) else 0.0)  # fmt: skip
     zero = np.zeros_like(taxpayers)
-    costs = (
-        v["delivery_cost"] * v["cost_multiplier"]
-        - inputs.usual_services_replaced_share * v["usual_services_cost"]
+    # delivery by payer: the investor's share of the contract (the trial years), the LAs' the
+    # rest (the further years), net of the services as usual SFFC replaces (the LAs' services)
+    delivery = v["delivery_cost"] * v["cost_multiplier"] + zero
+    payers = inputs.payers
+    by_investor = payers.investor_share * delivery
+    by_las = (1 - payers.investor_share) * delivery - (
+        inputs.usual_services_replaced_share * v["usual_services_cost"]
     )
-    # volunteers' time, valued at a wage: a cost borne by others in society
+    investor_public = by_investor if payers.investor_public else zero
+    costs = by_las + investor_public  # taxpayers' money
+    # volunteers' time, valued at a wage: a cost borne by others in society, as is a private
+    # investor's money
     volunteer_time = v.get("volunteer_hours", 0.0) * v.get("volunteer_hour_value", 0.0) + zero
+    costs_others = volunteer_time + (by_investor - investor_public)
     # WSIPP's indirect row: the deadweight cost of taxation on the net change in taxpayers'
-    # money (benefits to taxpayers minus the programme cost they pay), negative when it costs more
+    # money (benefits to taxpayers minus the programme cost they pay), negative when it costs
+    # more; private money raises no tax and carries none
     indirect = v.get("deadweight_cost_of_taxation", 0.0) * (taxpayers - costs)
     total = taxpayers + indirect
-    costs_total = costs + volunteer_time
+    costs_total = costs + costs_others
     return {
         "benefits_taxpayers": taxpayers,
         "benefits_participants": zero,
@@ -554,9 +618,12 @@ def evaluate(inputs: ModelInputs, values: Mapping[str, np.ndarray]) -> dict[str,
         "cashable_savings": cashable,
         "costs_taxpayers": costs,
         "costs_participants": zero,
-        "costs_others": volunteer_time,
+        "costs_others": costs_others,
         "costs_indirect": zero,
         "costs_total": costs_total,
+        "costs_investor": by_investor,
+        "costs_las": by_las,
+        "costs_volunteer_time": volunteer_time,
         "npv": total - costs_total,
         "care_entries_avoided": entries_avoided,
         "re_referrals_avoided": re_refs_avoided,
@@ -658,11 +725,15 @@ def wsipp_table(
     draws: pd.DataFrame,
     not_monetised: list[Mapping[str, str]] = (),
     break_even: Mapping[str, float] | None = None,
+    payers: Payers | None = None,
 ) -> pd.DataFrame:
     """The WSIPP-style summary per family allocated to SFFC (£ present value): each benefit by
     outcome under its perspective (taxpayers, participants, others, indirect), outcomes not
-    monetised with the reason, costs by who bears them, net, ratio, chance B > C."""
+    monetised with the reason, costs by perspective and within it by payer (`payers`: the LAs
+    in the further years, the investor in the trial years under taxpayers or others as its
+    money is public or private, volunteers' time under others), net, ratio, chance B > C."""
     s = summary.set_index("perspective")
+    payers = payers or Payers()
     money = lambda x: f"{x:,.0f}"  # noqa: E731
     rows = []
     for perspective in PERSPECTIVES:
@@ -683,8 +754,7 @@ def wsipp_table(
             )
     rows += [
         ("Total benefits", money(s.at["total", "benefits"])),
-        ("Costs to taxpayers (programme, net of services replaced)", money(s.at["taxpayers", "costs"])),
-        ("Costs to others (volunteers' time)", money(s.at["others", "costs"])),
+        *_cost_rows(s, draws, payers),
         ("Total costs", money(s.at["total", "costs"])),
         ("Benefits minus costs (NPV), mean", money(s.at["total", "npv"])),
         ("NPV, median", money(s.at["total", "npv_median"])),
@@ -696,6 +766,24 @@ def wsipp_table(
     if break_even:
         rows.append(("Care-entry risk ratio needed to break even", break_even_text(break_even)))
     return pd.DataFrame(rows, columns=["Per family allocated to SFFC", "£ (present value)"])
+
+
+def _cost_rows(s: pd.DataFrame, draws: pd.DataFrame, payers: Payers) -> list[tuple[str, str]]:
+    """The cost rows of the WSIPP table: each perspective's cost, and under it who pays."""
+    money = lambda x: f"{x:,.0f}"  # noqa: E731
+    mean = lambda column: float(draws[column].mean()) if column in draws else 0.0  # noqa: E731
+    trial, further = payers.years()
+    investor = (f"  Delivery paid by {payers.investor} in the trial ({trial}), "
+                f"{'public' if payers.investor_public else 'private'} money")  # fmt: skip
+    las = [(f"  Delivery paid by the LAs in the further years ({further}), net of services as usual replaced",
+            money(mean("costs_las")))] if payers.further_years or mean("costs_las") else []  # fmt: skip
+    public = [(investor, money(mean("costs_investor")))] if payers.investor_public else []
+    private = [] if payers.investor_public else [(investor, money(mean("costs_investor")))]
+    return [
+        ("Costs to taxpayers", money(s.at["taxpayers", "costs"])), *las, *public,
+        ("Costs to others", money(s.at["others", "costs"])),
+        ("  Volunteers' time, valued at a wage", money(mean("costs_volunteer_time"))), *private,
+    ]  # fmt: skip
 
 
 def evpi(draws: pd.DataFrame, effect_columns: list[str] | None = None) -> dict[str, float]:
@@ -824,8 +912,10 @@ def build_inputs(
     usual_services_per_family: float = 0.0,
     volunteer_hours_per_family: float = 0.0,
     effect_correlation: pd.DataFrame | None = None,
+    payers: Payers | None = None,
 ) -> ModelInputs:
-    """Assemble ModelInputs from the config, unit costs, effects and the scope's base rates."""
+    """Assemble ModelInputs from the config, unit costs, effects and the scope's base rates
+    (and who pays for delivery: `payers`, by default all taxpayers)."""
     cautious = config["cautious"]
     programme = config.get("programme", {})
     eff = effects.set_index("effect")
@@ -905,6 +995,7 @@ def build_inputs(
         benefit_weight=weight,
         usual_services_replaced_share=float(programme.get("usual_services_replaced_share", 0.0)),
         cashable=cashable,
+        payers=payers or Payers(),
     )
 
 
@@ -981,6 +1072,47 @@ def write_draws(path: str | Path, draws: pd.DataFrame, columns: tuple[str, ...])
     return final
 
 
+def cashable_by_la(
+    inputs: ModelInputs, draws: pd.DataFrame, shares: Mapping[str, Parameter], seed: int = 20261123
+) -> pd.DataFrame:
+    """Cashable savings per family for each LA (a column per key of `shares`, a row per draw
+    of `draws`, which `simulate` made from `inputs`): the scope's draws of every input but the
+    share of care weeks in a children's home, which is the LA's own (`shares`). An LA whose
+    share is the scope's parameter keeps the scope's draws of it."""
+    values = {c.removeprefix("p_"): draws[c].to_numpy() for c in draws if c.startswith("p_")}
+    scope_share = inputs.parameters.get("residential_share")
+    out = {}
+    for key, share in shares.items():
+        v = dict(values)
+        if share != scope_share:
+            rng = np.random.default_rng([seed, zlib.crc32(f"residential_share|{key}".encode())])
+            v["residential_share"] = share.draw(rng, len(draws))
+        out[key] = evaluate(inputs, v)["cashable_savings"]
+    return pd.DataFrame(out, index=draws.index)
+
+
+def write_la_cashable(folder: str | Path, by_la: pd.DataFrame, mix: pd.DataFrame) -> Path:
+    """The LAs' cashable savings draws (`cashable_by_la`) and the placement mix each used
+    (la_code, used: own data / assumption), which the payment decision reads."""
+    from psp_eval.engine.atomic import temporary_path
+
+    folder = Path(folder)
+    for name, frame in (("la_cashable", by_la), ("placement_mix", mix)):
+        with temporary_path(folder / f"{name}.parquet") as tmp:
+            frame.to_parquet(tmp, index=False)
+    return folder
+
+
+def read_la_cashable(folder: str | Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """What `write_la_cashable` wrote in a scope's cost-benefit `folder`, or (None, None)."""
+    folder = Path(folder)
+    paths = [folder / "la_cashable.parquet", folder / "placement_mix.parquet"]
+    if not all(p.exists() for p in paths):
+        return None, None
+    draws, mix = (pd.read_parquet(p) for p in paths)
+    return draws, mix
+
+
 def read_draws(path: str | Path) -> pd.DataFrame | None:
     """The draws `write_draws` wrote, or None when the cost-benefit analysis made none."""
     path = Path(path)
@@ -1010,7 +1142,11 @@ def headline_numbers(
     for who in PERSPECTIVES:
         numbers[f"benefits_{who}_gbp"] = round(float(s.at[who, "benefits"]))
     cashable = draws["cashable_savings"]
+    for column in ("costs_investor", "costs_las", "costs_volunteer_time"):
+        if column in draws:
+            numbers[f"{column}_gbp"] = round(float(draws[column].mean()))
     numbers.update({
+        "costs_taxpayers_gbp": round(float(s.at["taxpayers", "costs"])),
         "costs_others_gbp": round(float(s.at["others", "costs"])),
         "bcr": round(float(s.at["total", "bcr"]), 2),
         "p_benefits_exceed_costs_pct": round(100 * float(s.at["total", "p_benefits_exceed_costs"])),
@@ -1023,6 +1159,16 @@ def headline_numbers(
         "cashable_savings_high_gbp": round(float(cashable.quantile(0.95))),
     })  # fmt: skip
     return numbers
+
+
+def model_numbers(inputs: ModelInputs, config: Mapping[str, Any]) -> dict[str, object]:
+    """What the report quotes of the model's settings: the horizon, the cautious adjustment
+    and who pays for delivery."""
+    return {
+        "horizon_years": int(config["cautious"]["horizon_years"]),
+        "effect_adjustment": round(inputs.effect_adjustment, 2),
+        **inputs.payers.numbers(),
+    }
 
 
 def sensitivity_numbers(
@@ -1126,6 +1272,23 @@ class ScopeCosts:
     usual_per_family: float
     spending_after_deflators: float
     deflators_last_year: int
+
+    def model_inputs(
+        self,
+        support: pd.DataFrame,
+        effect_correlation: pd.DataFrame | None = None,
+        payers: Payers | None = None,
+    ) -> dict[str, Any]:
+        """The scope's keyword arguments of `build_inputs`: delivery cost and services as usual
+        per family, volunteers' hours per SFFC family (from `support`), the effects'
+        correlation and who pays."""
+        return {
+            "delivery_cost_per_family": self.delivery["per_family_gbp"],
+            "usual_services_per_family": self.usual_per_family,
+            "volunteer_hours_per_family": volunteer_hours_per_family(support, self.n_sffc),
+            "effect_correlation": effect_correlation,
+            "payers": payers,
+        }
 
     def numbers(self) -> dict[str, object]:
         """What the report quotes (money rounded to £1; counts of families are the caller's,

@@ -1,11 +1,14 @@
 """The PSP payment decision: targets met or not, with their evidence, and the decision rule.
 
 config/payment.yaml states each target (what is measured, the agreed level, the rule)
-and the decision rule for 2 further years of LA-funded delivery. The evidence comes from the
-other analyses of the same scope (process, impact, cost_benefit numbers.json); effect targets
-need the agreed size AND a 95% interval on the good side of no effect. Expected cashable
-savings to each LA (its share of SFFC families times the cashable savings per family from the
-cost-benefit model) are set against the price of continued delivery.
+and the decision rule for the further years of LA-funded delivery; config/contract.yaml the
+contract's periods (the trial years the investor pays for, the further years the LAs would)
+and who the investor is. The evidence comes from the other analyses of the same scope
+(process, impact, cost_benefit numbers.json); effect targets need the agreed size AND a 95%
+interval on the good side of no effect. Expected cashable savings to each LA (its share of
+SFFC families times its cashable savings per family from the cost-benefit model, with its own
+placement mix where its SSDA903 data allow) are set against the price of continued delivery,
+year by year: which budget pays and which saves.
 """
 
 from __future__ import annotations
@@ -181,11 +184,14 @@ def _rule_outcome(met: pd.Series, rule: Mapping[str, Any]) -> str:
     return "stop"
 
 
-def decide(results: pd.DataFrame, rule: Mapping[str, Any]) -> Decision:
+def decide(
+    results: pd.DataFrame, rule: Mapping[str, Any], further_years: int | None = None
+) -> Decision:
     """Apply the decision rule: required targets met and at least `min_met` met -> continue;
     required met and at least `min_met_for_review` -> review; otherwise stop. Targets whose
     evidence is missing (status "not assessable") are never counted as met or not met: if
-    the outcome would differ between the two, the decision is "not assessable"."""
+    the outcome would differ between the two, the decision is "not assessable". A wording's
+    "{further_years}" is the contract's `further_years`."""
     table = results.set_index("target")
     met = table["met"].astype(bool)
     status = table["status"] if "status" in table else met.map({True: "met", False: "not met"})
@@ -209,6 +215,8 @@ def decide(results: pd.DataFrame, rule: Mapping[str, Any]) -> Decision:
     if unknown.any():
         reason += f"; {int(unknown.sum())} not assessable: {named(table.index[unknown])}"
     wording = rule.get("wording", {}).get(outcome, outcome)
+    if further_years is not None:  # the contract's further years, where the wording names them
+        wording = wording.replace("{further_years}", str(further_years))
     return Decision(outcome, wording, n_met, n, required_met, reason, int(unknown.sum()))
 
 
@@ -285,6 +293,24 @@ def cases_table(cases_wording: Mapping[str, str], applies: str) -> pd.DataFrame:
     ])  # fmt: skip
 
 
+LA_BUDGET = "LA children's services"
+PLACEMENT_BUDGET = "LA children's services: placements (cashable)"
+
+
+def la_cashable(draws: pd.DataFrame, mix: pd.DataFrame) -> pd.DataFrame:
+    """Per LA (a column of `draws`, the cost-benefit model's cashable savings per family with
+    the LA's own placement mix): the mean, 5th and 95th percentiles, and the placement mix
+    used (`mix`: la_code, used: own data / assumption)."""
+    used = mix.set_index("la_code")["used"]
+    return pd.DataFrame({
+        "la_code": list(draws.columns),
+        "cashable": [float(draws[c].mean()) for c in draws],
+        "cashable_low": [float(draws[c].quantile(0.05)) for c in draws],
+        "cashable_high": [float(draws[c].quantile(0.95)) for c in draws],
+        "placement_mix": [str(used.get(c, "assumption")) for c in draws],
+    })  # fmt: skip
+
+
 def la_savings(
     las: pd.DataFrame,
     referrals: pd.DataFrame,
@@ -295,12 +321,20 @@ def la_savings(
     cashable_high: float,
     price_per_family: float,
     treated: object,
-    further_years: int = 2,
-    trial_years: float = 2.0,
+    further_years: int,
+    trial_years: int,
+    per_la: pd.DataFrame | None = None,
+    la_draws: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Per LA: the families randomised to the `treated` arm, the families expected over the
-    further years at the same rate, expected cashable savings (with the 95% range) and the
-    price of delivery.
+    """Per LA: the families randomised to the `treated` arm over the `trial_years`, the
+    families expected over the `further_years` at the same rate (both the contract's periods),
+    the cashable savings per family (the LA's own from `per_la`, `la_cashable`'s table, where
+    given; else the scope's), expected cashable savings (with the 5th-95th percentile range),
+    the price of delivery, and the placement mix behind the savings.
+
+    The total row's range is the 5th-95th percentile of the LAs' savings summed draw by draw
+    when `la_draws` (a column of cashable savings per family per la_code) are given: the sum of
+    the LAs' own percentiles would overstate it.
 
     Counts of families go through disclosure control (`suppress`, with the total row); where
     an LA's count is hidden, so are the money cells derived from it.
@@ -308,60 +342,137 @@ def la_savings(
     sffc = randomisation.loc[randomisation["arm"] == treated, ["family_id"]].merge(
         referrals[["family_id", "la_code"]]
     )
-    per_la = sffc.groupby("la_code").size()
+    per_la_families = sffc.groupby("la_code").size()
     table = las[["la_code", "la_name"]].copy()
-    table["families"] = table["la_code"].map(per_la).fillna(0).astype(int)
+    table["families"] = table["la_code"].map(per_la_families).fillna(0).astype(int)
     table["expected_families"] = table["families"] * further_years / trial_years
-    table["savings"] = table["expected_families"] * cashable_per_family
-    table["savings_low"] = table["expected_families"] * cashable_low
-    table["savings_high"] = table["expected_families"] * cashable_high
+    own = (per_la.set_index("la_code") if per_la is not None else pd.DataFrame()).reindex(
+        table["la_code"]
+    )
+    scope = {"cashable": cashable_per_family, "cashable_low": cashable_low,
+             "cashable_high": cashable_high, "placement_mix": "assumption"}  # fmt: skip
+    for column, default in scope.items():
+        values = own[column] if column in own else pd.Series(index=own.index, dtype=object)
+        table[f"{column}_per_family" if column == "cashable" else column] = values.where(
+            values.notna(), default
+        ).to_numpy()
+    table["savings"] = table["expected_families"] * table["cashable_per_family"].astype(float)
+    table["savings_low"] = table["expected_families"] * table["cashable_low"].astype(float)
+    table["savings_high"] = table["expected_families"] * table["cashable_high"].astype(float)
     table["price"] = table["expected_families"] * price_per_family
     table["net"] = table["savings"] - table["price"]
-    total = {
-        "la_code": "",
-        "la_name": "All LAs",
-        **table.drop(columns=["la_code", "la_name"]).sum().to_dict(),
-    }
-    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
-    return table
+    table = table.drop(columns=["cashable_low", "cashable_high"])
+    money = [
+        "families",
+        "expected_families",
+        "savings",
+        "savings_low",
+        "savings_high",
+        "price",
+        "net",
+    ]
+    total = {"la_code": "", "la_name": "All LAs", **table[money].sum().to_dict()}
+    if la_draws is not None:
+        weights = table.set_index("la_code")["expected_families"]
+        summed = sum(
+            w * la_draws[c].to_numpy(dtype=float) for c, w in weights.items() if c in la_draws
+        )
+        if not isinstance(summed, int):  # some LA had draws
+            total["savings_low"] = float(np.percentile(summed, 5))
+            total["savings_high"] = float(np.percentile(summed, 95))
+    n = total["expected_families"]
+    total["cashable_per_family"] = total["savings"] / n if n else cashable_per_family
+    mixes = set(table["placement_mix"])
+    total["placement_mix"] = mixes.pop() if len(mixes) == 1 else "mixed"
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
 
 
 def la_cash_flow(
     savings: pd.DataFrame,
-    cashable_draws: np.ndarray,
+    cashable_draws: np.ndarray | pd.DataFrame,
     cashable_per_family: float,
     price_per_family: float,
     *,
-    further_years: int = 2,
-    follow_up_years: int = 2,
+    further_years: int,
+    follow_up_years: int,
+    trial_years: int,
 ) -> pd.DataFrame:
-    """Year by year over the contract and the years its families still save: per LA (rows of
-    `la_savings`, the total row included), the price paid (families starting that year x the
-    price) and the cashable savings falling in that year (each cohort's savings spread evenly
-    over its follow-up years, as the base rates are), cumulative net, the payback year, and the
-    5th-95th percentile of the net over all years from the Monte Carlo draws of cashable
-    savings per family. Cash, not discounted: what an LA budget sees."""
-    draws = np.asarray(cashable_draws, dtype=float)
+    """Year by year from the first further year of the contract (contract year trial_years + 1)
+    through the years its families still save: per LA (rows of `la_savings`, the total row
+    included), who pays for delivery (the LA's children's services budget), the price paid
+    (families starting that year x the price), the cashable savings falling in that year in the
+    LA's children's services placement budget (each cohort's savings spread evenly over its
+    follow-up years, as the base rates are), cumulative net, the payback year, and the 5th-95th
+    percentile of the net over all years from the Monte Carlo draws of cashable savings per
+    family: `cashable_draws` one array for every LA, or a frame with a column per la_code (the
+    LA's own placement mix; the total row sums the LAs draw by draw). Each LA's savings per
+    family are its `cashable_per_family` in `savings` where given. Cash, not discounted: what
+    an LA budget sees."""
     rows = []
+    n_years = further_years + follow_up_years - 1
     for _, la in savings.iterrows():
+        per_family = (
+            float(la["cashable_per_family"]) if "cashable_per_family" in la else cashable_per_family
+        )
         per_year = la["expected_families"] / further_years
         cumulative, payback = 0.0, "not within the period"
-        for year in range(1, further_years + follow_up_years):
-            starting = per_year if year <= further_years else 0.0
+        for k in range(1, n_years + 1):
+            year = trial_years + k
+            starting = per_year if k <= further_years else 0.0
             cohorts = sum(
-                1 for start in range(1, further_years + 1) if 0 <= year - start < follow_up_years
+                1 for start in range(1, further_years + 1) if 0 <= k - start < follow_up_years
             )
-            saved = cohorts * per_year * cashable_per_family / follow_up_years
+            saved = cohorts * per_year * per_family / follow_up_years
             cumulative += saved - starting * price_per_family
             if cumulative >= 0 and payback == "not within the period" and saved > 0:
                 payback = f"year {year}"
-            rows.append({"la_name": la["la_name"], "year": year, "price": starting * price_per_family,
-                         "cashable_savings": saved, "cumulative_net": cumulative})  # fmt: skip
-        total_net = la["expected_families"] * (draws - price_per_family)
-        for row in rows[-(further_years + follow_up_years - 1) :]:
+            rows.append({"la_name": la["la_name"], "year": year, "further_year": k,
+                         "paid_by": LA_BUDGET if k <= further_years else "–",
+                         "price": starting * price_per_family, "cashable_savings": saved,
+                         "saves_in": PLACEMENT_BUDGET, "cumulative_net": cumulative})  # fmt: skip
+        total_net = _net_draws(savings, la, cashable_draws, price_per_family)
+        for row in rows[-n_years:]:
             row.update({"payback": payback, "net_p5": float(np.percentile(total_net, 5)),
                         "net_p95": float(np.percentile(total_net, 95))})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _net_draws(
+    savings: pd.DataFrame, la: pd.Series, draws: np.ndarray | pd.DataFrame, price: float
+) -> np.ndarray:
+    """An LA's net over the further years' families, per draw (the total row: the LAs summed)."""
+    if not isinstance(draws, pd.DataFrame):
+        return la["expected_families"] * (np.asarray(draws, dtype=float) - price)
+    if la.get("la_code", "") == "":
+        body = savings[savings["la_code"] != ""]
+        return sum(_net_draws(savings, r, draws, price) for _, r in body.iterrows())
+    column = draws[la["la_code"]] if la["la_code"] in draws else draws.mean(axis=1)
+    return la["expected_families"] * (column.to_numpy(dtype=float) - price)
+
+
+def contract_years(contract: Mapping[str, Any]) -> dict[str, int]:
+    """The contract's periods as `la_savings` and `la_cash_flow` take them: trial_years (the
+    investor pays) and further_years (the LAs pay)."""
+    return {"further_years": int(contract["further_years"]),
+            "trial_years": int(contract["trial_years"])}  # fmt: skip
+
+
+def contract_periods(payers: Mapping[str, Any]) -> pd.DataFrame:
+    """Who pays in which contract years and where the savings fall, for the report (from the
+    run's `contract` settings: the investor, trial_years and further_years)."""
+    t, f = int(payers["trial_years"]), int(payers["further_years"])
+    investor = payers["investor"]
+    span = lambda a, b: f"year {a}" if a == b else f"years {a}-{b}"  # noqa: E731
+    saves = ("LA children's services: placements avoided (cashable) and social-work time "
+             "released by fewer re-referrals and assessments (not cashable)")  # fmt: skip
+    return pd.DataFrame([
+        {"Contract years": f"{span(1, t)} (trial)", "Delivery paid by": investor["name"],
+         "Whose money": "public: taxpayers" if investor["public_money"] else "private: others in society",
+         "Savings fall in": saves},
+        {"Contract years": f"{span(t + 1, t + f)} (further years, if the targets are met)",
+         "Delivery paid by": f"the LAs ({LA_BUDGET} budgets)", "Whose money": "public: taxpayers",
+         "Savings fall in": saves},
+    ])  # fmt: skip
 
 
 # --- the notebook's steps -------------------------------------------------------------------

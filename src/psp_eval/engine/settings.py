@@ -28,7 +28,16 @@ SCHEMA_DIR = Path("config/schema")
 #: Top-level keys whose value has a schema of its own, `config/schema/<key>.schema.yaml`.
 #: `instruments` is checked by the data layer (`psp_eval.data.scoring.check_instruments`),
 #: which owns its schema and the rules a schema cannot express.
-SCHEMA_KEYS = ("design", "sap", "cost_benefit", "payment", "need", "power", "monitoring")
+SCHEMA_KEYS = (
+    "design",
+    "sap",
+    "cost_benefit",
+    "contract",
+    "payment",
+    "need",
+    "power",
+    "monitoring",
+)
 
 
 class ConfigError(PspEvalError, ValueError):

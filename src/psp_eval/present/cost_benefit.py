@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from psp_eval.analyses import cost_benefit as cba
+from psp_eval.present import disclosure
 from psp_eval.present.tables import money
 
 
@@ -45,3 +46,32 @@ def acceptability_numbers(curve: pd.DataFrame) -> dict[str, object]:
         "wtp_max_gbp": round(float(curve["wtp_per_sdq_point"].max())),
         "wtp_even_chance": even_chance_sentence(curve),
     }
+
+
+def placement_mix_shown(mix) -> pd.DataFrame:
+    """The placement mix per LA and for the scope's LAs pooled (the last row), for the report:
+    children of the age profile in the SSDA903 episodes (1-4 hidden, with the next smallest so
+    the total reveals nothing; the share of a hidden row is hidden too), the share of their care
+    days in children's homes with its 95% interval, and which mix the model uses: the LA's own
+    data, or the assumption where it has too few children (`placement.PlacementMix`)."""
+    table = mix.table.set_index("la_name")
+    total = table.index[-1]
+    mask = disclosure.suppression_mask(table[["children"]], ["children"], total_row=total)
+    hidden = mask["children"]
+    rules = mix.rules
+    children = f"Children aged {rules.max_age} or under at entry (SSDA903)"
+
+    def share(value: float, h: bool) -> str:
+        return disclosure.SUPPRESSED if h else ("–" if pd.isna(value) else f"{100 * value:.1f}")
+
+    shown = pd.DataFrame(index=table.index)
+    shown[children] = table["children"].astype(object).where(~hidden, disclosure.SUPPRESSED)
+    shown["Share of care days in children's homes, as used (%)"] = [
+        share(v, h) for v, h in zip(table["share"], hidden)
+    ]
+    shown["95% interval (%)"] = [
+        disclosure.SUPPRESSED if h else f"{100 * lo:.1f} to {100 * hi:.1f}"
+        for lo, hi, h in zip(table["low"], table["high"], hidden)
+    ]
+    shown["Placement mix used"] = table["used"]
+    return shown.rename_axis("Local authority").reset_index()

@@ -10,8 +10,16 @@ from psp_eval.analyses.payment import _fmt
 from psp_eval.present import disclosure
 
 
-def la_savings_shown(table: pd.DataFrame) -> pd.DataFrame:
-    """`la_savings` rounded and disclosure-controlled for the report."""
+def _range(low: float, high: float) -> str:
+    """A 5th-95th percentile range in whole pounds (never "-0")."""
+    return " to ".join(f"{(x if abs(x) >= 0.5 else 0.0):,.0f}" for x in (low, high))
+
+
+def la_savings_shown(table: pd.DataFrame, further_years: int) -> pd.DataFrame:
+    """`la_savings` rounded and disclosure-controlled for the report, over the contract's
+    `further_years`: each LA's families, cashable savings per family (with its own placement
+    mix where its SSDA903 data allow, else the assumption), expected savings with their
+    5th-95th percentile range, the price, the net and the placement mix used."""
     body = table.set_index("la_name")
     counts = body[["families"]].astype(int)
     mask = disclosure.suppression_mask(counts, ["families"], total_row="All LAs")
@@ -20,15 +28,19 @@ def la_savings_shown(table: pd.DataFrame) -> pd.DataFrame:
     shown["SFFC families in the trial"] = (
         counts["families"].astype(object).where(~hidden, disclosure.SUPPRESSED)
     )
-    for column, label in (("expected_families", "Families expected, next 2 years"),
+    years = f"{further_years} further year{'' if further_years == 1 else 's'}"
+    for column, label in (("expected_families", f"Families expected, {years}"),
+                          ("cashable_per_family", "Cashable savings per family (£)"),
                           ("savings", "Expected cashable savings (£)"),
                           ("price", "Price of delivery (£)"), ("net", "Savings minus price (£)")):  # fmt: skip
-        values = body[column].round(0).astype(int).map(lambda x: f"{x:,}")
+        values = body[column].astype(float).round(0).astype(int).map(lambda x: f"{x:,}")
         shown[label] = values.where(~hidden, disclosure.SUPPRESSED)
-    shown["Savings, 95% range (£)"] = [
-        disclosure.SUPPRESSED if h else f"{lo:,.0f} to {hi:,.0f}"
+    shown["Savings, 5th-95th percentile (£)"] = [
+        disclosure.SUPPRESSED if h else _range(lo, hi)
         for h, lo, hi in zip(hidden, body["savings_low"], body["savings_high"])
     ]
+    if "placement_mix" in body:
+        shown["Placement mix"] = body["placement_mix"]
     return shown.rename_axis("Local authority").reset_index()
 
 
@@ -64,13 +76,15 @@ def cash_flow_shown(flow: pd.DataFrame, savings_shown: pd.DataFrame) -> pd.DataF
 
     return pd.DataFrame({
         "Local authority": flow["la_name"],
-        "Year": flow["year"].map(lambda y: f"year {y}"),
+        "Contract year": [f"year {y} (further year {k})" if paid != "–" else f"year {y} (after the contract)"
+                          for y, k, paid in zip(flow["year"], flow["further_year"], flow["paid_by"])],
+        "Delivery paid by": flow["paid_by"],
         "Price paid (£)": [money(v, la) for v, la in zip(flow["price"], flow["la_name"])],
-        "Cashable savings, placement budget (£)": [money(v, la) for v, la in zip(flow["cashable_savings"], flow["la_name"])],
+        "Cashable savings to its placement budget (£)": [money(v, la) for v, la in zip(flow["cashable_savings"], flow["la_name"])],
         "Cumulative net (£)": [money(v, la) for v, la in zip(flow["cumulative_net"], flow["la_name"])],
         "Payback": [disclosure.SUPPRESSED if la in hidden else p for p, la in zip(flow["payback"], flow["la_name"])],
         "Net over the period, 5th-95th percentile (£)": [
-            disclosure.SUPPRESSED if la in hidden else f"{lo:,.0f} to {hi:,.0f}"
+            disclosure.SUPPRESSED if la in hidden else _range(lo, hi)
             for lo, hi, la in zip(flow["net_p5"], flow["net_p95"], flow["la_name"])
         ],
     })  # fmt: skip
