@@ -1,12 +1,13 @@
 """The run wrapper and the index's list of reports."""
 
 import json
+import os
 import sys
 
 import pandas as pd
 import pytest
 
-from psp_eval.engine.pipeline import PipelineError, copy_workflow, run
+from psp_eval.engine.pipeline import LAST_RUN, PipelineError, copy_workflow, run
 from psp_eval.report.index import index_entries, report_title
 from psp_eval.report.render import RenderError
 
@@ -318,3 +319,33 @@ def test_run_summarised_shows_jobs_on_a_terminal_and_in_a_log(tmp_path, capsys, 
     assert "[FAILED] score (log: logs/demo/score.log)" in captured.out
     shown = captured.out if live else captured.err  # on a terminal, all above the bar
     assert "Error in rule score:" in shown and "input: results" not in shown
+
+
+def test_a_run_with_nothing_changed_since_the_last_complete_one_does_not_start_snakemake(
+    tmp_path, capsys
+):
+    (tmp_path / "Snakefile").write_text(TINY_WORKFLOW)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("site_dir: site\n")
+    settings = ["second=echo ok"]
+    assert run(cores=1, config=settings, root=tmp_path) == 0
+    assert "[2/3] second" in capsys.readouterr().out
+    assert run(cores=1, config=settings, root=tmp_path) == 0
+    assert capsys.readouterr().out.startswith("Nothing to be done: no file in the project changed")
+    (tmp_path / "logs" / "second.log").write_text("a log is no input")
+    assert run(cores=1, config=settings, root=tmp_path) == 0
+    assert capsys.readouterr().out.startswith("Nothing to be done: no file")
+    # other settings, an output removed, an input touched: Snakemake decides
+    assert run(cores=1, config=["second=echo other"], root=tmp_path) == 0
+    assert "Nothing to be done: no file" not in capsys.readouterr().out
+    (tmp_path / "b.txt").unlink()
+    assert run(cores=1, config=settings, root=tmp_path) == 0
+    assert "] second" in capsys.readouterr().out
+    assert run(cores=1, config=settings, root=tmp_path) == 0
+    capsys.readouterr()
+    os.utime(tmp_path / "a.txt", ns=(0, 0))
+    assert run(cores=1, config=settings, root=tmp_path) == 0
+    assert "Nothing to be done: no file" not in capsys.readouterr().out
+    # a run with Snakemake arguments of its own is not recorded, and forgets the last record
+    assert run(cores=1, config=settings, root=tmp_path, extra=["--forceall"]) == 0
+    assert not (tmp_path / LAST_RUN).exists()

@@ -32,6 +32,44 @@ class PipelineError(PspEvalError, RuntimeError):
     """The pipeline could not start or did not finish."""
 
 
+# --- the no-op check ---------------------------------------------------------------------------
+# Snakemake takes over a second to start and find nothing to do. After a complete run, the
+# state of every file in the project (path, size, modification time) is recorded; a later plain
+# `psp-eval run` with the same settings that finds every file as recorded has nothing to do and
+# says so without starting Snakemake. Any change (an input edited, an output deleted, code
+# touched) starts Snakemake as usual; any other run (forced, dry, killed, failed) removes the
+# record first. Left out: folders no rule reads or writes (the version control and
+# environments, caches, Snakemake's own metadata and the jobs' logs).
+LAST_RUN = Path(".snakemake") / "psp-eval-last-run.json"
+NOT_STAMPED = {".git", ".snakemake", ".venv", ".venv-cluster", "logs", "__pycache__",
+               ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints"}  # fmt: skip
+
+
+def project_state(root: Path, settings: list[str]) -> str:
+    """A digest of the run's settings and of every file under `root` (but `NOT_STAMPED`):
+    relative path, size and modification time, symbolic links followed."""
+    import hashlib
+
+    digest = hashlib.sha256(repr(sorted(settings)).encode())
+    for folder, subfolders, files in os.walk(root, followlinks=True):
+        subfolders[:] = sorted(d for d in subfolders if d not in NOT_STAMPED)
+        for name in sorted(files):
+            path = Path(folder, name)
+            try:
+                info = path.stat()
+            except OSError:  # a dangling link
+                continue
+            digest.update(
+                f"{path.relative_to(root)}\0{info.st_size}\0{info.st_mtime_ns}\n".encode()
+            )
+    return digest.hexdigest()
+
+
+def _unchanged_since_last_run(root: Path, settings: list[str]) -> bool:
+    record = root / LAST_RUN
+    return record.exists() and record.read_text(encoding="utf-8") == project_state(root, settings)
+
+
 def _profile_executor(root: Path, args: list[str]) -> str | None:
     """The executor a `--profile DIR` among snakemake's arguments names, if any."""
     for i, arg in enumerate(args):
@@ -119,6 +157,18 @@ def run(
     if blinded:
         given = {item.partition("=")[0] for item in config}
         config = [item for item in BLINDED_CONFIG if item.partition("=")[0] not in given] + config
+
+    def index_page() -> Path:
+        return (
+            root / _config_value(config, "site_dir", root / "config" / "config.yaml") / "index.html"
+        )
+
+    plain = not dry_run and not [arg for arg in (extra or []) if arg != "--"]
+    if plain and _unchanged_since_last_run(root, config):
+        print("Nothing to be done: no file in the project changed since the last complete run.")
+        print(f"Reports: {index_page()}")
+        return 0
+    (root / LAST_RUN).unlink(missing_ok=True)
     python = snakemake_python(root, extra or [])
     cmd = [str(python), "-m", "snakemake", "--cores", str(cores), "--show-failed-logs"]
     if config:
@@ -148,7 +198,9 @@ def run(
         if summary and summary.complete_log:
             print(f"  snakemake's complete log: {summary.complete_log}", file=sys.stderr)
         return returncode
+    if plain:
+        (root / LAST_RUN).parent.mkdir(exist_ok=True)
+        (root / LAST_RUN).write_text(project_state(root, config), encoding="utf-8")
     if not dry_run:
-        site = root / _config_value(config, "site_dir", root / "config" / "config.yaml")
-        print(f"Done in {seconds:.1f} s. Reports: {site / 'index.html'}")
+        print(f"Done in {seconds:.1f} s. Reports: {index_page()}")
     return 0
