@@ -170,10 +170,12 @@ def test_a_scope_reads_only_the_tables_used(tmp_path, monkeypatch):
         frames.get(name, pd.DataFrame({"family_id": ["F1"]})).to_parquet(
             tmp_path / f"{name}.parquet"
         )
+    from psp_eval.data import scope
+
     read = []
-    real_read = pd.read_parquet
+    real_read = scope.read_clean
     monkeypatch.setattr(
-        pd, "read_parquet", lambda path, **kw: read.append(path.stem) or real_read(path, **kw)
+        scope, "read_clean", lambda path, **kw: read.append(path.stem) or real_read(path, **kw)
     )
     york = load_scope(tmp_path, "york")
     assert york["randomisation"]["family_id"].tolist() == ["F4", "F5", "F6", "F7"]

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from psp_eval.data.contract import TABLES
 from psp_eval.errors import PspEvalError
@@ -62,7 +64,29 @@ def load_tables(
     for path in paths.values():
         if not path.exists():  # now, not when a cell first reads the table
             raise FileNotFoundError(f"clean table {path} does not exist (has the pipeline run?)")
-    return Tables({name: lambda path=path: pd.read_parquet(path) for name, path in paths.items()})
+    return Tables({name: lambda path=path: read_clean(path) for name, path in paths.items()})
+
+
+def read_clean(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A clean table as pandas.read_parquet gives it, but with its text columns (pandas'
+    "string" when written) backed by the Arrow buffers read (string[pyarrow]) instead of
+    turned into a Python string per cell: on a million SSDA903 episodes the need analysis
+    took two thirds of the time and of the memory. Text stored from object columns stays
+    object, as pandas would read it."""
+    table = pq.read_table(path, columns=columns)
+    stored = (table.schema.pandas_metadata or {}).get("columns", [])
+    text = {c["name"] for c in stored if c.get("numpy_type") == "string"}
+    arrow_text = [
+        name
+        for name, kind in zip(table.column_names, table.schema.types)
+        if name in text and (pa.types.is_string(kind) or pa.types.is_large_string(kind))
+    ]
+    if not arrow_text:
+        return table.to_pandas()
+    frame = table.drop_columns(arrow_text).to_pandas()
+    for name in arrow_text:
+        frame[name] = pd.arrays.ArrowStringArray(table.column(name).cast(pa.large_string()))
+    return frame[table.column_names]
 
 
 def restrict_to_scope(tables: Mapping[str, pd.DataFrame], scope: str) -> Tables:
