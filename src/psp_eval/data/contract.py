@@ -354,9 +354,12 @@ TABLES: dict[str, Table] = {
 
 # --- Validation ---------------------------------------------------------------------------
 # Every table is read as text into Arrow columns, typed column by column with Arrow compute
-# (strict formats, so a date typed the American way is an error, not a silent guess), then
-# checked cell by cell and across tables with vectorised pandas. Problems carry spreadsheet row numbers (the header is row 1; for
-# Parquet, row n is record n - 1) so a researcher can open the file and find them.
+# (strict formats, so a date typed the American way is an error, not a silent guess; cells
+# other than text are parsed once per distinct text), then checked on whole columns: Arrow for
+# text lookups and blanks, NumPy and pandas for the rest. The raw text becomes a pandas frame
+# only when a problem quotes its cells, and the slow exact tools (DataFrame.duplicated) run only
+# where a fast check found a problem. Problems carry spreadsheet row numbers (the header is
+# row 1; for Parquet, row n is record n - 1) so a researcher can open the file and find them.
 
 HUBS_SHEET = Table(
     "hubs",
