@@ -229,7 +229,10 @@ def national_need(clean: str) -> tuple[float, float]:
     from psp_eval.present.figures import need as need_figures
     from psp_eval.present.hubs import hub_names as names_of_hubs
 
-    tables = load_tables(clean, NATIONAL_TABLES, hub_sheet=f"{clean}/hubs/trial.parquet")
+    columns = {"ssda903_episodes": need.EPISODE_COLUMNS, "ssda903_header": need.HEADER_COLUMNS}
+    tables = load_tables(
+        clean, NATIONAL_TABLES, hub_sheet=f"{clean}/hubs/trial.parquet", columns=columns
+    )
     rules = need.ProfileRules()
     las, hub_names = tables["las"], names_of_hubs(tables["hubs"])
     periods = need.periods_of_care(tables["ssda903_episodes"])

@@ -187,6 +187,32 @@ def test_a_scope_reads_only_the_tables_used(tmp_path, monkeypatch):
         load_scope(tmp_path, "york")
 
 
+def test_clean_text_is_read_arrow_backed_and_only_the_columns_asked_for(tmp_path):
+    """Text the clean step wrote as pandas strings comes back Arrow-backed, equal to what
+    read_parquet gives; object text and every other column come back as read_parquet has them."""
+    from psp_eval.data.scope import load_tables, read_clean
+
+    frame = pd.DataFrame(
+        {
+            "family_id": pd.array(["F1", None, "F3"], dtype=pd.StringDtype("pyarrow")),
+            "label": ["a", None, "c"],  # object text, as scores has
+            "n": pd.array([1, pd.NA, 3], dtype="Int64"),
+            "when": [D("2024-01-10"), pd.NaT, D("2024-03-01")],
+            "ok": pd.array([True, pd.NA, False], dtype="boolean"),
+            "x": [0.5, np.nan, 2.0],
+        }
+    )
+    frame.to_parquet(tmp_path / "referrals.parquet", index=False)
+    read = read_clean(tmp_path / "referrals.parquet")
+    usual = pd.read_parquet(tmp_path / "referrals.parquet")
+    assert read["family_id"].dtype == pd.StringDtype("pyarrow")
+    assert usual["family_id"].dtype == pd.StringDtype("python")
+    pd.testing.assert_frame_equal(read, usual.astype({"family_id": pd.StringDtype("pyarrow")}))
+    tables = load_tables(tmp_path, ("referrals",), columns={"referrals": ["n", "family_id"]})
+    assert list(tables["referrals"].columns) == ["n", "family_id"]
+    pd.testing.assert_frame_equal(tables["referrals"], read[["n", "family_id"]])
+
+
 def test_outputs_write_tables_figures_and_numbers(tmp_path):
     import matplotlib.pyplot as plt
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -53,10 +53,12 @@ def load_tables(
     names: tuple[str, ...] | None = None,
     *,
     hub_sheet: str | Path | None = None,
+    columns: Mapping[str, Sequence[str]] | None = None,
 ) -> Tables:
     """The clean Parquet tables (the contract's and the scores, by default), and with
     `hub_sheet` (a scope's rows of the hub sheet, as the hub_sheet rule writes them) the
-    table "hubs"; each is read when first used."""
+    table "hubs"; each is read when first used, with only its `columns` where they are given
+    (a notebook that uses a few columns of a large table reads only those)."""
     clean_dir = Path(clean_dir)
     paths = {name: clean_dir / f"{name}.parquet" for name in names or (*TABLES, *EXTRA_TABLES)}
     if hub_sheet:
@@ -64,7 +66,13 @@ def load_tables(
     for path in paths.values():
         if not path.exists():  # now, not when a cell first reads the table
             raise FileNotFoundError(f"clean table {path} does not exist (has the pipeline run?)")
-    return Tables({name: lambda path=path: read_clean(path) for name, path in paths.items()})
+    columns = columns or {}
+    return Tables({name: _reader(path, columns.get(name)) for name, path in paths.items()})
+
+
+def _reader(path: Path, columns: Sequence[str] | None) -> Callable[[], pd.DataFrame]:
+    selected = None if columns is None else list(columns)
+    return lambda: read_clean(path, columns=selected)
 
 
 def read_clean(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
