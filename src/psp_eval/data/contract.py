@@ -911,7 +911,7 @@ def _parse_distinct(cells: pa.Array, kind: str) -> tuple[np.ndarray, np.ndarray,
 def _cell_rules(
     table: Table,
     file: str,
-    raw: pd.DataFrame,
+    raw: _Text,
     typed: pd.DataFrame,
     unparsed: Mapping[str, pd.Series],
 ) -> list[Problem]:
@@ -971,7 +971,7 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
     return codes.to_numpy(zero_copy_only=False).astype("int64"), len(distinct)
 
 
-def _near_miss(raw: pd.DataFrame, column: str, allowed: Sequence[Any]) -> _Shown:
+def _near_miss(raw: _Text, column: str, allowed: Sequence[Any]) -> _Shown:
     """Quote each cell with the allowed value it most likely stands for, "'Usual ' (meant
     'usual'?)": stray spaces, capitals and typos are why hand-typed labels fail."""
     choices = {str(a).casefold(): str(a) for a in allowed}
@@ -983,7 +983,7 @@ def _near_miss(raw: pd.DataFrame, column: str, allowed: Sequence[Any]) -> _Shown
     return lambda rows: raw.loc[rows, column].map(meant)
 
 
-def _key_text(raw: pd.DataFrame, key: list[str]) -> _Shown:
+def _key_text(raw: _Text, key: list[str]) -> _Shown:
     """_Shown texts of a (possibly composite) key: 'F1' or ('F1', 'C1', 'sdq')."""
 
     def texts(rows: pd.Index) -> pd.Series:
@@ -999,7 +999,7 @@ _Shown = Callable[[pd.Index], pd.Series]
 
 def _problem(
     file: str,
-    raw: pd.DataFrame,
+    raw: _Text,
     mask: pd.Series,
     column: str | None,
     rule: str,
