@@ -232,7 +232,10 @@ def national_need(clean: str) -> tuple[float, float]:
     from psp_eval.present.figures import need as need_figures
     from psp_eval.present.hubs import hub_names as names_of_hubs
 
-    tables = load_tables(clean, NATIONAL_TABLES, hub_sheet=f"{clean}/hubs/trial.parquet")
+    columns = {"ssda903_episodes": need.EPISODE_COLUMNS, "ssda903_header": need.HEADER_COLUMNS}
+    tables = load_tables(
+        clean, NATIONAL_TABLES, hub_sheet=f"{clean}/hubs/trial.parquet", columns=columns
+    )
     rules = need.ProfileRules()
     las, hub_names = tables["las"], names_of_hubs(tables["hubs"])
     periods = need.periods_of_care(tables["ssda903_episodes"])
@@ -251,7 +254,18 @@ def national_need(clean: str) -> tuple[float, float]:
     need.count_profile(need.with_hub(classified, las), ["hub_id"])  # reach's need per hub
     seconds = time.perf_counter() - started
     del figure
-    return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return seconds, _peak_mb()
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory (MB) since it started its program: VmHWM, not
+    ru_maxrss, which Linux carries over from the process it was forked from (the benchmark,
+    holding what it generated and cleaned) when the child starts a new program."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def need_at_scale(tmp: Path, episodes: int) -> None:

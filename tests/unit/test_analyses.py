@@ -170,10 +170,12 @@ def test_a_scope_reads_only_the_tables_used(tmp_path, monkeypatch):
         frames.get(name, pd.DataFrame({"family_id": ["F1"]})).to_parquet(
             tmp_path / f"{name}.parquet"
         )
+    from psp_eval.data import scope
+
     read = []
-    real_read = pd.read_parquet
+    real_read = scope.read_clean
     monkeypatch.setattr(
-        pd, "read_parquet", lambda path, **kw: read.append(path.stem) or real_read(path, **kw)
+        scope, "read_clean", lambda path, **kw: read.append(path.stem) or real_read(path, **kw)
     )
     york = load_scope(tmp_path, "york")
     assert york["randomisation"]["family_id"].tolist() == ["F4", "F5", "F6", "F7"]
@@ -183,6 +185,32 @@ def test_a_scope_reads_only_the_tables_used(tmp_path, monkeypatch):
     (tmp_path / "measures.parquet").unlink()
     with pytest.raises(FileNotFoundError, match="measures.parquet does not exist"):
         load_scope(tmp_path, "york")
+
+
+def test_clean_text_is_read_arrow_backed_and_only_the_columns_asked_for(tmp_path):
+    """Text the clean step wrote as pandas strings comes back Arrow-backed, equal to what
+    read_parquet gives; object text and every other column come back as read_parquet has them."""
+    from psp_eval.data.scope import load_tables, read_clean
+
+    frame = pd.DataFrame(
+        {
+            "family_id": pd.array(["F1", None, "F3"], dtype=pd.StringDtype("pyarrow")),
+            "label": ["a", None, "c"],  # object text, as scores has
+            "n": pd.array([1, pd.NA, 3], dtype="Int64"),
+            "when": [D("2024-01-10"), pd.NaT, D("2024-03-01")],
+            "ok": pd.array([True, pd.NA, False], dtype="boolean"),
+            "x": [0.5, np.nan, 2.0],
+        }
+    )
+    frame.to_parquet(tmp_path / "referrals.parquet", index=False)
+    read = read_clean(tmp_path / "referrals.parquet")
+    usual = pd.read_parquet(tmp_path / "referrals.parquet")
+    assert read["family_id"].dtype == pd.StringDtype("pyarrow")
+    assert usual["family_id"].dtype == pd.StringDtype("python")
+    pd.testing.assert_frame_equal(read, usual.astype({"family_id": pd.StringDtype("pyarrow")}))
+    tables = load_tables(tmp_path, ("referrals",), columns={"referrals": ["n", "family_id"]})
+    assert list(tables["referrals"].columns) == ["n", "family_id"]
+    pd.testing.assert_frame_equal(tables["referrals"], read[["n", "family_id"]])
 
 
 def test_outputs_write_tables_figures_and_numbers(tmp_path):
@@ -243,10 +271,12 @@ def test_one_column_of_a_large_table_is_read_alone(tmp_path, monkeypatch):
     )
     measures = pd.DataFrame({"completed_date": [day("2024-03-09"), pd.NaT], "response": [1, 2]})
     measures.to_parquet(tmp_path / "measures.parquet")
+    from psp_eval.data import scope
+
     read = []
-    real_read = pd.read_parquet
+    real_read = scope.read_clean
     monkeypatch.setattr(
-        pd, "read_parquet",
+        scope, "read_clean",
         lambda path, **kw: read.append((path.stem, kw.get("columns"))) or real_read(path, **kw),
     )  # fmt: skip
     tables = load_tables(tmp_path, ("referrals", "randomisation", "measures"))

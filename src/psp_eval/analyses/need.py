@@ -87,6 +87,12 @@ def need_settings(config: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- periods of care --------------------------------------------------------------------------
 
+EPISODE_COLUMNS = ("la_code", "CHILD", "DECOM", "DEC", "RNE", "REC", "LS")
+"""The SSDA903 episode columns periods_of_care reads (its default names): a national extract
+need not be read whole."""
+HEADER_COLUMNS = ("la_code", "CHILD", "DOB")
+"""The SSDA903 header columns classify_periods reads (its default names)."""
+
 
 def periods_of_care(
     episodes: pd.DataFrame,

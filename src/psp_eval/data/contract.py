@@ -357,9 +357,12 @@ TABLES: dict[str, Table] = {
 
 # --- Validation ---------------------------------------------------------------------------
 # Every table is read as text into Arrow columns, typed column by column with Arrow compute
-# (strict formats, so a date typed the American way is an error, not a silent guess), then
-# checked cell by cell and across tables with vectorised pandas. Problems carry spreadsheet row numbers (the header is row 1; for
-# Parquet, row n is record n - 1) so a researcher can open the file and find them.
+# (strict formats, so a date typed the American way is an error, not a silent guess; cells
+# other than text are parsed once per distinct text), then checked on whole columns: Arrow for
+# text lookups and blanks, NumPy and pandas for the rest. The raw text becomes a pandas frame
+# only when a problem quotes its cells, and the slow exact tools (DataFrame.duplicated) run only
+# where a fast check found a problem. Problems carry spreadsheet row numbers (the header is
+# row 1; for Parquet, row n is record n - 1) so a researcher can open the file and find them.
 
 HUBS_SHEET = Table(
     "hubs",
@@ -550,18 +553,64 @@ def read_hubs(path: str | Path) -> pd.DataFrame:
 # --- Reading and per-table checks ------------------------------------------------------------
 
 
+class _Text:
+    """The cells of a file as text: Arrow columns and their spreadsheet row numbers.
+
+    The checks read the Arrow columns; the pandas frame (`loc`, `[]`), which a problem quotes
+    cells from, is built only when one does: a valid file never pays for it.
+    """
+
+    def __init__(self, cells: pa.Table, rows: np.ndarray, frame: pd.DataFrame | None = None):
+        self.cells = cells
+        self.index = pd.Index(rows)
+        self._frame = frame
+
+    @classmethod
+    def of_frame(cls, frame: pd.DataFrame) -> _Text:
+        """Text cells already in a frame (read by the csv module, or rendered from Parquet)."""
+        cells = pa.Table.from_pandas(frame, preserve_index=False)
+        return cls(cells, frame.index.to_numpy(), frame)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.cells.column_names
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        return self.cells.column(name)
+
+    def select(self, names: list[str]) -> _Text:
+        frame = None if self._frame is None else self._frame[names]
+        return _Text(self.cells.select(names), self.index.to_numpy(), frame)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            frame = self.cells.to_pandas(types_mapper={pa.large_string(): TEXT}.get)
+            self._frame = frame.set_axis(self.index)
+        return self._frame
+
+    @property
+    def loc(self):
+        return self.frame.loc
+
+    def __getitem__(self, key):
+        return self.frame[key]
+
+
 @dataclass(frozen=True)
 class _Loaded:
-    """A table read with all its columns: raw text and typed values, indexed by spreadsheet row."""
+    """A table read with all its columns: raw text and typed values, indexed by spreadsheet row,
+    and which cells were left empty."""
 
     table: Table
     file: str
-    raw: pd.DataFrame
+    raw: _Text
     typed: pd.DataFrame
+    blanks: Mapping[str, np.ndarray]
 
     def blank(self, column: str) -> pd.Series:
         """Cells left empty (as opposed to cells that failed to parse, which are NA too)."""
-        return self.raw[column].str.strip().eq("")
+        return pd.Series(self.blanks[column], index=self.typed.index)
 
 
 def _locate(table: Table, folder: Path) -> tuple[Path | None, list[Problem]]:
@@ -582,7 +631,8 @@ def _read_file(table: Table, path: Path, sep: str = ",") -> tuple[_Loaded | None
     """Read, type and check one file; None when it cannot be read or lacks columns."""
     try:
         if path.suffix == ".parquet":
-            raw, problems = _parquet_as_text(path, table)
+            frame, problems = _parquet_as_text(path, table)
+            raw = _Text.of_frame(frame)
         else:
             raw, problems = _read_text(path, sep)
     except Exception as err:  # a corrupt file must become a Problem, not a traceback
@@ -591,21 +641,22 @@ def _read_file(table: Table, path: Path, sep: str = ",") -> tuple[_Loaded | None
         return None, problems
     problems += _check_columns(table, raw, path.name)
     present = [c for c in table.column_names if c in raw.columns]
-    raw = raw[present]
-    columns, unparsed = {}, {}
+    raw = raw.select(present)
+    columns, unparsed, blanks = {}, {}, {}
     for name in present:
         kind = table.column(name).kind
-        columns[name], unparsed[name] = _parse(raw[name], kind)
+        columns[name], failed, blanks[name] = _parse(raw.column(name), kind)
+        unparsed[name] = pd.Series(failed, index=raw.index)
         if kind != "str":
             problems += _problem(path.name, raw, unparsed[name], name, _TYPE_RULES[kind])
     typed = pd.DataFrame(columns, index=raw.index)
     problems += _cell_rules(table, path.name, raw, typed, unparsed)
     if len(present) < len(table.columns):
         return None, problems
-    return _Loaded(table, path.name, raw, typed), problems
+    return _Loaded(table, path.name, raw, typed, blanks), problems
 
 
-def _read_text(path: Path, sep: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+def _read_text(path: Path, sep: str) -> tuple[_Text | None, list[Problem]]:
     """Cells as text, indexed by spreadsheet row. A well-formed file is parsed by Arrow; any
     other (wrong widths, bad quoting, not UTF-8, a doubtful header) by the csv module, which
     finds and words each structural problem instead of padding, cutting or guessing."""
@@ -614,14 +665,15 @@ def _read_text(path: Path, sep: str) -> tuple[pd.DataFrame | None, list[Problem]
         return None, [Problem(path.name, (), None, "has a header row", "an empty file")]
     raw = _arrow_cells(data, sep)
     if raw is None:
-        return _csv_cells(path.name, data, sep)
+        frame, problems = _csv_cells(path.name, data, sep)
+        return (None if frame is None else _Text.of_frame(frame)), problems
     return raw, []
 
 
-def _arrow_cells(data: bytes, sep: str) -> pd.DataFrame | None:
+def _arrow_cells(data: bytes, sep: str) -> _Text | None:
     """The cells of a well-formed CSV (unique header names, every row as wide as the header,
     UTF-8, strict quotes), parsed by Arrow into text columns; None for any other file."""
-    first_line = data.split(b"\n", 1)[0]
+    first_line = data[: data.find(b"\n")] if b"\n" in data else data  # no copy of the rest
     try:
         header = next(csv.reader([first_line.decode("utf-8-sig").rstrip("\r")], delimiter=sep))
     except (UnicodeDecodeError, csv.Error, StopIteration):
@@ -649,17 +701,22 @@ def _arrow_cells(data: bytes, sep: str) -> pd.DataFrame | None:
                 pass
     except (pa.ArrowInvalid, UnicodeDecodeError, csv.Error):
         return None
+    rows = np.arange(2, cells.num_rows + 2)
     blank_rows = np.ones(cells.num_rows, dtype=bool)
     for column in cells.columns:
+        if not blank_rows.any():  # usually after the first column
+            return _Text(cells, rows)
         blank_rows &= _blank(column)
-    raw = cells.to_pandas(types_mapper={pa.large_string(): TEXT}.get)
-    raw.index = np.arange(2, cells.num_rows + 2)
-    return raw[~blank_rows] if blank_rows.any() else raw
+    if not blank_rows.any():
+        return _Text(cells, rows)
+    return _Text(cells.filter(pa.array(~blank_rows)), rows[~blank_rows])
 
 
-def _blank(cells: pa.ChunkedArray) -> np.ndarray:
-    """Cells that are empty or only spaces."""
-    return pc.equal(pc.utf8_trim_whitespace(cells), "").to_numpy(zero_copy_only=False)
+def _blank(cells: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Cells that are empty or only spaces (the cells utf8_trim_whitespace makes empty, without
+    making the trimmed copy)."""
+    empty = pc.or_(pc.equal(pc.binary_length(cells), 0), pc.utf8_is_space(cells))
+    return empty.to_numpy(zero_copy_only=False)
 
 
 def _csv_cells(file: str, data: bytes, sep: str) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -781,7 +838,7 @@ def _parquet_as_text(path: Path, table: Table) -> tuple[pd.DataFrame, list[Probl
     return pd.DataFrame(text, dtype=TEXT).set_axis(np.arange(2, len(df) + 2)), problems
 
 
-def _check_columns(table: Table, raw: pd.DataFrame, file: str) -> list[Problem]:
+def _check_columns(table: Table, raw: _Text, file: str) -> list[Problem]:
     """Missing columns are errors (naming a near miss like 'Arm '); unknown ones are warnings."""
     extra = [c for c in raw.columns if c not in table.column_names]
     problems = []
@@ -799,50 +856,65 @@ def _check_columns(table: Table, raw: pd.DataFrame, file: str) -> list[Problem]:
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
-def _parse(text: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
-    """Typed values of a text column, NA where the cell is blank or does not parse, and the
-    mask of cells that did not parse.
+def _parse(cells: pa.ChunkedArray, kind: str) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Typed values of a text column, NA where the cell is blank or does not parse; the mask of
+    cells that did not parse; and the mask of blank cells.
 
     Strings are kept exactly (' sffc' stays ' sffc' and fails its allowed values); other kinds
     ignore surrounding spaces. Whole numbers may be written 3.0 (as spreadsheets export them).
+    Other kinds than text are parsed once per distinct cell: a column of dates, scores or item
+    numbers holds few distinct texts however long it is.
     """
-    cells = pa.array(text.array, type=pa.large_string())
-    clean = pc.utf8_trim_whitespace(cells)
-    blank = pc.equal(clean, "").to_numpy(zero_copy_only=False)
     if kind == "str":
+        blank = _blank(cells)
         if blank.any():
             cells = pc.if_else(pa.array(blank), pa.scalar(None, pa.large_string()), cells)
-        values = pd.arrays.ArrowStringArray(cells)
-    elif kind in ("int", "float"):
+        return pd.arrays.ArrowStringArray(cells), np.zeros(len(blank), dtype=bool), blank
+    distinct = pc.unique(cells)
+    at = pc.index_in(cells, value_set=distinct).to_numpy(zero_copy_only=False)
+    values, known, blank = _parse_distinct(distinct, kind)
+    known, blank = known[at], blank[at]
+    if kind == "int":
+        typed = pd.arrays.IntegerArray(values[at], ~known)
+    elif kind == "bool":
+        typed = pd.arrays.BooleanArray(values[at], ~known)
+    else:
+        typed = values[at]
+    return typed, ~known & ~blank, blank
+
+
+def _parse_distinct(cells: pa.Array, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_parse's work on distinct cells of a kind other than text: the values as NumPy (int64,
+    float64 with NaN, bool or datetime64 with NaT), where they are known, and the blank cells."""
+    clean = pc.utf8_trim_whitespace(cells)
+    blank = pc.equal(clean, "").to_numpy(zero_copy_only=False)
+    if kind in ("int", "float"):
         well_formed = pc.match_substring_regex(clean, _NUMBER)
         number = pc.cast(pc.if_else(well_formed, clean, None), pa.float64())
         number = number.to_numpy(zero_copy_only=False)  # nulls become NaN
         ok = np.isfinite(number)
         if kind == "int":
             ok &= np.round(number) == number
-            values = pd.arrays.IntegerArray(np.where(ok, number, 0).astype("int64"), ~ok)
-        else:
-            values = np.where(ok, number, np.nan)
-    elif kind == "bool":
+            return np.where(ok, number, 0).astype("int64"), ok, blank
+        return np.where(ok, number, np.nan), ok, blank
+    if kind == "bool":
         code = pc.index_in(pc.utf8_lower(clean), value_set=pa.array(list(_BOOLS)))
         code = code.to_numpy(zero_copy_only=False)  # nulls become NaN
         truth = np.array(list(_BOOLS.values()))
         known = ~np.isnan(code)
-        values = pd.arrays.BooleanArray(truth[np.where(known, code, 0).astype(int)], ~known)
-    else:
-        fmt, pattern = _DATE_FORMATS[kind]
-        well_formed = pc.match_substring_regex(clean, f"^{pattern}$")
-        date = pc.strptime(pc.if_else(well_formed, clean, None), fmt, "ns", error_is_null=True)
-        real = pc.equal(pc.strftime(date, fmt), clean)  # Arrow reads 2024-02-30 as 1 March
-        values = pc.if_else(real, date, None).to_numpy(zero_copy_only=False)
-    typed = pd.Series(values, index=text.index)
-    return typed, pd.Series(typed.isna().to_numpy() & ~blank, index=text.index)
+        return truth[np.where(known, code, 0).astype(int)], known, blank
+    fmt, pattern = _DATE_FORMATS[kind]
+    well_formed = pc.match_substring_regex(clean, f"^{pattern}$")
+    date = pc.strptime(pc.if_else(well_formed, clean, None), fmt, "ns", error_is_null=True)
+    real = pc.equal(pc.strftime(date, fmt), clean)  # Arrow reads 2024-02-30 as 1 March
+    values = pc.if_else(real, date, None).to_numpy(zero_copy_only=False)
+    return values, ~np.isnat(values), blank
 
 
 def _cell_rules(
     table: Table,
     file: str,
-    raw: pd.DataFrame,
+    raw: _Text,
     typed: pd.DataFrame,
     unparsed: Mapping[str, pd.Series],
 ) -> list[Problem]:
@@ -867,14 +939,42 @@ def _cell_rules(
             problems += _problem(file, raw, values > col.max, col.name, f"<= {col.max:g}")
     if table.key and set(table.key) <= set(typed.columns):
         key = list(table.key)
-        repeated = typed.duplicated(key, keep=False)
-        names = ", ".join(key)
-        shown = _key_text(raw, key)
-        problems += _problem(file, raw, repeated, names, f"unique key ({names})", shown)
+        if _any_repeated(typed, key):  # then duplicated finds the rows, as it always did
+            repeated = typed.duplicated(key, keep=False)
+            names = ", ".join(key)
+            shown = _key_text(raw, key)
+            problems += _problem(file, raw, repeated, names, f"unique key ({names})", shown)
     return problems
 
 
-def _near_miss(raw: pd.DataFrame, column: str, allowed: Sequence[Any]) -> _Shown:
+def _any_repeated(typed: pd.DataFrame, key: list[str]) -> bool:
+    """Whether two rows share their key (missing values equal, as in DataFrame.duplicated):
+    each row's key as one integer, sorted. A third of the time of duplicated on item responses,
+    which only a table that fails needs."""
+    codes, size = np.zeros(len(typed), dtype="int64"), 1
+    for name in key:
+        column, distinct = _codes(typed[name])
+        if size * (distinct + 1) >= 2**62:  # keep the combined codes in int64
+            codes, uniques = pd.factorize(codes)
+            size = len(uniques)
+        codes, size = codes * (distinct + 1) + column, size * (distinct + 1)
+    codes.sort()
+    return bool((codes[1:] == codes[:-1]).any())
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """An integer per cell, equal for equal values (one code for all missing ones), and how
+    many distinct codes there are."""
+    cells = _arrow_text(values)
+    if cells is None:
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        return codes.astype("int64"), len(uniques)
+    distinct = pc.unique(cells)
+    codes = pc.index_in(cells, value_set=distinct, skip_nulls=False)
+    return codes.to_numpy(zero_copy_only=False).astype("int64"), len(distinct)
+
+
+def _near_miss(raw: _Text, column: str, allowed: Sequence[Any]) -> _Shown:
     """Quote each cell with the allowed value it most likely stands for, "'Usual ' (meant
     'usual'?)": stray spaces, capitals and typos are why hand-typed labels fail."""
     choices = {str(a).casefold(): str(a) for a in allowed}
@@ -886,7 +986,7 @@ def _near_miss(raw: pd.DataFrame, column: str, allowed: Sequence[Any]) -> _Shown
     return lambda rows: raw.loc[rows, column].map(meant)
 
 
-def _key_text(raw: pd.DataFrame, key: list[str]) -> _Shown:
+def _key_text(raw: _Text, key: list[str]) -> _Shown:
     """_Shown texts of a (possibly composite) key: 'F1' or ('F1', 'C1', 'sdq')."""
 
     def texts(rows: pd.Index) -> pd.Series:
@@ -902,7 +1002,7 @@ _Shown = Callable[[pd.Index], pd.Series]
 
 def _problem(
     file: str,
-    raw: pd.DataFrame,
+    raw: _Text,
     mask: pd.Series,
     column: str | None,
     rule: str,
@@ -956,10 +1056,29 @@ def _cross_check(*needs: str):
     return register
 
 
+def _arrow_text(values: pd.Series) -> pa.Array | None:
+    """The Arrow array behind a column of contract text (TEXT), None for any other column."""
+    return pa.array(values.array) if values.dtype == TEXT else None
+
+
+def _isin(values: pd.Series, others: pd.Series) -> pd.Series:
+    """values.isin(others), by Arrow for text: pandas makes a Python object of each of `others`
+    first, seconds for the key column of a large table."""
+    cells, value_set = _arrow_text(values), _arrow_text(others)
+    if cells is None or value_set is None:
+        return values.isin(others)
+    found = pc.is_in(cells, value_set=value_set).to_numpy(zero_copy_only=False)
+    return pd.Series(found, index=values.index, name=values.name)
+
+
 def _lookup(keys: pd.Series, table: _Loaded, key: str, column: str) -> pd.Series:
     """For each of `keys`, `column` in the row of `table` with that `key` (NA if none)."""
-    ref = table.typed.dropna(subset=[key]).drop_duplicates(key).set_index(key)[column]
-    return keys.map(ref)
+    ref = table.typed.dropna(subset=[key]).drop_duplicates(key)
+    cells, value_set = _arrow_text(keys), _arrow_text(ref[key])
+    if cells is None or value_set is None:
+        return keys.map(ref.set_index(key)[column])
+    at = pc.index_in(cells, value_set=value_set).fill_null(-1).to_numpy(zero_copy_only=False)
+    return pd.Series(ref[column].array.take(at, allow_fill=True), index=keys.index, name=keys.name)
 
 
 def _cell_and(t: _Loaded, column: str, label: str, other: pd.Series) -> _Shown:
@@ -1012,7 +1131,7 @@ def _foreign_keys(ctx: _Context) -> list[Problem]:
                 rule = f"references {target_name} ({', '.join(on)})"
                 problems += ctx.problem(name, unknown, col.name, rule, _key_text(t.raw, on))
             else:
-                unknown = values.notna() & ~values.isin(target.typed[target_column].dropna())
+                unknown = values.notna() & ~_isin(values, target.typed[target_column].dropna())
                 problems += ctx.problem(name, unknown, col.name, f"references {col.references}")
     return problems
 
@@ -1080,7 +1199,7 @@ def _randomised_referrals(ctx: _Context) -> list[Problem]:
     """Randomised exactly when no reason is given, and only if eligible and consenting."""
     t = ctx.tables["referrals"]
     r = t.typed
-    randomised = r["family_id"].isin(ctx.tables["randomisation"].typed["family_id"].dropna())
+    randomised = _isin(r["family_id"], ctx.tables["randomisation"].typed["family_id"].dropna())
     has_reason = ~t.blank("reason_not_randomised")
     mismatch = r["family_id"].notna() & (randomised == has_reason)
     rule = "empty exactly when the family is randomised"
@@ -1153,6 +1272,8 @@ def _withdrawn_after_randomisation(ctx: _Context) -> list[Problem]:
 def _reason_for_every_end(ctx: _Context) -> list[Problem]:
     t = ctx.tables["ssda903_episodes"]
     mismatch = t.blank("DEC") != t.blank("REC")
+    if not mismatch.any():  # the usual case: the raw text is not needed
+        return []
     shown = _cell_and(t, "REC", "DEC", t.raw["DEC"])
     return ctx.problem("ssda903_episodes", mismatch, "REC", "given exactly when DEC is", shown)
 
@@ -1175,6 +1296,6 @@ def _no_data_without_consent(ctx: _Context) -> list[Problem]:
     w = ctx.tables["withdrawals"].typed
     refused = w.loc[w["data_use_consent"].eq(False).fillna(False).astype(bool), "family_id"]
     m = ctx.tables["measures"].typed
-    kept = m["timepoint"].eq("week8") & m["family_id"].isin(refused.dropna())
+    kept = m["timepoint"].eq("week8") & _isin(m["family_id"], refused.dropna())
     rule = "no week8 data for a family withdrawn without data-use consent"
     return ctx.problem("measures", kept, "family_id", rule)
