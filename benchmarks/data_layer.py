@@ -8,8 +8,8 @@ synthetic trial of --families families and the national SSDA903 extract (about a
 episodes), then runs each step in a fresh process, before and after in turn (the order swapped
 every round):
   - `psp-eval validate` and `psp-eval clean` on the trial, as the data rules run them;
-  - the need notebook's calls on the clean national extract (pipeline.py's national_need),
-    with that process's peak memory.
+  - the need notebook's calls on the clean national extract (national_need of each side's
+    own benchmarks/pipeline.py), with that process's peak memory.
 Prints the median seconds of each, and after/before. Not a test, and no goal here: the machine
 is shared and noisy, so read the ratios (the goals are `make bench`'s).
 """
@@ -31,10 +31,15 @@ INSTRUMENTS = ROOT / "config" / "instruments.yaml"
 sys.path.insert(0, str(Path(__file__).parent))
 STEPS = ("validate", "clean", "need")
 CLI = "import sys; from psp_eval.cli import main; sys.exit(main(sys.argv[1:]))"
+# The need calls as each side's own benchmarks/pipeline.py makes them, with that process's
+# peak memory as VmHWM (ru_maxrss would carry over this benchmark's own memory).
 NEED = (
     "import json, sys; sys.path.insert(0, sys.argv[1]); from pipeline import national_need;"
-    " print(json.dumps(national_need(sys.argv[2])))"
+    " seconds, _ = national_need(sys.argv[2]);"
+    " hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'));"
+    " print(json.dumps([seconds, hwm / 1024]))"
 )
+BENCHMARKS = "{benchmarks}"  # in a command: the benchmarks folder of the side that runs it
 
 
 def _run(args: list[str], src: Path) -> tuple[float, str]:
@@ -71,7 +76,7 @@ def main() -> None:
         steps = {
             "validate": ["-c", CLI, "validate", str(raw), *data],
             "clean": ["-c", CLI, "clean", str(raw), *data, "--out", str(tmp / "clean")],
-            "need": ["-c", NEED, str(ROOT / "benchmarks"), str(national)],
+            "need": ["-c", NEED, BENCHMARKS, str(national)],
         }
         steps = {step: command for step, command in steps.items() if step in only}
         seconds = {(step, side): [] for step in steps for side in sources}
@@ -79,7 +84,8 @@ def main() -> None:
         for round_ in range(args.rounds):
             for side in sources if round_ % 2 == 0 else reversed(sources):
                 for step, command in steps.items():
-                    took, out = _run(command, sources[side])
+                    here = str(sources[side].parent / "benchmarks")
+                    took, out = _run([a.replace(BENCHMARKS, here) for a in command], sources[side])
                     seconds[step, side].append(took)
                     if step == "need":
                         peak_mb[side].append(json.loads(out.splitlines()[-1])[1])
