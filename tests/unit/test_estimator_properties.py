@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from psp_eval.analyses import impact, survival
@@ -155,6 +155,7 @@ SWAP = {"sign": lambda v: -v, "inverse": lambda v: 1 / v, "same": lambda v: v}
 @pytest.mark.parametrize("name", sorted(ESTIMATORS))
 @QUICK
 @given(seed=st.integers(0, 2**16))
+@example(seed=61255)  # the REML fit once converged with one arm called treated, not the other
 def test_estimator_invariances(name, seed):
     estimate, swap = ESTIMATORS[name]
     data = trial(seed)
