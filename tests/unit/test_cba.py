@@ -534,6 +534,20 @@ def test_effect_correlation_from_a_bootstrap_over_families():
                                count="refs", exposure="years", score="sdq")  # fmt: skip
 
 
+def test_every_scope_reads_the_effect_correlation_the_trials_impact_job_wrote(tmp_path):
+    hub_dir = tmp_path / "demo" / "leeds"
+    with pytest.raises(cba.CbaError, match="trial's impact notebook"):
+        cba.read_effect_correlation(hub_dir)
+    names = ["care_entry_ratio", "re_referral_ratio", "sdq_effect"]
+    written = pd.DataFrame(
+        np.eye(3) + 0.1234567890123 * (1 - np.eye(3)), index=names, columns=names
+    )
+    folder = tmp_path / "demo" / "trial" / "impact" / "tables"
+    folder.mkdir(parents=True)
+    written.to_csv(folder / f"{cba.EFFECT_CORRELATION}.csv")  # as Outputs.csv(index=True)
+    pd.testing.assert_frame_equal(cba.read_effect_correlation(hub_dir), written)  # exact
+
+
 def test_even_chance_sentence_names_the_value_or_says_it_is_not_reached():
     from psp_eval.present.cost_benefit import even_chance_sentence
 

@@ -1339,13 +1339,17 @@ def effects_numbers(effects: pd.DataFrame) -> dict[str, object]:
     }
 
 
-def trial_effect_correlation(trial_tables: Mapping[str, pd.DataFrame], design) -> pd.DataFrame:
-    """`effect_correlation` over the whole trial's families (the arms and the SDQ score of the
-    trial's design): the joint distribution of the effects every scope's model draws from."""
-    from psp_eval.analyses import impact
+# The trial's impact job writes the effects' correlation once (tables/<name>.csv, beside its
+# effects); every scope's cost-benefit model reads it from there.
+EFFECT_CORRELATION = "effect_correlation"
 
+
+def trial_effect_correlation(trial_frame: pd.DataFrame, design) -> pd.DataFrame:
+    """`effect_correlation` over the whole trial's families (`trial_frame`: the trial's
+    `impact.analysis_frame`; the arms and the SDQ score of the trial's design): the joint
+    distribution of the effects every scope's model draws from."""
     return effect_correlation(
-        impact.analysis_frame(dict(trial_tables), follow_up_days=design.follow_up_days),
+        trial_frame,
         arm="arm",
         treated=design.treated.value,
         control=design.control.value,
@@ -1354,6 +1358,15 @@ def trial_effect_correlation(trial_tables: Mapping[str, pd.DataFrame], design) -
         exposure="years_followed",
         score=design.outcome("sdq_total_difficulties").column,
     )
+
+
+def read_effect_correlation(scope_dir: str | Path) -> pd.DataFrame:
+    """The trial's effect correlation, which the trial's impact job wrote, read from beside
+    `scope_dir` (a scope's results folder)."""
+    path = Path(scope_dir).parent / TRIAL_SCOPE / "impact" / "tables" / f"{EFFECT_CORRELATION}.csv"
+    if not path.is_file():
+        raise CbaError(f"{path}: no effect correlation; run the trial's impact notebook first")
+    return pd.read_csv(path, index_col=0)
 
 
 def headline_and_own_effects(
