@@ -127,15 +127,22 @@ class InProcessEngine(Engine):
 
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs) -> None:
-        with _shell() as shell:
-            for index, cell in enumerate(nb_man.nb.cells):
-                nb_man.cell_start(cell, index)
-                try:
-                    if cell.cell_type == "code" and not shell.run_code_cell(cell):
-                        nb_man.cell_exception(cell, cell_index=index)
-                        break
-                finally:
-                    nb_man.cell_complete(cell, cell_index=index)
+        # papermill writes the whole notebook at every cell's start and end (process: about 100
+        # writes of up to 0.5 MB). The output is a temporary file nobody reads before the job
+        # ends, so only papermill's first save and its last (after any error) are kept.
+        nb_man.save = lambda **kwargs: None
+        try:
+            with _shell() as shell:
+                for index, cell in enumerate(nb_man.nb.cells):
+                    nb_man.cell_start(cell, index)
+                    try:
+                        if cell.cell_type == "code" and not shell.run_code_cell(cell):
+                            nb_man.cell_exception(cell, cell_index=index)
+                            break
+                    finally:
+                        nb_man.cell_complete(cell, cell_index=index)
+        finally:
+            del nb_man.save  # papermill's own again, for its final save
 
 
 def available() -> bool:
