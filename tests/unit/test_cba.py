@@ -10,6 +10,7 @@ import pytest
 
 from conftest import shipped_settings
 from psp_eval.analyses import cost_benefit as cba
+from psp_eval.analyses import impact
 from psp_eval.analyses.cost_benefit import ModelInputs, Parameter
 
 D = pd.Timestamp
@@ -525,27 +526,35 @@ def test_effect_correlation_from_a_bootstrap_over_families():
     # re-referrals and poor scores go with care entry in the same families: effects co-move
     frame = pd.DataFrame({"group": arm, "entered": entry, "refs": entry * 2 + (rng.random(n) < 0.2),
                           "years": 2.0, "sdq": 10 + 5 * entry + rng.normal(0, 1, n)})  # fmt: skip
-    corr = cba.effect_correlation(frame, arm="group", treated="t", control="c", care_entry="entered",
-                                  count="refs", exposure="years", score="sdq", resamples=300)  # fmt: skip
+    corr = impact.effect_correlation(frame, arm="group", treated="t", control="c", care_entry="entered",
+                                     count="refs", exposure="years", score="sdq", resamples=300)  # fmt: skip
     assert corr.at["care_entry_ratio", "re_referral_ratio"] > 0.5
     assert corr.at["care_entry_ratio", "sdq_effect"] > 0.5
-    with pytest.raises(cba.CbaError, match="two families"):
-        cba.effect_correlation(frame.head(1), arm="group", treated="t", control="c", care_entry="entered",
-                               count="refs", exposure="years", score="sdq")  # fmt: skip
+    with pytest.raises(impact.NotEstimable, match="two families"):
+        impact.effect_correlation(frame.head(1), arm="group", treated="t", control="c", care_entry="entered",
+                                  count="refs", exposure="years", score="sdq")  # fmt: skip
 
 
-def test_every_scope_reads_the_effect_correlation_the_trials_impact_job_wrote(tmp_path):
+def test_every_scope_reads_the_effect_correlation_the_trials_impact_job_recorded(tmp_path):
     hub_dir = tmp_path / "demo" / "leeds"
     with pytest.raises(cba.CbaError, match="trial's impact notebook"):
         cba.read_effect_correlation(hub_dir)
-    names = ["care_entry_ratio", "re_referral_ratio", "sdq_effect"]
-    written = pd.DataFrame(
-        np.eye(3) + 0.1234567890123 * (1 - np.eye(3)), index=names, columns=names
-    )
-    folder = tmp_path / "demo" / "trial" / "impact" / "tables"
+    rho = {("care_entry_ratio", "re_referral_ratio"): -0.1256404995098729,
+           ("care_entry_ratio", "sdq_effect"): 0.012271590768493185,
+           ("re_referral_ratio", "sdq_effect"): -0.03111950878942865}  # fmt: skip
+    folder = tmp_path / "demo" / "trial" / "impact"
     folder.mkdir(parents=True)
-    written.to_csv(folder / f"{cba.EFFECT_CORRELATION}.csv")  # as Outputs.csv(index=True)
-    pd.testing.assert_frame_equal(cba.read_effect_correlation(hub_dir), written)  # exact
+    numbers = {impact.correlation_key(*pair): value for pair, value in rho.items()}
+    (folder / "numbers.json").write_text(json.dumps(numbers))  # as Outputs.save writes them
+    matrix = cba.read_effect_correlation(hub_dir)
+    for (first, second), value in rho.items():
+        assert matrix.at[first, second] == matrix.at[second, first] == value  # exact
+    assert (np.diag(matrix) == 1).all()
+    assert list(matrix.columns) == list(impact.CORRELATED_EFFECTS)
+
+
+def test_a_hub_records_no_effect_correlation_of_its_own():
+    assert impact.effect_correlation_numbers(pd.DataFrame(), design=None, trial=False) == {}
 
 
 def test_even_chance_sentence_names_the_value_or_says_it_is_not_reached():

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -1212,55 +1211,6 @@ def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
-# --- a joint distribution of the effects -------------------------------------------------------
-def effect_correlation(
-    frame: pd.DataFrame,
-    *,
-    arm: str,
-    treated: object,
-    control: object,
-    care_entry: str,
-    count: str,
-    exposure: str,
-    score: str,
-    resamples: int = 500,
-    seed: int = 20261123,
-) -> pd.DataFrame:
-    """Correlation of the three effects the model values (care-entry log risk ratio,
-    re-referral log rate ratio, difference in mean score) across a bootstrap over families,
-    resampled within arm: the same families give all three, so their estimates move together.
-
-    `frame` has one row per family (e.g. `impact.analysis_frame`); the columns are named, not
-    assumed. The rate ratio here is the ratio of pooled rates (the Poisson estimate without
-    covariates), enough for a correlation; the effects' sizes and SEs stay the impact analysis's.
-    """
-    rng = np.random.default_rng(seed)
-    stats = []
-    columns = [care_entry, count, exposure, score]
-    arms = {a: frame.loc[frame[arm] == a, columns].astype(float).to_numpy() for a in (treated, control)}  # fmt: skip
-    if min(len(part) for part in arms.values()) < 2:
-        raise CbaError("effect_correlation: both arms need at least two families")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing resample is NaN, dropped
-        for _ in range(resamples):
-            per_arm = {}
-            for a, part in arms.items():
-                take = part[rng.integers(0, len(part), len(part))]  # NaN skipped, as pandas does
-                per_arm[a] = (
-                    np.nanmean(take[:, 0]),
-                    np.nansum(take[:, 1]) / np.nansum(take[:, 2]),
-                    np.nanmean(take[:, 3]),
-                )
-            (r1, c1, s1), (r0, c0, s0) = per_arm[treated], per_arm[control]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                stats.append((np.log(r1 / r0), np.log(c1 / c0), s1 - s0))
-    values = pd.DataFrame(stats, columns=["care_entry_ratio", "re_referral_ratio", "sdq_effect"])
-    values = values.replace([np.inf, -np.inf], np.nan).dropna()
-    if len(values) < 10:
-        raise CbaError("effect_correlation: too few resamples with events in both arms")
-    return values.corr()
-
-
 # --- the notebook's steps -------------------------------------------------------------------
 @dataclass(frozen=True)
 class ScopeCosts:
@@ -1339,34 +1289,22 @@ def effects_numbers(effects: pd.DataFrame) -> dict[str, object]:
     }
 
 
-# The trial's impact job writes the effects' correlation once (tables/<name>.csv, beside its
-# effects); every scope's cost-benefit model reads it from there.
-EFFECT_CORRELATION = "effect_correlation"
-
-
-def trial_effect_correlation(trial_frame: pd.DataFrame, design) -> pd.DataFrame:
-    """`effect_correlation` over the whole trial's families (`trial_frame`: the trial's
-    `impact.analysis_frame`; the arms and the SDQ score of the trial's design): the joint
-    distribution of the effects every scope's model draws from."""
-    return effect_correlation(
-        trial_frame,
-        arm="arm",
-        treated=design.treated.value,
-        control=design.control.value,
-        care_entry="care_entry",
-        count="re_referrals",
-        exposure="years_followed",
-        score=design.outcome("sdq_total_difficulties").column,
-    )
-
-
 def read_effect_correlation(scope_dir: str | Path) -> pd.DataFrame:
-    """The trial's effect correlation, which the trial's impact job wrote, read from beside
-    `scope_dir` (a scope's results folder)."""
-    path = Path(scope_dir).parent / TRIAL_SCOPE / "impact" / "tables" / f"{EFFECT_CORRELATION}.csv"
-    if not path.is_file():
-        raise CbaError(f"{path}: no effect correlation; run the trial's impact notebook first")
-    return pd.read_csv(path, index_col=0)
+    """The trial's effect correlation (`impact.effect_correlation_numbers`, which the trial's
+    impact job recorded once) as a matrix, read from beside `scope_dir` (a scope's results
+    folder): the joint distribution every scope's model draws its effects from."""
+    from psp_eval.analyses.impact import CORRELATED_EFFECTS, correlation_key
+
+    path = Path(scope_dir).parent / TRIAL_SCOPE / "impact" / "numbers.json"
+    numbers = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    matrix = pd.DataFrame(np.eye(3), index=CORRELATED_EFFECTS, columns=CORRELATED_EFFECTS)
+    for i, first in enumerate(CORRELATED_EFFECTS):
+        for second in CORRELATED_EFFECTS[i + 1 :]:
+            key = correlation_key(first, second)
+            if key not in numbers:
+                raise CbaError(f"{path}: no {key}; run the trial's impact notebook first")
+            matrix.loc[first, second] = matrix.loc[second, first] = float(numbers[key])
+    return matrix
 
 
 def headline_and_own_effects(

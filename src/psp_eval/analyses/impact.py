@@ -1007,6 +1007,86 @@ def score_means(outcomes: pd.DataFrame, randomisation: pd.DataFrame, design) -> 
 # --- one scope's analyses as the SAP gives them (the impact notebook's steps) --------------------
 
 
+# --- the effects the cost-benefit model values, and how they move together ----------------------
+# Care-entry log risk ratio, re-referral log rate ratio, difference in mean SDQ score.
+CORRELATED_EFFECTS = ("care_entry_ratio", "re_referral_ratio", "sdq_effect")
+
+
+def effect_correlation(
+    frame: pd.DataFrame,
+    *,
+    arm: str,
+    treated: object,
+    control: object,
+    care_entry: str,
+    count: str,
+    exposure: str,
+    score: str,
+    resamples: int = 500,
+    seed: int = 20261123,
+) -> pd.DataFrame:
+    """Correlation of the three effects the model values (care-entry log risk ratio,
+    re-referral log rate ratio, difference in mean score) across a bootstrap over families,
+    resampled within arm: the same families give all three, so their estimates move together.
+
+    `frame` has one row per family (e.g. `impact.analysis_frame`); the columns are named, not
+    assumed. The rate ratio here is the ratio of pooled rates (the Poisson estimate without
+    covariates), enough for a correlation; the effects' sizes and SEs stay the impact analysis's.
+    """
+    rng = np.random.default_rng(seed)
+    draws = []
+    columns = [care_entry, count, exposure, score]
+    arms = {a: frame.loc[frame[arm] == a, columns].astype(float).to_numpy() for a in (treated, control)}  # fmt: skip
+    if min(len(part) for part in arms.values()) < 2:
+        raise NotEstimable("effect_correlation: both arms need at least two families")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing resample is NaN, dropped
+        for _ in range(resamples):
+            per_arm = {}
+            for a, part in arms.items():
+                take = part[rng.integers(0, len(part), len(part))]  # NaN skipped, as pandas does
+                per_arm[a] = (
+                    np.nanmean(take[:, 0]),
+                    np.nansum(take[:, 1]) / np.nansum(take[:, 2]),
+                    np.nanmean(take[:, 3]),
+                )
+            (r1, c1, s1), (r0, c0, s0) = per_arm[treated], per_arm[control]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                draws.append((np.log(r1 / r0), np.log(c1 / c0), s1 - s0))
+    values = pd.DataFrame(draws, columns=list(CORRELATED_EFFECTS))
+    values = values.replace([np.inf, -np.inf], np.nan).dropna()
+    if len(values) < 10:
+        raise NotEstimable("effect_correlation: too few resamples with events in both arms")
+    return values.corr()
+
+
+def correlation_key(first: str, second: str) -> str:
+    """The numbers.json name of the correlation of two of CORRELATED_EFFECTS."""
+    return f"effect_correlation_{first}_{second}"
+
+
+def effect_correlation_numbers(frame: pd.DataFrame, design, *, trial: bool) -> dict[str, float]:
+    """For the trial (`frame`: its `trial_frame`): `effect_correlation` over all its families,
+    with the arms and the SDQ score of its design, as numbers every scope's cost-benefit model
+    reads (its effects are the trial's). Nothing for a hub."""
+    if not trial:
+        return {}
+    corr = effect_correlation(
+        frame,
+        arm="arm",
+        treated=design.treated.value,
+        control=design.control.value,
+        care_entry="care_entry",
+        count="re_referrals",
+        exposure="years_followed",
+        score=design.outcome("sdq_total_difficulties").column,
+    )
+    return {
+        correlation_key(first, second): float(corr.at[first, second])
+        for first, second in itertools.combinations(CORRELATED_EFFECTS, 2)
+    }
+
+
 def trial_frame(tables, design) -> pd.DataFrame:
     """`analysis_frame` of the design's follow-up, with the index child's age band (a
     pre-specified subgroup) from the design's band edges."""
