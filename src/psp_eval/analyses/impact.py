@@ -1004,9 +1004,6 @@ def score_means(outcomes: pd.DataFrame, randomisation: pd.DataFrame, design) -> 
     return pd.concat(parts, ignore_index=True)
 
 
-# --- one scope's analyses as the SAP gives them (the impact notebook's steps) --------------------
-
-
 # --- the effects the cost-benefit model values, and how they move together ----------------------
 # Care-entry log risk ratio, re-referral log rate ratio, difference in mean SDQ score.
 CORRELATED_EFFECTS = ("care_entry_ratio", "re_referral_ratio", "sdq_effect")
@@ -1085,6 +1082,9 @@ def effect_correlation_numbers(frame: pd.DataFrame, design, *, trial: bool) -> d
         correlation_key(first, second): float(corr.at[first, second])
         for first, second in itertools.combinations(CORRELATED_EFFECTS, 2)
     }
+
+
+# --- one scope's analyses as the SAP gives them (the impact notebook's steps) --------------------
 
 
 def trial_frame(tables, design) -> pd.DataFrame:
