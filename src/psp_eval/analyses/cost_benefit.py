@@ -12,6 +12,7 @@ perspective (taxpayers, participants, others).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import zlib
@@ -1297,13 +1298,13 @@ def read_effect_correlation(scope_dir: str | Path) -> pd.DataFrame:
 
     path = Path(scope_dir).parent / TRIAL_SCOPE / "impact" / "numbers.json"
     numbers = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    matrix = pd.DataFrame(np.eye(3), index=CORRELATED_EFFECTS, columns=CORRELATED_EFFECTS)
-    for i, first in enumerate(CORRELATED_EFFECTS):
-        for second in CORRELATED_EFFECTS[i + 1 :]:
-            key = correlation_key(first, second)
-            if key not in numbers:
-                raise CbaError(f"{path}: no {key}; run the trial's impact notebook first")
-            matrix.loc[first, second] = matrix.loc[second, first] = float(numbers[key])
+    names = list(CORRELATED_EFFECTS)
+    matrix = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    for first, second in itertools.combinations(names, 2):  # the pairs the writer recorded
+        key = correlation_key(first, second)
+        if key not in numbers:
+            raise CbaError(f"{path}: no {key}; run the trial's impact notebook first")
+        matrix.loc[first, second] = matrix.loc[second, first] = float(numbers[key])
     return matrix
 
 
