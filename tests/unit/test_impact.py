@@ -266,6 +266,30 @@ def test_mice_ancova_is_reproducible_and_near_complete_case():
     assert abs(first.estimate - complete["estimate"]) < complete["se"]
 
 
+def test_mice_designs_without_patsy_impute_as_statsmodels_does():
+    # the imputation models' designs are built from the data, not through patsy's formulas:
+    # statsmodels' own MICEData, with the same seed, must draw the very same imputations
+    from statsmodels.imputation.mice import MICEData
+
+    rng = np.random.default_rng(7)
+    n = 200
+    data = pd.DataFrame({"x0": rng.integers(0, 2, n).astype(float), "b": rng.normal(size=n)})
+    data["y"] = data["b"] + data["x0"] + rng.normal(size=n)
+    data["aux"] = data["y"] + rng.normal(size=n)
+    for column, share in (("y", 0.3), ("b", 0.1), ("aux", 0.2)):
+        data.loc[rng.random(n) < share, column] = np.nan
+    imputed = []
+    for kind in (MICEData, impact._MainEffectsMICEData):
+        imputer = kind(data, rng=np.random.default_rng(1))
+        for name in ("y", "b", "aux"):
+            imputer.set_imputer(name, model_class=impact.CrossProductOLS)
+        imputer.update_all(3)
+        imputed.append(imputer.data)
+    pd.testing.assert_frame_equal(imputed[0], imputed[1], check_exact=False, rtol=1e-10)
+    with pytest.raises(ValueError, match="default"):
+        impact._MainEffectsMICEData(data).set_imputer("y", formula="b")
+
+
 REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "data"
 
 

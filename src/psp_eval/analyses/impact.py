@@ -44,6 +44,7 @@ from scipy import stats
 from statsmodels.discrete.discrete_model import Logit, NegativeBinomial
 from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.imputation.mice import MICEData
 from statsmodels.regression.linear_model import OLS, OLSResults
 from statsmodels.stats.multitest import multipletests
 from statsmodels.tools.tools import add_constant
@@ -492,6 +493,49 @@ class CrossProductOLS(OLS):
         return OLSResults(self, beta, normalized_cov_params=self.normalized_cov_params)
 
 
+class _MainEffectsMICEData(MICEData):
+    """MICEData whose imputation models are the default ones (each variable on the intercept
+    and every other column), with their design matrices taken from the data directly.
+
+    Why: statsmodels builds each design through patsy at every update, which parses the
+    formula and checks every cell for missing values again: 27 of the 30 s of MICE in the
+    trial's impact notebook at 50,000 families. The matrices are the same: the intercept,
+    then the other columns in the data's order, as patsy orders `v ~ a + b + ...`."""
+
+    def _design(self, vname: str) -> tuple[np.ndarray, np.ndarray]:
+        others = [column for column in self.data.columns if column != vname]
+        exog = np.ones((len(self.data), len(others) + 1))
+        exog[:, 1:] = self.data[others].to_numpy(dtype=float)
+        return self.data[vname].to_numpy(dtype=float), exog
+
+    def set_imputer(self, endog_name, formula=None, **kwargs) -> None:
+        if formula is not None:
+            raise ValueError("only the default (main effects) imputation formula is supported")
+        super().set_imputer(endog_name, **kwargs)
+
+    def get_split_data(self, vname):
+        endog, exog = self._design(vname)
+        observed, missing = self.ix_obs[vname], self.ix_miss[vname]
+        kwds = self.predict_kwds.get(vname, {})
+        return (
+            endog[observed],
+            exog[observed],
+            exog[missing],
+            self._process_kwds(kwds, observed),
+            self._process_kwds(kwds, missing),
+        )
+
+    def get_fitting_data(self, vname):
+        endog, exog = self._design(vname)
+        observed = self.ix_obs[vname]
+        return (
+            endog[observed],
+            exog[observed],
+            self._process_kwds(self.init_kwds[vname], observed),
+            self._process_kwds(self.fit_kwds[vname], observed),
+        )
+
+
 def mice_ancova(
     data: pd.DataFrame,
     outcome: str,
@@ -533,9 +577,9 @@ def mice_ancova(
     # last, so that swapping the arms' labels reorders only rows equal in all else)
     order = [c for c in numeric.columns if c != "x0"] + ["x0"]
     numeric = numeric.sort_values(order, kind="mergesort").reset_index(drop=True)
-    from statsmodels.imputation.mice import MICEData
-
-    imputer = MICEData(numeric, rng=np.random.default_rng(seed))  # same seed, same imputations
+    imputer = _MainEffectsMICEData(
+        numeric, rng=np.random.default_rng(seed)
+    )  # same seed, same imputations
     for name in numeric.columns[numeric.isna().any()]:
         imputer.set_imputer(name, model_class=CrossProductOLS)
     estimates, variances, dfcom = [], [], np.inf
