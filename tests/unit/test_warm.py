@@ -74,6 +74,36 @@ def test_a_job_in_the_worker_matches_a_job_on_its_own(tmp_path, worker):
     assert "Executed" in alone[0]
 
 
+def test_a_job_in_the_worker_has_the_threads_snakemake_gave_it(tmp_path):
+    # BLAS reads its thread count when it loads, in the worker: a child must still get its
+    # job's (Snakemake passes it as OMP_NUM_THREADS), or side-by-side jobs oversubscribe
+    sock = tmp_path / "w.sock"
+    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(sock)!r}), preload=('numpy',))"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], env={**os.environ, "OMP_NUM_THREADS": "4"}
+    )
+    for _ in range(200):
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    nb = _notebook(
+        tmp_path / "nb.ipynb",
+        "from threadpoolctl import threadpool_info\n"
+        "print(sorted({pool['num_threads'] for pool in threadpool_info()}))",
+    )
+    env = {**os.environ, warm.ENV: str(sock), "OMP_NUM_THREADS": "1"}
+    try:
+        subprocess.run(
+            [str(BIN / "psp-eval"), "execute", str(nb), "out.ipynb", "-p", "out_dir=x"],
+            cwd=tmp_path, env=env, check=True, capture_output=True,
+        )  # fmt: skip
+    finally:
+        sock.unlink(missing_ok=True)
+        process.wait(timeout=10)
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"].strip() == "[1]"
+
+
 def test_errors_and_exit_codes_reach_the_caller(tmp_path, worker):
     sock, _ = worker
     nb = _notebook(tmp_path / "nb.ipynb", "raise ValueError('planted')")
