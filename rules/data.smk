@@ -7,6 +7,7 @@ rule validate:
         report=f"{RESULTS}/{{trial}}/validation.json",
     log:
         "logs/{trial}/validate.log",
+    priority: DATA_STEPS_PRIORITY
     group:
         "data"  # one cluster job: validate, clean and score run in a row
     conda:
@@ -32,6 +33,7 @@ rule clean:
         marker=f"{CLEAN}/{BLINDING_MARKER}",
     log:
         "logs/{trial}/clean.log",
+    priority: DATA_STEPS_PRIORITY
     group:
         "data"
     conda:
@@ -58,6 +60,7 @@ rule score:
         outcomes=f"{CLEAN}/outcomes.parquet",
     log:
         "logs/{trial}/score.log",
+    priority: DATA_STEPS_PRIORITY
     group:
         "data"
     conda:

@@ -24,6 +24,7 @@ rule notebook:
         out_dir=directory(f"{RESULTS}/{{trial}}/{{scope}}/{{analysis}}"),
     log:
         "logs/{trial}/{scope}/{analysis}.log",
+    priority: notebook_priority
     group:
         notebook_group
     conda:
