@@ -147,7 +147,7 @@ def config_args(*inputs):
 
 def existing_raw_tables(wildcards):
     """The raw tables there are (monitoring and the reports' provenance take them as they
-    are; validate, which needs them all, names any missing one)."""
+    are; clean, which validates them all, names any missing one)."""
     return [path for path in raw_tables(wildcards).values() if Path(path).exists()]
 
 
@@ -217,7 +217,7 @@ def notebook_group(wildcards):
 # notebook waits for; then the trial's analyses whose numbers every hub's jobs read (impact:
 # each hub's cost-benefit and payment wait for it); the raw-data notebook (monitoring) last,
 # which otherwise takes the one raw-reader slot first, being the job of the largest input,
-# and holds validate back (demo: 3 s, 50,000 families: 10 s).
+# and holds the data steps back (demo: 3 s, 50,000 families: 10 s).
 DATA_STEPS_PRIORITY = 100
 HUBS_READ_IT_PRIORITY = 50
 RAW_NOTEBOOK_PRIORITY = -10

@@ -1,15 +1,19 @@
-rule validate:
-    """Check every raw table against the data contract; all problems reported at once."""
+rule clean:
+    """Check every raw table against the data contract (all problems reported at once) and
+    write them as typed Parquet, with the validation report: one reading of the raw data.
+    """
     input:
         unpack(raw_tables),
         settings=f"{SETTINGS}/{plan.DATA_SETTINGS}.json",
     output:
+        [f"{CLEAN}/{table}.parquet" for table in TABLES],
+        marker=f"{CLEAN}/{BLINDING_MARKER}",
         report=f"{RESULTS}/{{trial}}/validation.json",
     log:
-        "logs/{trial}/validate.log",
+        "logs/{trial}/clean.log",
     priority: DATA_STEPS_PRIORITY
     group:
-        "data"  # one cluster job: validate, clean and score run in a row
+        "data"  # one cluster job: clean and score run in a row
     conda:
         "../envs/psp-eval.yaml"
     threads: 1
@@ -17,37 +21,11 @@ rule validate:
         raw_readers=1,  # holds every raw table as text: see profiles/default
     params:
         raw=lambda wildcards, input: Path(input.referrals).parent,
-    shell:
-        "psp-eval validate {params.raw} --settings {input.settings}"
-        " --report {output.report} > {log} 2>&1"
-
-
-rule clean:
-    """Write the validated raw tables as typed Parquet."""
-    input:
-        unpack(raw_tables),
-        report=rules.validate.output.report,
-        settings=f"{SETTINGS}/{plan.DATA_SETTINGS}.json",
-    output:
-        [f"{CLEAN}/{table}.parquet" for table in TABLES],
-        marker=f"{CLEAN}/{BLINDING_MARKER}",
-    log:
-        "logs/{trial}/clean.log",
-    priority: DATA_STEPS_PRIORITY
-    group:
-        "data"
-    conda:
-        "../envs/psp-eval.yaml"
-    threads: 1
-    resources:
-        raw_readers=1,
-    params:
-        raw=lambda wildcards, input: Path(input.referrals).parent,
         out=lambda wildcards, output: Path(output[0]).parent,
         blinding=CLEAN_BLINDING,
     shell:
         "psp-eval clean {params.raw} --settings {input.settings}"
-        " --out {params.out}{params.blinding} > {log} 2>&1"
+        " --out {params.out} --report {output.report}{params.blinding} > {log} 2>&1"
 
 
 rule score:

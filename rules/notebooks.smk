@@ -32,7 +32,7 @@ rule notebook:
     threads: 1
     resources:
         mem_mb=2000,
-        # monitoring holds every raw table as text, as validate and clean do
+        # monitoring holds every raw table as text, as clean does
         raw_readers=lambda wildcards: int(reads(wildcards.analysis)["tables"] == "raw"),
     params:
         data_dir=notebook_data_dir,

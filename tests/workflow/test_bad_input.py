@@ -7,7 +7,7 @@ which names the file, the spreadsheet row(s) where a row is at fault, the column
 the value found; the number of errors (one fault gives one error unless it really breaks several
 rows of several files); no traceback; and nothing written downstream:
 
-- `clean --out X` creates nothing at X (not even the folder);
+- `clean --out X --report R` creates nothing at X (not even the folder) and leaves no R;
 - `validate --report R` leaves no R. A report is written only when the data pass, atomically,
   and a failing check removes the report of an earlier passing check: a report on disk always
   means the data passed the latest check (the pipeline's clean step starts from it).
@@ -130,18 +130,21 @@ KINDS: list[Kind] = []
 
 
 def _data_commands(t: Trial, work: Path, capsys) -> list[Ran]:
-    """`validate --report` (a stale report from an earlier pass planted first) and `clean`."""
+    """`validate --report` and `clean --report` (a stale report from an earlier pass planted
+    first for each)."""
     report, out = work / "validation.json", work / "clean"
-    report.write_text('{"stale": true}\n', encoding="utf-8")
+    clean_report = work / "clean-validation.json"
     data = [str(t.folder), "--hubs", str(t.hubs)]
     ran = []
     for command, extra, downstream in (
-        ("validate", ["--report", str(report)], report),
-        ("clean", ["--out", str(out)], out),
+        ("validate", ["--report", str(report)], (report,)),
+        ("clean", ["--out", str(out), "--report", str(clean_report)], (out, clean_report)),
     ):
+        for stale in downstream[-1:]:
+            stale.write_text('{"stale": true}\n', encoding="utf-8")
         code = main([command, *data, *extra])
         printed = capsys.readouterr()
-        ran.append(Ran(code, printed.out + printed.err, (downstream,)))
+        ran.append(Ran(code, printed.out + printed.err, downstream))
     return ran
 
 
