@@ -109,7 +109,7 @@ def test_a_cluster_profile_without_the_cluster_environment_says_make_cluster(tmp
 def test_profile_names_every_rule_of_the_workflow(name):
     profile = _profile(name)
     rules = _workflow_rules()
-    assert {"validate", "notebook", "render", "index", "audit"} <= rules
+    assert {"clean", "notebook", "render", "index", "audit"} <= rules
     assert set(profile["set-resources"]) == rules, "a rule without resources, or a stale one"
     assert set(profile["set-threads"]) == rules
 
@@ -121,7 +121,7 @@ def test_dry_run_gives_every_job_its_rules_resources(project, name):
     jobs = _dry_run(project, name)
     rules = {rule for rule, *_ in jobs}
     assert rules == _workflow_rules() | {"all"}  # the whole DAG of a fresh project
-    assert len(jobs) == 38  # 2 hubs: the same count as the workflow test's full run
+    assert len(jobs) == 37  # 2 hubs: the same count as the workflow test's full run
     for rule, wildcards, threads, resources, _ in jobs:
         assert "<TBD>" not in resources.values(), (rule, wildcards, resources)
         if rule == "all":

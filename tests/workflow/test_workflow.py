@@ -48,7 +48,6 @@ def test_dry_run_plans_every_job(tmp_path):
     scopes = 1 + 2
     assert jobs == {
         "all": 1,
-        "validate": 1,
         "clean": 1,
         "score": 1,
         "notebook": 4 * scopes + 2,  # four analyses per scope, need and monitoring once
