@@ -375,3 +375,18 @@ def test_figure_count_records_are_audited(tmp_path):
     (tmp_path / "results/demo/hub_a/impact/figures/km.counts.json").write_text("[1, 2]")
     with pytest.raises(AuditError, match="km.counts.json: not a figure's record of counts"):
         audit(site, tmp_path / "results/demo")
+
+
+def test_raw_identifiers_are_the_id_columns_values_with_letters_and_digits(tmp_path):
+    (tmp_path / "children.csv").write_text(
+        "family_id,child_id,age\n F0001 ,C0001-1,7\nF0001,,8\n1234,C0001-1,9\n", encoding="utf-8"
+    )
+    pd.DataFrame({"CHILD": ["100023", "AB12"], "UPN": [None, "X1234"]}).to_parquet(
+        tmp_path / "ssda903_header.parquet"
+    )
+    (tmp_path / "notes.txt").write_text("F9999\n", encoding="utf-8")  # not a table
+    found = audit_module.raw_identifiers(tmp_path)
+    assert found == {"F0001", "C0001-1", "AB12", "X1234"}  # bare numbers and the age left out
+    (tmp_path / "broken.parquet").write_text("not parquet", encoding="utf-8")
+    with pytest.raises(AuditError, match="broken.parquet: cannot read its identifier columns"):
+        audit_module.raw_identifiers(tmp_path)

