@@ -279,7 +279,7 @@ def _item_values(measures: pd.DataFrame, instruments: Instruments) -> pd.DataFra
     Returns respondent, instrument, item and value (NA when unanswered). Nothing unknown or out
     of range may reach a score, even though the validator upstream should have caught it.
     """
-    unknown = sorted(set(measures["instrument"]) - set(instruments))
+    unknown = sorted(set(measures["instrument"].unique()) - set(instruments))
     if unknown:
         raise ScoringError(f"measures has instruments {unknown} that the config does not define")
     duplicated = measures.duplicated(["respondent", "item"], keep=False)
