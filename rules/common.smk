@@ -216,7 +216,7 @@ def notebook_group(wildcards):
 # The scheduler's order among jobs ready at once (higher first): the data steps, which every
 # notebook waits for; then the trial's analyses whose numbers every hub's jobs read (impact:
 # each hub's cost-benefit and payment wait for it); the raw-data notebook (monitoring) last,
-# which otherwise takes the one raw-reader slot first, being the job of the largest input,
+# which otherwise takes the one large-table slot first, being the job of the largest input,
 # and holds the data steps back (demo: 3 s, 50,000 families: 10 s).
 DATA_STEPS_PRIORITY = 100
 HUBS_READ_IT_PRIORITY = 50

@@ -18,7 +18,7 @@ rule clean:
         "../envs/psp-eval.yaml"
     threads: 1
     resources:
-        raw_readers=1,  # holds every raw table as text: see profiles/default
+        large_tables=1,  # holds every raw table as text: see profiles/default
     params:
         raw=lambda wildcards, input: Path(input.referrals).parent,
         out=lambda wildcards, output: Path(output[0]).parent,
@@ -44,6 +44,8 @@ rule score:
     conda:
         "../envs/psp-eval.yaml"
     threads: 1
+    resources:
+        large_tables=1,  # every item response: see profiles/default
     params:
         clean=lambda wildcards, input: Path(input.measures).parent,
         out=lambda wildcards, output: Path(output.scores).parent,

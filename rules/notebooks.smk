@@ -33,7 +33,7 @@ rule notebook:
     resources:
         mem_mb=2000,
         # monitoring holds every raw table as text, as clean does
-        raw_readers=lambda wildcards: int(reads(wildcards.analysis)["tables"] == "raw"),
+        large_tables=lambda wildcards: int(reads(wildcards.analysis)["tables"] == "raw"),
     params:
         data_dir=notebook_data_dir,
         hub_sheet=hub_sheet_parameter,
