@@ -135,9 +135,9 @@ def _job_counts(output: str) -> str:
 
 
 # The jobs a naive user would run one at a time: the data steps and every notebook.
-NAIVE_RULES = ("validate", "clean", "score", "notebook")
-# The jobs that validate and clean: one since clean validates too (validate and clean before).
-DATA_RULES = ("validate", "clean")
+NAIVE_RULES = ("clean", "score", "notebook")
+# The job that validates and cleans the raw data (clean validates as it reads them).
+DATA_RULES = ("clean",)
 LOG_REDIRECT = re.compile(r"\s*>\s*\S+\s+2>&1\s*$")
 
 

@@ -138,19 +138,14 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     instruments = _instruments(args)
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from psp_eval.data.scope import read_clean
 
     # text as Arrow strings: 3 million rows at 50,000 families, a Python string per cell
     # otherwise (about 700 MB and 5 s to make)
     path = Path(args.clean_dir) / "measures.parquet"
-    arrow_text = pd.StringDtype("pyarrow")
-    measures = pq.read_table(path, columns=scoring.MEASURE_COLUMNS).to_pandas(
-        types_mapper={pa.large_string(): arrow_text, pa.int64(): pd.Int64Dtype()}.get,
-        ignore_metadata=True,
-    )
+    measures = read_clean(path, columns=scoring.MEASURE_COLUMNS)
     scores = scoring.score(measures, instruments)
-    text = [c for c, kind in scores.dtypes.items() if kind == arrow_text]
+    text = [c for c, kind in scores.dtypes.items() if kind == pd.StringDtype("pyarrow")]
     scores[text] = scores[text].astype("string[python]")  # the clean tables' text type
     outcomes = scoring.outcomes_wide(scores, instruments)
     contract.write_clean({"scores": scores, "outcomes": outcomes}, args.out)

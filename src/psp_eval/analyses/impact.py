@@ -577,9 +577,8 @@ def mice_ancova(
     # last, so that swapping the arms' labels reorders only rows equal in all else)
     order = [c for c in numeric.columns if c != "x0"] + ["x0"]
     numeric = numeric.sort_values(order, kind="mergesort").reset_index(drop=True)
-    imputer = _MainEffectsMICEData(
-        numeric, rng=np.random.default_rng(seed)
-    )  # same seed, same imputations
+    # same seed, same imputations
+    imputer = _MainEffectsMICEData(numeric, rng=np.random.default_rng(seed))
     for name in numeric.columns[numeric.isna().any()]:
         imputer.set_imputer(name, model_class=CrossProductOLS)
     estimates, variances, dfcom = [], [], np.inf
