@@ -251,6 +251,37 @@ def test_score_keeps_respondents_and_timepoints_apart(instruments):
     ]
 
 
+def test_score_orders_categorical_keys_by_value_as_for_text(instruments):
+    # `psp-eval score` reads the keys as Parquet stores them, as dictionaries whose categories
+    # are in order of appearance; respondents must still come in the order of the values
+    measures = pd.concat(
+        [
+            answers("gad7", dict(zip(range(1, 8), [2] * 7)), family="F9", timepoint="week8"),
+            answers("sdq", SDQ_ALL, family="F10", child="F10-C1"),
+            answers("gad7", dict(zip(range(1, 8), [1] * 7)), family="F10"),
+            answers("gad7", dict(zip(range(1, 8), [0] * 7)), family="F9"),
+        ],
+        ignore_index=True,
+    )
+    keys = ["family_id", "child_id", "instrument", "timepoint"]
+    as_text = score(measures.astype({key: "string" for key in keys}), instruments)
+    in_appearance = measures.assign(
+        **{key: pd.Categorical(measures[key], pd.unique(measures[key].dropna())) for key in keys}
+    )
+    assert list(in_appearance["family_id"].cat.categories) == ["F9", "F10"]
+    as_categories = score(in_appearance, instruments)
+    pd.testing.assert_frame_equal(
+        as_categories.astype({key: "string" for key in keys}), as_text, check_dtype=False
+    )
+    totals = as_text[as_text["scale"].isin(["total", "total_difficulties"])]
+    assert totals[["family_id", "instrument", "timepoint", "score"]].values.tolist() == [
+        ["F10", "sdq", "baseline", 19.0],  # a child's row before the family's (NA child last)
+        ["F10", "gad7", "baseline", 7.0],
+        ["F9", "gad7", "baseline", 0.0],
+        ["F9", "gad7", "week8", 14.0],
+    ]
+
+
 def test_score_accepts_nullable_dtypes(instruments):
     # as a cleaner may write them: string ids with <NA> child, Int64 items, Float64 responses
     measures = answers("gad7", dict(zip(range(1, 8), [1, 1, 1, 1, 1, NA, 1]))).astype(
