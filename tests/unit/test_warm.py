@@ -136,6 +136,33 @@ def test_a_killed_caller_takes_its_job_with_it(tmp_path, worker):
     assert not (tmp_path / "out.ipynb").exists()
 
 
+def test_a_job_ends_for_its_caller_while_a_later_job_still_runs(tmp_path, worker):
+    # a child forked for a later job must not hold the earlier job's connection open
+    sock, _ = worker
+    release = tmp_path / "release"
+    release.touch()
+    short = _notebook(
+        tmp_path / "short.ipynb",
+        f"import time, pathlib\nwhile not pathlib.Path({str(tmp_path / 'long-started')!r}).exists():"
+        "\n    time.sleep(0.05)",
+    )
+    long = _notebook(
+        tmp_path / "long.ipynb",
+        f"import time, pathlib\npathlib.Path({str(tmp_path / 'long-started')!r}).touch()"
+        f"\nwhile pathlib.Path({str(release)!r}).exists():\n    time.sleep(0.05)",
+    )
+    first = _execute([str(short), "short_out.ipynb", "-p", "out_dir=x"], tmp_path, sock)
+    time.sleep(0.5)  # the short job's child is forked first, then the long one's
+    second = _execute([str(long), "long_out.ipynb", "-p", "out_dir=x"], tmp_path, sock)
+    try:
+        stdout, stderr = first.communicate(timeout=30)
+        assert "Executed" in stdout, stderr
+        assert second.poll() is None, "the later job ended first: nothing was tested"
+    finally:
+        release.unlink()
+    assert "Executed" in second.communicate(timeout=60)[0]
+
+
 def test_without_a_worker_the_job_runs_on_its_own(tmp_path, monkeypatch):
     nb = _notebook(tmp_path / "nb.ipynb", "print('alone')")
     for sock in (None, tmp_path / "no-such.sock"):

@@ -178,10 +178,10 @@ def serve(
     idle_since = time.monotonic()
     try:
         while path.exists() and (owner is None or process_alive(owner)):
-            for key, _ in selector.select(timeout=0.2):
+            for key, _ in selector.select(timeout=0.05):  # also how soon an ended job is seen
                 if key.fileobj is listener:
                     connection, _ = listener.accept()
-                    pid = _fork_job(connection, listener)
+                    pid = _fork_job(connection, [listener, selector, *running.values()])
                     running[pid] = connection
                     selector.register(connection, selectors.EVENT_READ, pid)
                 else:  # a caller hung up before its child finished: its job was killed
@@ -204,8 +204,13 @@ def serve(
             path.unlink(missing_ok=True)
 
 
-def _fork_job(connection: socket.socket, listener: socket.socket) -> int:
-    """Fork a child that runs one request with the caller's streams, folder and environment."""
+def _fork_job(connection: socket.socket, worker_files: list) -> int:
+    """Fork a child that runs one request with the caller's streams, folder and environment.
+
+    The child closes the worker's files (`worker_files`: its listener, selector and the other
+    jobs' connections): a caller learns that its job ended when its connection closes, and a
+    copy held open by a later job's child kept it waiting until that job ended too (2 to 3 s
+    a job on the demo)."""
     header, fds, _, _ = socket.recv_fds(connection, 8, 3)
     while len(header) < 8 and (chunk := connection.recv(8 - len(header))):
         header += chunk
@@ -222,8 +227,8 @@ def _fork_job(connection: socket.socket, listener: socket.socket) -> int:
         return pid
     code = 1
     try:
-        listener.close()
-        connection.close()
+        for file in [*worker_files, connection]:
+            file.close()
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
