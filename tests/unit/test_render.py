@@ -308,15 +308,18 @@ def test_auto_chooses_quarto_when_on_path(monkeypatch):
 
 
 def test_quarto_engine_moves_its_outputs(tmp_path, monkeypatch):
-    """A stand-in `quarto` writes <stem>.html / <stem>.pdf; render moves them into place."""
+    """A stand-in `quarto` writes <stem>.html and <stem>.pdf in one call (each call starts
+    Deno and Quarto again); render moves them into place."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "quarto"
+    calls = tmp_path / "calls"
     fake.write_text(
         "#!/bin/sh\n"
+        f'echo "$*" >> {calls}\n'
         'stem="${2%.qmd}"\n'
-        'if [ "$4" = html ]; then echo "<html>$stem</html>" > "$stem.html"; '
-        'else printf "%%PDF-fake" > "$stem.pdf"; fi\n'
+        'if [ "$4" = html,typst ]; then echo "<html>$stem</html>" > "$stem.html"; '
+        'printf "%%PDF-fake" > "$stem.pdf"; fi\n'
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
@@ -325,6 +328,7 @@ def test_quarto_engine_moves_its_outputs(tmp_path, monkeypatch):
     assert render.render(qmd, html, pdf) == "quarto"
     assert html.read_text() == "<html>hub</html>\n" and pdf.read_bytes() == b"%PDF-fake"
     assert not (tmp_path / "hub.html").exists() and not (tmp_path / "hub.pdf").exists()
+    assert calls.read_text() == "render hub.qmd --to html,typst\n"
 
 
 @pytest.mark.parametrize(
