@@ -14,8 +14,9 @@ million episodes from the demo generator (`psp-eval synth --national-903`). Gene
 validating and cleaning them are timed apart; the need time counts what the need notebook
 does with them (reading the clean tables, periods of care, the profile tests, the counts per
 year, hub and LA, the trends, the report tables and the trend figure) in a fresh process,
-whose peak memory is printed too; the goal is 60 s on 2 cores. The machine is shared and
-noisy: compare ratios, not seconds.
+whose peak memory is printed too; the goal is 60 s on 2 cores. The render engine is the one
+`psp-eval render` picks (Quarto when it is on PATH, several times slower a report than the
+embedded engine), and is printed. The machine is shared and noisy: compare ratios, not seconds.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from psp_eval.data import contract
 from psp_eval.data.demo import NATIONAL_EPISODES, generate, write_national_ssda903
 from psp_eval.data.scope import load_tables, write_hub_sheet
 from psp_eval.engine.pipeline import copy_workflow
+from psp_eval.report.render import resolve_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -322,7 +324,10 @@ def demo(tmp: Path) -> None:
     noop_snakemake, _ = _timed([*RUN, "--", "--rerun-incomplete"], project)
     hub = change_one_hub(project)
     one_hub, output = _timed(RUN, project)
-    print("Demo trial (5 hubs, 25 LAs, 1,055 families), 2 cores")
+    print(
+        "Demo trial (5 hubs, 25 LAs, 1,055 families), 2 cores;"
+        f" reports rendered with the {resolve_engine()} engine"
+    )
     print(f"  (a) naive, one notebook at a time (papermill CLI): {baseline:7.1f} s")
     print(f"  (b) pipeline cold, --cores 2:                     {cold:7.1f} s")
     print(f"  (c) no-op rerun:                                  {noop:7.1f} s")
@@ -337,7 +342,7 @@ def demo(tmp: Path) -> None:
 def scale(tmp: Path) -> None:
     """How a cold run grows from 1,000 to 50,000 families, with the whole process tree's peak
     memory and the data steps' time, and the largest size against its goals."""
-    print("\nScale: cold pipeline, 2 cores")
+    print(f"\nScale: cold pipeline, 2 cores, the {resolve_engine()} engine")
     print(
         f"  {'families':>9} {'hubs':>5} {'LAs':>5} {'seconds':>9} {'s per 1k families':>18}"
         f" {'tree PSS MB':>12} {'tree RSS MB':>12} {'validate+clean s':>17}"

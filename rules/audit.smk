@@ -16,10 +16,10 @@ rule audit:
     localrule: True
     conda:
         "../envs/psp-eval.yaml"
-    threads: 1
+    threads: workflow.cores  # the last job, alone: its PDFs are read side by side
     params:
         results=lambda wildcards, input: Path(input.tables[0]).parents[1],
         raw=raw_folder,
     shell:
         "psp-eval audit {input.reports} {input.index} --results {params.results}"
-        " --data-dir {params.raw} --report {output} > {log} 2>&1"
+        " --data-dir {params.raw} --report {output} --threads {threads} > {log} 2>&1"

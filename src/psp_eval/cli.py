@@ -225,7 +225,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from psp_eval.engine import atomic
     from psp_eval.governance import audit as audit_module
 
-    result = audit_module.audit(args.site, args.results, args.data_dir, relative_to=ROOT)
+    result = audit_module.audit(
+        args.site, args.results, args.data_dir, relative_to=ROOT, threads=args.threads
+    )
     for line in audit_module.iter_report(result):
         print(line)
     report = Path(args.report) if args.report else None
@@ -482,6 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", type=Path, help="the trial's results (its tables/*.csv)")
     p.add_argument("--data-dir", type=Path, help="raw data: its id values are looked for too")
     p.add_argument("--report", type=Path, help="write a JSON summary here when the audit passes")
+    p.add_argument("--threads", type=int, default=1, help="PDFs read at once (pdftotext)")
     p.set_defaults(func=_cmd_audit)
 
     p = sub.add_parser("randomise", help="allocation sequence and concealed allocation")

@@ -251,12 +251,17 @@ def test_pdf_text_is_audited(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     typst.compile(str(source), output=str(site / "report.pdf"))
+    clean = tmp_path / "clean.typ"
+    clean.write_text("Nothing to see.\n", encoding="utf-8")
+    typst.compile(str(clean), output=str(site / "a-clean.pdf"))
     result = audit(site)
-    assert [(f.location, f.rule) for f in result.findings] == [
-        ("page 1, line 2", audit_module.RULE_TEXT),
-        ("page 1, line 3", "identifier: family id (family_id)"),
+    assert [(f.file, f.location, f.rule) for f in result.findings] == [
+        (str(site / "report.pdf"), "page 1, line 2", audit_module.RULE_TEXT),
+        (str(site / "report.pdf"), "page 1, line 3", "identifier: family id (family_id)"),
     ]
     assert "n = 3" in result.findings[0].text and "F00042" in result.findings[1].text
+    # PDFs read side by side give the same findings, in the same order
+    assert audit(site, threads=2) == result
 
 
 def test_pdfs_are_listed_as_unchecked_without_pdftotext(tmp_path, monkeypatch):
