@@ -286,9 +286,10 @@ def score(measures: pd.DataFrame, instruments: Instruments) -> pd.DataFrame:
     )
     scored = _sum_subscales(_combine_items(grid).to_numpy(), grid_respondent, place, scale, scales)
     rows = first_row[grid_respondent]
-    result = pd.DataFrame({column: measures[column].take(rows) for column in RESPONDENT})
+    keys = [column for column in RESPONDENT if column != "instrument"]
+    result = pd.DataFrame({column: measures[column].take(rows) for column in keys})
     result = result.reset_index(drop=True)
-    result["instrument"] = scales.instrument[scale]
+    result["instrument"] = scales.instrument[scale]  # as the config names it, plain text
     result["scale"] = scales.name[scale]
     result["score"] = scored
     result["n_answered"] = grid["n_answered"]
