@@ -31,9 +31,21 @@ needs_cluster_env = pytest.mark.skipif(
 )
 
 
+# A stand-in `scontrol` first on the dry runs' PATH: the SLURM plugin runs `scontrol` when
+# Snakemake imports it, and where SLURM's client is installed but no controller answers (as
+# after CI's SLURM test stops its daemons) that waits about 10 s a dry run. It fails at once,
+# as on a machine without SLURM; a dry run needs no cluster.
+NO_CONTROLLER = "#!/bin/sh\necho 'scontrol: no SLURM controller (test stand-in)' >&2\nexit 1\n"
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    return project_copy(tmp_path_factory.mktemp("profiles"), n_hubs=2, n_las=4, n_families=200)
+    folder = project_copy(tmp_path_factory.mktemp("profiles"), n_hubs=2, n_las=4, n_families=200)
+    scontrol = folder / ".test-bin" / "scontrol"
+    scontrol.parent.mkdir()
+    scontrol.write_text(NO_CONTROLLER)
+    scontrol.chmod(0o755)
+    return folder
 
 
 def _workflow_rules():
@@ -45,7 +57,7 @@ def _workflow_rules():
 
 def _snakemake(project, name, *args, env=()):
     command = [str(CLUSTER_BIN / "snakemake"), "--profile", f"profiles/{name}", *args]
-    path = f"PATH={CLUSTER_BIN}:/usr/bin:/bin"
+    path = f"PATH={project / '.test-bin'}:{CLUSTER_BIN}:/usr/bin:/bin"
     return run_command(["env", path, *env, *command], project, check=False)
 
 
