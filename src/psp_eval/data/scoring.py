@@ -251,8 +251,8 @@ def score(measures: pd.DataFrame, instruments: Instruments) -> pd.DataFrame:
     unknown = sorted(set(measures["instrument"].unique()) - set(instruments))
     if unknown:
         raise ScoringError(f"measures has instruments {unknown} that the config does not define")
-    respondent, first_row = _respondents(measures)
     names, instrument = _sorted_codes(measures["instrument"])
+    respondent, first_row = _respondents(measures, instrument)
     scales = _Scales({name: instruments[name] for name in names})
     item = pd.to_numeric(measures["item"]).to_numpy(dtype="float64", na_value=np.nan)
     duplicated = _duplicated(respondent, item)
@@ -315,14 +315,14 @@ def _sorted_codes(values: pd.Series) -> tuple[list, np.ndarray]:
     return list(uniques), codes
 
 
-def _respondents(measures: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _respondents(measures: pd.DataFrame, instrument: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row's respondent (family, child, instrument and timepoint), numbered in the sorted
-    order of those keys, and each respondent's first row."""
+    order of those keys, and each respondent's first row (`instrument`: its codes, made once)."""
     key = np.zeros(len(measures), dtype="int64")
     for column in RESPONDENT:
-        uniques, codes = _sorted_codes(measures[column])
+        codes = instrument if column == "instrument" else _sorted_codes(measures[column])[1]
         # dense codes again after each column, so the next product stays within int64
-        key = pd.factorize(key * (len(uniques) + 1) + codes, sort=True)[0]
+        key = pd.factorize(key * (codes.max() + 1) + codes, sort=True)[0]
     _, first_row, respondent = np.unique(key, return_index=True, return_inverse=True)
     return respondent.reshape(-1), first_row
 
