@@ -3,10 +3,12 @@
 import json
 import os
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from psp_eval.engine import pipeline
 from psp_eval.engine.pipeline import LAST_RUN, PipelineError, copy_workflow, run
 from psp_eval.report.index import index_entries, report_title
 from psp_eval.report.render import RenderError
@@ -349,3 +351,13 @@ def test_a_run_with_nothing_changed_since_the_last_complete_one_does_not_start_s
     # a run with Snakemake arguments of its own is not recorded, and forgets the last record
     assert run(cores=1, config=settings, root=tmp_path, extra=["--forceall"]) == 0
     assert not (tmp_path / LAST_RUN).exists()
+
+
+def test_the_warm_worker_is_started_only_for_jobs_run_on_this_machine():
+    root = Path(__file__).resolve().parents[2]
+    assert pipeline._runs_here(root, [])
+    assert pipeline._runs_here(root, ["--profile", "profiles/default", "--forceall"])
+    assert not pipeline._runs_here(root, ["--profile", "profiles/slurm"])
+    assert not pipeline._runs_here(root, ["--profile=profiles/kubernetes"])
+    assert not pipeline._runs_here(root, ["--executor", "slurm"])
+    assert not pipeline._runs_here(root, ["-e", "slurm"])

@@ -206,3 +206,64 @@ def test_a_render_in_the_worker_says_what_it_says_on_its_own(tmp_path, worker):
     ]  # fmt: skip
     assert runs[0].returncode == runs[1].returncode != 0
     assert runs[0].stderr == runs[1].stderr and "missing.qmd" in runs[0].stderr
+
+
+def _parent_pid_printed(tmp_path: Path, sock: Path) -> tuple[int, float]:
+    """Run a job that prints its process's parent pid; that pid and how long the job took."""
+    nb = _notebook(tmp_path / "nb.ipynb", "import os\nprint(os.getppid())")
+    started = time.monotonic()
+    stdout, stderr = _execute(
+        [str(nb), "out.ipynb", "-p", "out_dir=x"], tmp_path, sock
+    ).communicate(timeout=60)
+    assert "Executed" in stdout, stderr
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    return int(executed.cells[-1].outputs[0]["text"]), time.monotonic() - started
+
+
+def test_a_job_waits_for_a_worker_still_importing_and_runs_in_it(tmp_path):
+    # as start() leaves it: the socket's path holds the pid of a worker that does not listen yet
+    sock = tmp_path / "w.sock"
+    sock.write_text("", encoding="ascii")
+    code = (
+        "import time; from pathlib import Path; from psp_eval.engine.warm import serve;"
+        f" time.sleep(1.5); serve(Path({str(sock)!r}), preload=())"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code])
+    sock.write_text(str(process.pid), encoding="ascii")
+    try:
+        parent, _ = _parent_pid_printed(tmp_path, sock)
+        assert sock.is_socket(), "the worker never listened: nothing was tested"
+    finally:
+        sock.unlink(missing_ok=True)
+        process.wait(timeout=10)
+    assert parent == process.pid  # forked by the worker, not run by the caller
+
+
+def test_a_job_does_not_wait_for_a_worker_that_died_importing(tmp_path):
+    sock = tmp_path / "w.sock"
+    dead = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+    for _ in range(200):  # not reaped: a zombie, as under the run that started it
+        if Path(f"/proc/{dead.pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    sock.write_text(str(dead.pid), encoding="ascii")
+    try:
+        parent, seconds = _parent_pid_printed(tmp_path, sock)
+    finally:
+        dead.wait()
+    assert parent == os.getpid()  # the caller (our child) ran it itself
+    assert seconds < warm.READY_SECONDS / 2
+
+
+def test_a_worker_stopped_while_importing_leaves_at_once(tmp_path, monkeypatch):
+    # a run with nothing to do ends while its worker still imports the analysis libraries
+    monkeypatch.delenv(warm.ENV, raising=False)
+    sock = warm.start(tmp_path / "w.sock")
+    worker = warm._worker
+    time.sleep(0.3)
+    assert not sock.is_socket(), "it listened already: nothing was tested"
+    started = time.monotonic()
+    warm.stop(sock)
+    assert worker.poll() is not None and time.monotonic() - started < 2
+    assert not sock.exists()
+    monkeypatch.setattr(warm, "_worker", None)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from psp_eval.engine import warm
 from psp_eval.errors import PspEvalError
 
 # What a fresh copy of the workflow needs (raw data and results are made or copied apart).
@@ -83,6 +84,12 @@ def _profile_executor(root: Path, args: list[str]) -> str | None:
         if config.is_file():
             return yaml.safe_load(config.read_text(encoding="utf-8")).get("executor")
     return None
+
+
+def _runs_here(root: Path, args: list[str]) -> bool:
+    """Whether Snakemake runs the jobs on this machine (no executor given, nor a profile's)."""
+    named = any(arg in ("--executor", "-e") or arg.startswith("--executor=") for arg in args)
+    return not named and _profile_executor(root, args) in (None, "local")
 
 
 def snakemake_python(root: Path, args: list[str]) -> Path:
@@ -186,10 +193,17 @@ def run(
     from psp_eval.engine.progress import FULL_OUTPUT_ARGS, run_summarised  # standard library only
 
     summary = None
-    if dry_run or FULL_OUTPUT_ARGS.intersection(cmd):  # snakemake's own output, unabridged
-        returncode = subprocess.run(cmd, cwd=root, env=env, check=False).returncode
-    else:
-        returncode, summary = run_summarised(cmd, root, env)
+    local = not dry_run and _runs_here(root, extra or [])
+    if local:  # it imports while Snakemake plans the run, on the core Snakemake leaves idle
+        env[warm.ENV] = str(warm.start())
+    try:
+        if dry_run or FULL_OUTPUT_ARGS.intersection(cmd):  # snakemake's own output, unabridged
+            returncode = subprocess.run(cmd, cwd=root, env=env, check=False).returncode
+        else:
+            returncode, summary = run_summarised(cmd, root, env)
+    finally:
+        if local:
+            warm.stop()
     seconds = time.perf_counter() - started
     if returncode != 0:
         print(f"psp-eval run: snakemake failed after {seconds:.1f} s (see above)", file=sys.stderr)

@@ -9,8 +9,14 @@ the child takes the caller's stdin, stdout and stderr (passed over a Unix socket
 folder and environment, and runs the command; the caller gets its exit code. A forked child
 starts with everything imported, in a few milliseconds.
 
-Nothing depends on it: with no worker (cluster jobs, a notebook run by hand, a worker not yet
-started or gone) the command runs in its own process as before, with the same result.
+`psp-eval run` starts it before Snakemake, which takes two seconds to plan the run while a
+core is idle: the worker imports then, and the first jobs fork from it. Until it listens, its
+socket's path holds its pid; a job that finds that waits for it (about a second) rather than
+import everything itself (the demo's first two notebooks took 4 s more each that way). When
+Snakemake has finished, `stop` ends it at once, importing or not.
+
+Nothing depends on it: with no worker (cluster jobs, a notebook run by hand, a worker gone) the
+command runs in its own process as before, with the same result.
 The worker leaves when Snakemake finishes, after `IDLE_SECONDS` without a job, or when it is
 killed with the run (it stays in Snakemake's process group); a child whose caller died is
 killed, so a killed run leaves nothing behind writing.
@@ -36,6 +42,7 @@ from psp_eval.engine.atomic import process_alive
 
 ENV = "PSP_EVAL_WARM"  # the worker's socket, for the jobs Snakemake starts
 IDLE_SECONDS = 120
+READY_SECONDS = 30  # the longest a job waits for a worker still importing
 _worker: subprocess.Popen | None = None  # the worker this process started
 # What the notebook jobs import (see notebooks/*.ipynb): imported once, in the worker.
 PRELOAD = (
@@ -95,7 +102,7 @@ def delegate(argv: list[str]) -> int | None:
     """Run `psp-eval <argv>` (a `DELEGATED` subcommand and its arguments) in the warm worker;
     its exit code, or None when there is none."""
     path = os.environ.get(ENV)
-    if not path or not Path(path).exists():
+    if not path or not _listening(Path(path)):
         return None
     request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -117,20 +124,53 @@ def delegate(argv: list[str]) -> int | None:
     return int(reply) if reply.strip() else None
 
 
+def _listening(path: Path) -> bool:
+    """Whether a worker listens at `path`, waiting while one that is starting imports."""
+    import time
+
+    deadline = time.monotonic() + READY_SECONDS
+    while not path.is_socket():
+        try:
+            pid = int(path.read_text(encoding="ascii"))
+        except (OSError, ValueError):  # no worker, or it began to listen just now
+            return path.is_socket()
+        if not _running(pid) or time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs: a worker that died while importing is a zombie until the run that
+    started it ends, and a zombie answers signal 0, so Linux's process state decides."""
+    if not Path("/proc/self").exists():  # no /proc (macOS): signal 0 it is
+        return process_alive(pid)
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:  # no such process
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
 # --- the worker ------------------------------------------------------------------------------
 
 
 def start(path: Path | None = None) -> Path:
-    """Start a worker in the background (from the Snakefile's `onstart`); its socket path.
+    """Start a worker in the background (from `psp-eval run`, or the Snakefile's `onstart`
+    when Snakemake was started otherwise); its socket path. Until the worker listens, the path
+    holds its pid.
 
     The jobs find it through the environment they inherit from Snakemake.
     """
+    given = os.environ.get(ENV)
+    if path is None and given and Path(given).exists():  # psp-eval run started one
+        return Path(given)
     path = Path(path or socket_path())
     for old in path.parent.glob(f"psp-eval-warm-{os.getuid()}-*.sock"):
         owner = old.stem.rsplit("-", 1)[-1]
         if owner.isdigit() and not process_alive(int(owner)):  # left by a killed run
             old.unlink(missing_ok=True)
-    path.unlink(missing_ok=True)
+    path.write_text("", encoding="ascii")  # before the worker starts: it looks for this
     global _worker
     _worker = subprocess.Popen(
         [sys.executable, "-m", "psp_eval.engine.warm", str(path), str(os.getpid())],
@@ -138,16 +178,19 @@ def start(path: Path | None = None) -> Path:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    path.write_text(str(_worker.pid), encoding="ascii")
     os.environ[ENV] = str(path)
     return path
 
 
 def stop(path: Path | None = None) -> None:
-    """Ask the worker to leave (from `onsuccess` / `onerror`): removing its socket does it."""
+    """Ask the worker to leave (from `onsuccess` / `onerror`, and `psp-eval run` after
+    Snakemake): removing its socket (or the pid it listens at later) does it."""
     path = Path(path or os.environ.get(ENV) or socket_path())
     path.unlink(missing_ok=True)
-    if _worker is not None:  # wait, so that its time and memory count as the run's
-        try:
+    if _worker is not None:  # Snakemake has finished: no job is left, it may still import
+        _worker.terminate()
+        try:  # wait, so that its time and memory count as the run's
             _worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
             _worker.kill()
@@ -165,6 +208,7 @@ def serve(
     import importlib
     import time
 
+    signal.signal(signal.SIGTERM, _leave)  # from stop(): now, even while importing
     for module in preload:
         importlib.import_module(module)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
@@ -204,6 +248,10 @@ def serve(
             path.unlink(missing_ok=True)
 
 
+def _leave(signum: int, frame: object) -> None:
+    raise SystemExit(0)  # serve's cleanup runs: its jobs' children are killed
+
+
 def _fork_job(connection: socket.socket, worker_files: list) -> int:
     """Fork a child that runs one request with the caller's streams, folder and environment.
 
@@ -227,6 +275,7 @@ def _fork_job(connection: socket.socket, worker_files: list) -> int:
         return pid
     code = 1
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         for file in [*worker_files, connection]:
             file.close()
         for target, fd in enumerate(fds):
