@@ -3,9 +3,9 @@
 Why: every notebook job imports pandas, SciPy, statsmodels, lifelines and matplotlib before it
 computes anything, about two CPU seconds of a job that computes for three, paid again by each
 of the pipeline's notebook jobs. While Snakemake runs, a worker that has already imported them
-(started by the Snakefile's `onstart`) takes each `psp-eval execute` and `psp-eval render`
-call instead (`DELEGATED`; rendering imports the report libraries, a second of each render job): it forks,
-the child takes the caller's stdin, stdout and stderr (passed over a Unix socket), working
+takes each `psp-eval execute` and `psp-eval render` call instead, and the other commands that
+import them (`DELEGATED`: about a second of imports each; the index and the audit run last,
+one after the other, while the other core idles): it forks, the child takes the caller's stdin, stdout and stderr (passed over a Unix socket), working
 folder and environment, and runs the command; the caller gets its exit code. A forked child
 starts with everything imported, in a few milliseconds.
 
@@ -81,12 +81,14 @@ PRELOAD = (
     "psp_eval.report.outputs",
     "psp_eval.report.render",
     "psp_eval.report.index",
+    "psp_eval.data.scoring",
+    "psp_eval.governance.audit",
     "psp_eval.cli",
 )
 # The `psp-eval` subcommands a worker takes, and the command line a child runs them with: by
 # name, as the worker is a fork server for the command line above it (the engine layer does
 # not import the cli).
-DELEGATED = ("execute", "render")
+DELEGATED = ("execute", "render", "score", "index", "audit")
 COMMAND_LINE = "psp_eval.cli"
 
 
