@@ -398,7 +398,9 @@ def mixed_ancova(
 # Derivative-free first: the gradient optimisers can stop short of the REML optimum (|grad|
 # ~0.07) on one coding of the arms and "converge" on the other, so which arm is called treated
 # decided whether a model was estimable. Of the fits that converge, the highest REML
-# likelihood wins.
+# likelihood wins. Once one has converged, the next optimiser starts from it, so it can only
+# confirm or improve it: from the default start they ended lower (or did not converge) on
+# the 50,000-family trial and took 1-4 s each, from Powell's optimum 0.1 s.
 MIXED_OPTIMISERS = ("powell", "lbfgs", "cg")
 
 
@@ -407,10 +409,11 @@ def _best_reml_fit(model):
     None when none converges to finite standard errors."""
     best = None
     for method in MIXED_OPTIMISERS:
+        start = None if best is None else best.params_object
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                fit = model.fit(reml=True, method=[method])
+                fit = model.fit(reml=True, method=[method], start_params=start)
             except (np.linalg.LinAlgError, ValueError):
                 continue
         if not (fit.converged and np.isfinite(fit.llf) and np.isfinite(fit.bse["treated_"])):
