@@ -213,11 +213,30 @@ def notebook_group(wildcards):
     return f"notebooks-{wildcards.scope}"
 
 
+# The jobs that hold every raw table in memory (clean, to validate them, and the monitoring
+# notebook) take the one `large_tables` slot (profiles/default) only where those tables are
+# large: at 50,000 families (151 MB of CSV) monitoring held 0.8 GB; the demo's (4 MB) run
+# side by side, with nothing else ready to run beside clean. 50 MB is about 15,000 families.
+LARGE_RAW_MB = 50
+
+
+def holds_large_tables(wildcards):
+    """1 (the slot) where the raw tables are large; from the raw folder, which exists before
+    the run, so that a dry run shows every job's resources."""
+    paths = [Path(path) for path in raw_tables(wildcards).values()]
+    size = sum(path.stat().st_size for path in paths if path.exists())
+    return int(size >= LARGE_RAW_MB * 2**20)
+
+
 # The scheduler's order among jobs ready at once (higher first): the data steps, which every
-# notebook waits for; then the trial's analyses whose numbers every hub's jobs read (impact:
-# each hub's cost-benefit and payment wait for it); the raw-data notebook (monitoring) last,
-# which otherwise takes the one large-table slot first, being the job of the largest input,
-# and holds the data steps back (demo: 3 s, 50,000 families: 10 s).
+# notebook waits for (their settings job first, or a notebook whose settings were written
+# sooner could take the large-table slot before clean); then the trial's analyses whose
+# numbers every hub's jobs read (impact: each hub's cost-benefit and payment wait for it);
+# then each notebook by the jobs that follow it in a row to its report
+# (`plan.steps_to_report`: a hub's impact before its process notebook), so that the run ends
+# with reports rendering on both cores, not one hub's chain on one; the raw-data notebook
+# (monitoring) last, which otherwise takes the one large-table slot first, being the job of
+# the largest input, and holds the data steps back (50,000 families: 10 s).
 DATA_STEPS_PRIORITY = 100
 HUBS_READ_IT_PRIORITY = 50
 RAW_NOTEBOOK_PRIORITY = -10
@@ -230,9 +249,13 @@ def notebook_priority(wildcards):
         wildcards.analysis in reads(other).get("trial_results", [])
         for other in CATALOGUE
     )
-    return (
-        HUBS_READ_IT_PRIORITY if wildcards.scope == TRIAL_SCOPE and read_by_hubs else 0
-    )
+    if wildcards.scope == TRIAL_SCOPE and read_by_hubs:
+        return HUBS_READ_IT_PRIORITY
+    return plan.steps_to_report(CATALOGUE, wildcards.analysis)
+
+
+def settings_priority(wildcards):
+    return DATA_STEPS_PRIORITY if wildcards.settings == plan.DATA_SETTINGS else 0
 
 
 def settings_values(wildcards):

@@ -18,7 +18,7 @@ rule clean:
         "../envs/psp-eval.yaml"
     threads: 1
     resources:
-        large_tables=1,  # holds every raw table as text: see profiles/default
+        large_tables=holds_large_tables,  # every raw table as text: see profiles/default
     params:
         raw=lambda wildcards, input: Path(input.referrals).parent,
         out=lambda wildcards, output: Path(output[0]).parent,

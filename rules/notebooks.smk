@@ -4,6 +4,7 @@ rule settings:
         f"{SETTINGS}/{{settings}}.json",
     log:
         "logs/{trial}/settings-{settings}.log",
+    priority: settings_priority
     localrule: True
     params:
         values=settings_values,
@@ -33,7 +34,11 @@ rule notebook:
     resources:
         mem_mb=2000,
         # monitoring holds every raw table as text, as clean does
-        large_tables=lambda wildcards: int(reads(wildcards.analysis)["tables"] == "raw"),
+        large_tables=lambda wildcards: (
+            holds_large_tables(wildcards)
+            if reads(wildcards.analysis)["tables"] == "raw"
+            else 0
+        ),
     params:
         data_dir=notebook_data_dir,
         hub_sheet=hub_sheet_parameter,

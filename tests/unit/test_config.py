@@ -180,3 +180,15 @@ def test_no_template_types_a_method_word():
     for path in sorted((ROOT / "reports").rglob("*.qmd")):
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             assert not words.search(line), f"{path.relative_to(ROOT)}:{number}: {line}"
+
+
+def test_steps_to_report_count_the_longest_chain_of_readers():
+    # impact -> cost_benefit -> payment -> render; process -> payment -> render; need -> render
+    steps = {a: plan.steps_to_report(plan.load_catalogue(ROOT), a) for a in ("impact", "process", "cost_benefit", "payment", "need")}  # fmt: skip
+    assert steps == {"impact": 4, "process": 3, "cost_benefit": 3, "payment": 2, "need": 2}
+    catalogue = {
+        "a": {"reads": {}},
+        "b": {"reads": {"results": ["a"]}},
+        "c": {"reads": {"results": ["a", "b"]}},
+    }
+    assert [plan.steps_to_report(catalogue, x) for x in "abc"] == [4, 3, 2]

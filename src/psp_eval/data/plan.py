@@ -37,6 +37,17 @@ def load_catalogue(root: str | Path) -> dict[str, dict[str, Any]]:
     return catalogue
 
 
+def steps_to_report(catalogue: Mapping[str, Mapping[str, Any]], analysis: str) -> int:
+    """How many jobs of a scope run one after another from `analysis` to its report's render
+    (impact -> cost_benefit -> payment -> render: 4 for impact), by the analyses that read
+    it. The scheduler starts the longest chains first, so that a run does not end with one
+    hub's chain on one core while the other idles."""
+    readers = [
+        other for other, entry in catalogue.items() if analysis in entry["reads"].get("results", [])
+    ]
+    return 1 + max((steps_to_report(catalogue, reader) for reader in readers), default=1)
+
+
 def check_run(
     config: Mapping[str, Any], root: str | Path, catalogue: Mapping[str, Any], *, source: str
 ) -> None:
