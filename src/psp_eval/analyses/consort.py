@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from psp_eval.data.contract import ARMS
+from psp_eval.data.scope import isin
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def consort_counts(
     included) + not analysed."""
     randomised_ids = set(randomisation["family_id"])
     referred = len(referrals)
-    not_randomised = referrals[~referrals["family_id"].isin(randomised_ids)]
+    not_randomised = referrals[~isin(referrals["family_id"], randomised_ids)]
     reasons = {}
     for reason, n in (
         not_randomised["reason_not_randomised"].fillna("reason not recorded").value_counts().items()
@@ -78,7 +79,7 @@ def consort_counts(
         got_support = ids & supported
         received = len(got_support) if arm == "sffc" else len(ids - supported)
         has_outcome = part[outcome].notna()
-        is_withdrawn = part["family_id"].isin(withdrawn)
+        is_withdrawn = isin(part["family_id"], withdrawn)
         analysed = int((has_outcome & part[baseline].notna()).sum())
         counts.update(
             {

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from psp_eval.data.scope import TRIAL_SCOPE
+from psp_eval.data.scope import TRIAL_SCOPE, isin
 from psp_eval.errors import PspEvalError
 
 # Categories that make up the cost of delivering SFFC (usual_services is the comparator's cost).
@@ -35,7 +35,7 @@ def families_supported(randomisation: pd.DataFrame, support: pd.DataFrame, *, tr
     """Families of the `treated` arm (its value in the randomisation table) with at least one
     support episode."""
     sffc = randomisation.loc[randomisation["arm"] == treated, "family_id"]
-    return int(sffc.isin(support["family_id"]).sum())
+    return int(isin(sffc, support["family_id"]).sum())
 
 
 def delivery_costs(costs: pd.DataFrame) -> pd.DataFrame:
@@ -415,7 +415,7 @@ def base_rates(
     arm = randomisation.set_index("family_id")["arm"]
     usual = arm.index[arm == control]
     n_usual, n_sffc = int(len(usual)), int((arm == treated).sum())
-    ev = care_events[care_events["family_id"].isin(usual)]
+    ev = care_events[isin(care_events["family_id"], usual)]
     entries = ev[ev["event_type"] == "care_entry"]
     fam_entry = entries["family_id"].nunique()
     children_entering = entries.drop_duplicates(["family_id", "child_id"]).shape[0]

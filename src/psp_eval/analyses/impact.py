@@ -50,6 +50,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.tools.tools import add_constant
 
 from psp_eval.data.contract import ARMS
+from psp_eval.data.scope import isin
 
 
 def arm_means(
@@ -297,7 +298,7 @@ def analysis_frame(
     frame["re_referrals"] = (
         frame["family_id"].map(rerefs.groupby("family_id").size()).fillna(0).astype(float)
     )
-    frame["re_referred"] = frame["family_id"].isin(first.index)
+    frame["re_referred"] = isin(frame["family_id"], first.index)
     frame["days_to_re_referral"] = (
         frame["family_id"].map(first).astype(float).fillna(frame["follow_up_days"])
     )
@@ -309,7 +310,7 @@ def analysis_frame(
         frame["family_id"].map(away.groupby("family_id").size()).fillna(0).astype(float)
     )
     entered = set(by_type.get("care_entry", empty)["family_id"])
-    frame["care_entry"] = frame["family_id"].isin(entered)
+    frame["care_entry"] = isin(frame["family_id"], entered)
     frame["years_followed"] = frame["follow_up_days"] / 365.25
     for column in ("arm", "hub_id", "la_code", "referral_group", "sex", "ethnicity"):
         frame[column] = frame[column].astype(object)

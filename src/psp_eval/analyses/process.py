@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from psp_eval.data.scope import table_columns
+from psp_eval.data.scope import isin, table_columns
 
 # Mutually exclusive fates of a referred family, in CONSORT order; they add up to all referred.
 FLOW_STAGES = (
@@ -39,8 +39,8 @@ def family_flow(tables: Mapping[str, pd.DataFrame], followed_up: pd.Series) -> p
     randomised = fam["arm"].notna()
     eligible = fam["eligible"].astype("boolean").fillna(False).astype(bool)
     consented = fam["consented"].astype("boolean").fillna(False).astype(bool)
-    withdrawn = fam["family_id"].isin(withdrawals["family_id"])
-    has_outcome = fam["family_id"].isin(followed_up)
+    withdrawn = isin(fam["family_id"], withdrawals["family_id"])
+    has_outcome = isin(fam["family_id"], followed_up)
     stage = pd.Series("not_randomised_other", index=fam.index, dtype=object)
     stage[~eligible & ~randomised] = "not_eligible"
     stage[eligible & ~consented & ~randomised] = "declined"
@@ -164,7 +164,7 @@ def family_profile(
         ["family_id", "referral_date", "referral_source", "referral_group", "n_children"]
     ].merge(randomisation[["family_id", "arm"]], on="family_id", how="left", validate="1:1")
     treated, control = arms
-    supported = fam["family_id"].isin(supported_families(support))
+    supported = isin(fam["family_id"], supported_families(support))
     group = pd.Series(NOT_RANDOMISED, index=fam.index, dtype=object)
     group[fam["arm"] == control] = control
     group[(fam["arm"] == treated) & supported] = f"{treated}_supported"
@@ -237,7 +237,7 @@ def delivery_per_family(families: pd.DataFrame, support: pd.DataFrame) -> pd.Dat
     inclusive of neither end's time of day). Families without support have any_support False,
     zero dose and missing days.
     """
-    sup = support[support["family_id"].isin(families["family_id"])]
+    sup = support[isin(support["family_id"], families["family_id"])]
     per = sup.groupby("family_id").agg(
         first_start=("start_date", "min"), last_end=("end_date", "max")
     )
@@ -324,8 +324,8 @@ def la_indicators(
     )
     fam["randomised"] = fam["arm"].notna()
     fam["sffc"] = fam["arm"] == treated
-    fam["supported"] = fam["sffc"] & fam["family_id"].isin(supported_families(support))
-    fam["followed_up"] = fam["randomised"] & fam["family_id"].isin(followed_up)
+    fam["supported"] = fam["sffc"] & isin(fam["family_id"], supported_families(support))
+    fam["followed_up"] = fam["randomised"] & isin(fam["family_id"], followed_up)
     first = support.groupby("family_id")["start_date"].min().rename("first_start")
     fam = fam.merge(first, on="family_id", how="left").merge(
         randomisation[["family_id", "randomised_date"]], on="family_id", how="left"
