@@ -80,3 +80,14 @@ def test_write_hub_sheet_keeps_a_scopes_rows(tmp_path):
     ].tolist() == ["B"]
     with pytest.raises(ScopeError, match="no hub 'c'"):
         write_hub_sheet(hubs, "c", tmp_path / "c.parquet")
+
+
+def test_a_figure_displays_as_the_svg_element_it_wrote(tmp_path):
+    from IPython.core.formatters import DisplayFormatter
+
+    shown = Outputs(tmp_path).figure("bars", _figure())
+    data, _ = DisplayFormatter().format(shown)
+    written = (tmp_path / "figures" / "bars.svg").read_text(encoding="utf-8")
+    assert written.startswith("<?xml") and data["image/svg+xml"].startswith("<svg")
+    assert written.endswith(data["image/svg+xml"])  # the element as written, prolog dropped
+    assert data["text/plain"] == "<figure bars.svg>"  # no memory address: same on every run
