@@ -28,6 +28,7 @@ start in milliseconds.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import selectors
@@ -213,6 +214,10 @@ def serve(
     signal.signal(signal.SIGTERM, _leave)  # from stop(): now, even while importing
     for module in preload:
         importlib.import_module(module)
+    # The imported modules' objects are never freed: the children's collections skip them
+    # (a hub's process notebook at 50,000 families: 0.30 -> 0.13 s of garbage collection)
+    # and leave their memory pages shared with the worker.
+    gc.freeze()
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(tmp))
