@@ -294,6 +294,16 @@ rule second:
 """
 
 
+RUNS_HERE = pipeline._runs_here  # before the fixture below replaces it
+
+
+@pytest.fixture(autouse=True)
+def _no_warm_worker_for_tiny_workflows(monkeypatch):
+    # TINY_WORKFLOW runs no psp-eval command: a warm worker would only import the analysis
+    # libraries beside each run (about 1 s of a 3 s run on 2 cores)
+    monkeypatch.setattr(pipeline, "_runs_here", lambda root, args: False)
+
+
 def test_run_shows_finished_and_failed_jobs_then_where_the_complete_log_is(tmp_path, capsys):
     """Snakemake's real output, summarised: guards the parsing against a new snakemake."""
     (tmp_path / "Snakefile").write_text(TINY_WORKFLOW)
@@ -355,9 +365,9 @@ def test_a_run_with_nothing_changed_since_the_last_complete_one_does_not_start_s
 
 def test_the_warm_worker_is_started_only_for_jobs_run_on_this_machine():
     root = Path(__file__).resolve().parents[2]
-    assert pipeline._runs_here(root, [])
-    assert pipeline._runs_here(root, ["--profile", "profiles/default", "--forceall"])
-    assert not pipeline._runs_here(root, ["--profile", "profiles/slurm"])
-    assert not pipeline._runs_here(root, ["--profile=profiles/kubernetes"])
-    assert not pipeline._runs_here(root, ["--executor", "slurm"])
-    assert not pipeline._runs_here(root, ["-e", "slurm"])
+    assert RUNS_HERE(root, [])
+    assert RUNS_HERE(root, ["--profile", "profiles/default", "--forceall"])
+    assert not RUNS_HERE(root, ["--profile", "profiles/slurm"])
+    assert not RUNS_HERE(root, ["--profile=profiles/kubernetes"])
+    assert not RUNS_HERE(root, ["--executor", "slurm"])
+    assert not RUNS_HERE(root, ["-e", "slurm"])
