@@ -147,6 +147,14 @@ IDENTIFIERS: tuple[tuple[str, re.Pattern], ...] = (
         re.compile(r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-HJKPSTUW\d]?) ?\d[ABD-HJLNP-UW-Z]{2}\b"),
     ),
 )
+# All of them in one search, asked first: most texts hold none (the audit of 50,000
+# families reads 200,000), and where no alternative matches, no pattern does.
+ANY_IDENTIFIER = re.compile(
+    "|".join(
+        f"(?i:{pattern.pattern})" if pattern.flags & re.I else f"(?:{pattern.pattern})"
+        for _, pattern in IDENTIFIERS
+    )
+)
 # Columns whose every value is an identifier (SSDA903's CHILD only in capitals: a report's
 # "Child" column names which child, not who).
 ID_COLUMNS = re.compile(
@@ -396,10 +404,11 @@ def raw_identifiers(data_dir: Path) -> set[str]:
         except Exception as err:  # any unreadable table is the user's to fix
             raise AuditError(f"{path}: cannot read its identifier columns: {err}") from err
         for column in table.itercolumns():
-            text = pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
-            for value in pc.unique(text).drop_null().to_pylist():
-                if len(value) >= 4 and re.search(r"\d", value) and re.search(r"[A-Za-z]", value):
-                    values.add(value)
+            text = pc.unique(pc.utf8_trim_whitespace(pc.cast(column, pa.string()))).drop_null()
+            long_enough = pc.greater_equal(pc.utf8_length(text), 4)
+            digit = pc.match_substring_regex(text, r"\p{Nd}")  # Python's \d: any decimal digit
+            letter = pc.match_substring_regex(text, "[A-Za-z]")
+            values.update(text.filter(pc.and_(pc.and_(long_enough, digit), letter)).to_pylist())
     return values
 
 
@@ -498,10 +507,10 @@ def text_findings(text: str, file: str, where: str, ids: set[str] = frozenset())
 
 def _identifier_findings(text: str, file: str, where: str, ids: set[str]) -> list[Finding]:
     findings = []
-    for name, pattern in IDENTIFIERS:
+    for name, pattern in IDENTIFIERS if ANY_IDENTIFIER.search(text) else ():
         for match in pattern.finditer(text):
             findings.append(Finding(file, where, _context(text, match), f"identifier: {name}"))
-    if ids:
+    if ids and not ids.isdisjoint(TOKEN.findall(text)):  # most texts name no identifier
         seen = {f.text for f in findings}
         for match in TOKEN.finditer(text):
             if match[0] in ids and _context(text, match) not in seen:
