@@ -226,7 +226,7 @@ def test_a_job_waits_for_a_worker_still_importing_and_runs_in_it(tmp_path):
     sock.write_text("", encoding="ascii")
     code = (
         "import time; from pathlib import Path; from psp_eval.engine.warm import serve;"
-        f" time.sleep(1.5); serve(Path({str(sock)!r}), preload=())"
+        f" time.sleep(1.0); serve(Path({str(sock)!r}), preload=())"
     )
     process = subprocess.Popen([sys.executable, "-c", code])
     sock.write_text(str(process.pid), encoding="ascii")
