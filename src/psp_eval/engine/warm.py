@@ -5,9 +5,10 @@ computes anything, about two CPU seconds of a job that computes for three, paid 
 of the pipeline's notebook jobs. While Snakemake runs, a worker that has already imported them
 takes each `psp-eval execute` and `psp-eval render` call instead, and the other commands that
 import them (`DELEGATED`: about a second of imports each; the index and the audit run last,
-one after the other, while the other core idles): it forks, the child takes the caller's stdin, stdout and stderr (passed over a Unix socket), working
-folder and environment, and runs the command; the caller gets its exit code. A forked child
-starts with everything imported, in a few milliseconds.
+one after the other, while the other core idles): it forks, the child takes the caller's
+stdin, stdout and stderr (passed over a Unix socket), working folder and environment, and
+runs the command; the caller gets its exit code. A forked child starts with everything
+imported, in a few milliseconds.
 
 `psp-eval run` starts it before Snakemake, which takes two seconds to plan the run while a
 core is idle: the worker imports then, and the first jobs fork from it. Until it listens, its
@@ -173,7 +174,7 @@ def start(path: Path | None = None) -> Path:
         owner = old.stem.rsplit("-", 1)[-1]
         if owner.isdigit() and not process_alive(int(owner)):  # left by a killed run
             old.unlink(missing_ok=True)
-    path.write_text("", encoding="ascii")  # before the worker starts: it looks for this
+    path.unlink(missing_ok=True)
     global _worker
     _worker = subprocess.Popen(
         [sys.executable, "-m", "psp_eval.engine.warm", str(path), str(os.getpid())],
@@ -181,14 +182,15 @@ def start(path: Path | None = None) -> Path:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    path.write_text(str(_worker.pid), encoding="ascii")
+    path.write_text(str(_worker.pid), encoding="ascii")  # until it listens there
     os.environ[ENV] = str(path)
     return path
 
 
 def stop(path: Path | None = None) -> None:
     """Ask the worker to leave (from `onsuccess` / `onerror`, and `psp-eval run` after
-    Snakemake): removing its socket (or the pid it listens at later) does it."""
+    Snakemake): removing its socket's path does it; the worker this process started is ended
+    at once (SIGTERM), even while it imports, and waited for."""
     path = Path(path or os.environ.get(ENV) or socket_path())
     path.unlink(missing_ok=True)
     if _worker is not None:  # Snakemake has finished: no job is left, it may still import
