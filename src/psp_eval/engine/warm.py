@@ -199,6 +199,7 @@ def stop(path: Path | None = None) -> None:
             _worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
             _worker.kill()
+            _worker.wait()
 
 
 def serve(
@@ -213,7 +214,10 @@ def serve(
     import importlib
     import time
 
-    signal.signal(signal.SIGTERM, _leave)  # from stop(): now, even while importing
+    # from stop(): now, even while importing. Not by raising SystemExit there: code that runs
+    # then may swallow it (an import's bare `except:`, a `__del__` or callback, whose errors
+    # Python only prints), and on CI a worker stopped while importing went on to listen.
+    signal.signal(signal.SIGTERM, _leave_now)
     for module in preload:
         importlib.import_module(module)
     # The imported modules' objects are never freed: the children's collections skip them
@@ -224,6 +228,7 @@ def serve(
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(tmp))
     listener.listen(16)
+    signal.signal(signal.SIGTERM, _leave)  # from now on, with serve's cleanup
     os.replace(tmp, path)  # appears only once it accepts connections
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
@@ -255,6 +260,10 @@ def serve(
         listener.close()
         if path.exists() and path.is_socket():
             path.unlink(missing_ok=True)
+
+
+def _leave_now(signum: int, frame: object) -> None:
+    os._exit(0)  # still importing: no listener, no job, nothing to clean up
 
 
 def _leave(signum: int, frame: object) -> None:
