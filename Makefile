@@ -23,7 +23,7 @@ run: $(INSTALLED) $(DEMO)/truth.json
 	$(BIN)/psp-eval run --cores $(CORES)
 
 test: $(INSTALLED) $(CLUSTER_INSTALLED)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(CORES) --dist worksteal
 
 test-slow: $(INSTALLED) $(CLUSTER_INSTALLED)
 	$(BIN)/python -m pytest -m "slow or properties"
