@@ -194,7 +194,7 @@ def test_small_groups_are_hidden_and_words_are_the_reports():
     rows = show.subgroup_rows(by_group.rename(columns={"hub_id": "g"}), "g", "Group", 0.0123)
     assert [r["Difference (95% CI)"] for r in rows] == ["not estimable", "2.00 (1.00 to 3.00)"]
     assert rows[0]["Interaction p"] == "0.012"
-    assert show.odds_ratio_table(None, "95")["Term"].tolist() == ["not estimable"]
+    assert show.odds_ratio_table(None, "95", "arm", {})["Term"].tolist() == ["not estimable"]
 
 
 @pytest.mark.parametrize(
@@ -308,18 +308,33 @@ def test_scope_sensitivity_gives_a_hub_la_intercepts_and_mice_only_when_asked(fr
 def test_missing_outcome_model_is_the_attrition_model_of_the_first_primary(frame):
     first = DESIGN.primary[0]
     model = impact.missing_outcome_model(
-        frame, first, arm="arm", covariates=DESIGN.strata, trial=True
+        frame, first, arm="arm", control="usual", covariates=DESIGN.strata, trial=True
     )
     data = frame.assign(primary_missing=frame[first.column].isna())
     predictors = ["arm", "referral_group", first.baseline_column, "child_age", "hub_id"]
     pd.testing.assert_frame_equal(
-        model, impact.attrition_model(data, "primary_missing", predictors)
+        model, impact.attrition_model(data, "primary_missing", predictors, {"arm": "usual"})
     )
     assert "primary_missing" not in frame
     hub = impact.missing_outcome_model(
-        frame, first, arm="arm", covariates=DESIGN.strata, trial=False
+        frame, first, arm="arm", control="usual", covariates=DESIGN.strata, trial=False
     )
     assert not hub["term"].str.contains("hub_id").any()
+
+
+def test_the_attrition_table_names_the_arms_as_shown_whatever_their_values_sort_as(frame):
+    # the arms' values renamed so that the control sorts first: the same odds ratio, treated
+    # over control, and the report names the arms by their labels (a blinded run's "Arm A")
+    first = DESIGN.primary[0]
+    fit = dict(covariates=DESIGN.strata, trial=False)
+    plain = impact.missing_outcome_model(frame, first, arm="arm", control="usual", **fit)
+    renamed = frame.assign(arm=frame["arm"].map({"sffc": "z_sffc", "usual": "a_usual"}))
+    other = impact.missing_outcome_model(renamed, first, arm="arm", control="a_usual", **fit)
+    assert plain["term"][0] == "arm_sffc" and other["term"][0] == "arm_z_sffc"
+    assert other["odds_ratio"][0] == pytest.approx(plain["odds_ratio"][0], rel=1e-9)
+    shown = show.odds_ratio_table(other, "95", "arm", {"z_sffc": "Arm A", "a_usual": "Arm B"})
+    assert shown["Term"][0] == "Arm A (vs Arm B)"
+    assert not shown["Term"].str.contains("sffc|usual").any()
 
 
 def test_first_event_tests_run_to_the_end_of_follow_up(frame):

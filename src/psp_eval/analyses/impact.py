@@ -1179,11 +1179,18 @@ def scope_sensitivity(
 
 
 def missing_outcome_model(
-    frame: pd.DataFrame, outcome, *, arm: str, covariates: Sequence[str], trial: bool
+    frame: pd.DataFrame,
+    outcome,
+    *,
+    arm: str,
+    control: object,
+    covariates: Sequence[str],
+    trial: bool,
 ) -> pd.DataFrame | None:
     """`attrition_model` of `outcome` missing at its time point on arm, the stratification
     factors, the baseline score and the child's age (and hub, in the trial); None where it
-    cannot be fitted."""
+    cannot be fitted. The arm's odds ratio is the other arm's over `control`'s (term
+    `<arm>_<other arm>`), whatever the arms' values sort as."""
     predictors = [
         arm,
         *(s for s in covariates if s != "hub_id"),
@@ -1192,7 +1199,7 @@ def missing_outcome_model(
         *(["hub_id"] if trial else []),
     ]
     data = frame.assign(primary_missing=frame[outcome.column].isna())
-    return try_fit(attrition_model, data, "primary_missing", predictors)
+    return try_fit(attrition_model, data, "primary_missing", predictors, {arm: control})
 
 
 def first_event_tests(

@@ -254,12 +254,21 @@ def attrition_table(table: pd.DataFrame, pct: pd.Series, design) -> pd.DataFrame
     return safe
 
 
-def odds_ratio_table(model: pd.DataFrame | None, level: str) -> pd.DataFrame:
-    """`attrition_model`'s odds ratios as the report shows them."""
+def odds_ratio_table(
+    model: pd.DataFrame | None, level: str, arm: str, labels: dict[str, str]
+) -> pd.DataFrame:
+    """`attrition_model`'s odds ratios as the report shows them: the arm's term by the arms'
+    display names (`labels`: arm value -> name, "Arm A" in a blinded report), never by the
+    arm values in the data."""
     if model is None:
         return pd.DataFrame({"Term": [tables.NOT_ESTIMABLE]})
+    arm_terms = {f"{arm}_{value}": value for value in labels}
+    reference = [labels[v] for t, v in arm_terms.items() if t not in set(model["term"])]
+    names = {
+        term: f"{labels[value]} (vs {', '.join(reference)})" for term, value in arm_terms.items()
+    }
     return pd.DataFrame({
-        "Term": model["term"],
+        "Term": model["term"].map(lambda term: names.get(term, term)),
         "Odds ratio": model["odds_ratio"].round(2),
         f"{level}% CI": [tables.interval(a, b) for a, b in zip(model["ci_low"], model["ci_high"])],
         "p": model["p_value"].map(tables.format_p),
