@@ -1,6 +1,8 @@
 """Quarto and the embedded engine give the same reports: the same text, sections, numbers,
 figure and table captions and cross-references (they differ in the engine they name)."""
 
+import re
+
 import pytest
 from browser_check import CHROMIUM, CHROMIUM_ARGS, available
 from playwright.sync_api import sync_playwright
@@ -61,3 +63,14 @@ def test_both_engines_give_the_same_reports(small_site, quarto_site):
                 assert any(c.startswith("Table 1") for c in expected["captions"])
         finally:
             browser.close()
+
+
+def test_quarto_pages_name_no_folder_of_this_machine_and_no_run_time_of_a_cell(quarto_site):
+    # Quarto copies each embedded cell's notebook path and metadata into the page
+    named = set()
+    for page in sorted((quarto_site / "reports/_site/demo").glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        assert str(quarto_site) not in text and str(quarto_site.resolve()) not in text, page.name
+        assert "start_time" not in text and "iopub." not in text, page.name
+        named |= set(re.findall(r'data-notebook="([^"]*)"', text))
+    assert "process.ipynb" in named and all("/" not in name for name in named), named

@@ -318,17 +318,31 @@ def test_quarto_engine_moves_its_outputs(tmp_path, monkeypatch):
         "#!/bin/sh\n"
         f'echo "$*" >> {calls}\n'
         'stem="${2%.qmd}"\n'
-        'if [ "$4" = html,typst ]; then echo "<html>$stem</html>" > "$stem.html"; '
-        'printf "%%PDF-fake" > "$stem.pdf"; fi\n'
+        # as Quarto does, the page names an embedded cell's notebook by its absolute path
+        'if [ "$4" = html,typst ]; then echo "<html>$stem $PWD/process.ipynb</html>" '
+        '> "$stem.html"; printf "%%PDF-fake" > "$stem.pdf"; fi\n'
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     qmd = make_qmd(tmp_path, "# Hello\n")
     html, pdf = tmp_path / "site" / "a.html", tmp_path / "site" / "a.pdf"
     assert render.render(qmd, html, pdf) == "quarto"
-    assert html.read_text() == "<html>hub</html>\n" and pdf.read_bytes() == b"%PDF-fake"
+    assert html.read_text() == "<html>hub process.ipynb</html>\n"  # no folder of this machine
+    assert pdf.read_bytes() == b"%PDF-fake"
     assert not (tmp_path / "hub.html").exists() and not (tmp_path / "hub.pdf").exists()
     assert calls.read_text() == "render hub.qmd --to html,typst\n"
+
+
+def test_quarto_gets_the_notebooks_without_their_run_times(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("1")
+    cell.metadata.update({"papermill": {"start_time": "2026-12-03T16:17:04"}, "tags": ["x"]})
+    cell.metadata["execution"] = {"iopub.status.busy": "2026-12-03T16:17:04"}
+    notebook.cells.append(cell)
+    nbformat.write(notebook, tmp_path / "run.ipynb")
+    render._without_html_outputs(tmp_path / "run.ipynb", tmp_path / "staged" / "run.ipynb")
+    staged = nbformat.read(tmp_path / "staged" / "run.ipynb", as_version=4)
+    assert staged.cells[0].metadata == {"tags": ["x"]}
 
 
 @pytest.mark.parametrize(

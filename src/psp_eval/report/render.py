@@ -63,6 +63,8 @@ INCLUDE = re.compile(r"^[ \t]*\{\{<\s*include\s+(\S+)\s*>\}\}[ \t]*$", re.M)
 EMBEDDED_NOTEBOOK = re.compile(r"\{\{<\s*embed\s+([^\s#>]+\.ipynb)#")
 # Outputs that make Quarto load remote scripts.
 SCRIPTED_MIMES = ("text/html", "application/javascript")
+# A cell's record of its run (papermill's times, Jupyter's), which differs on every run.
+EXECUTION_METADATA = ("papermill", "execution")
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 # Quarto's own date keywords, which pandoc would print literally.
 TODAY = ("today", "now", "last-modified")
@@ -302,18 +304,32 @@ def _render_quarto(qmd: Path, html: Path, pdf: Path) -> None:
             cwd=staged.parent,
             what=f"quarto render {qmd} --to {','.join(ours)}",
         )
+        _without_folder(staged.with_suffix(".html"), Path(folder))
         for dest in (html, pdf):
             with temporary_path(dest) as tmp:
                 shutil.move(staged.with_suffix(dest.suffix), tmp)
 
 
+def _without_folder(page: Path, folder: Path) -> None:
+    """Quarto names each embedded cell's notebook by its absolute path (`data-notebook`): the
+    staging folder's, random and on this machine. The page names the notebook alone, so a
+    rerun gives the same page and a funder's copy shows no folder of ours."""
+    text = page.read_text(encoding="utf-8")
+    for path in {str(folder.absolute()), str(folder.resolve())}:
+        text = text.replace(f"{path}/", "")
+    page.write_text(text, encoding="utf-8")
+
+
 def _without_html_outputs(source: Path, dest: Path) -> None:
     """Copy an executed notebook, dropping HTML and JavaScript outputs that have another
-    representation (DataFrames keep their text)."""
+    representation (DataFrames keep their text) and each cell's execution record (papermill's
+    start and end times: Quarto copies a cell's metadata into the page)."""
     if not source.is_file():
         raise RenderError(f"{dest.parent}: the report embeds {source}, which does not exist")
     notebook = nbformat.read(source, as_version=4)
     for cell in notebook.cells:
+        for key in EXECUTION_METADATA:
+            cell.metadata.pop(key, None)
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if set(data) - set(SCRIPTED_MIMES):
