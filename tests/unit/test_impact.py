@@ -364,3 +364,14 @@ def test_rubin_pool_of_identical_imputations_is_the_complete_data_t_interval():
     pooled = impact.rubin_pool([1.0, 1.0, 1.0], [0.25, 0.25, 0.25], dfcom=10)
     assert pooled.df == pytest.approx(10 * 11 / 13, rel=1e-3)
     assert pooled.ci_high - 1.0 > stats.norm.ppf(0.975) * 0.5
+
+
+def test_attrition_model_is_not_estimable_where_a_predictor_separates_the_missing():
+    # no family of group "a" is missing: its odds ratio has no finite estimate, where the
+    # fit stopped at 1.8e10 (its interval 0 to inf) and the report printed that number
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame({"x": rng.normal(size=200), "g": rng.choice(["a", "b"], 200)})
+    data["missing"] = (data["g"] == "b") & (rng.random(200) < 0.3)
+    with pytest.raises(impact.NotEstimable, match="did not converge"):
+        impact.attrition_model(data, "missing", ["x", "g"])
+    assert impact.try_fit(impact.attrition_model, data, "missing", ["x", "g"]) is None

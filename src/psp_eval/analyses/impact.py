@@ -631,6 +631,9 @@ def attrition_model(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = Logit(y, x).fit(disp=False)
+    if not fit.mle_retvals["converged"] or not np.isfinite(fit.bse).all():
+        # e.g. a predictor that separates the missing from the rest: no finite odds ratio
+        raise NotEstimable("the logistic regression of missing follow-up did not converge")
     ci = fit.conf_int()
     out = pd.DataFrame(
         {
