@@ -2,6 +2,7 @@
 over every declared outcome agree with the estimators called one by one, and the tables and
 sentences show exactly those numbers."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -194,7 +195,9 @@ def test_small_groups_are_hidden_and_words_are_the_reports():
     rows = show.subgroup_rows(by_group.rename(columns={"hub_id": "g"}), "g", "Group", 0.0123)
     assert [r["Difference (95% CI)"] for r in rows] == ["not estimable", "2.00 (1.00 to 3.00)"]
     assert rows[0]["Interaction p"] == "0.012"
-    assert show.odds_ratio_table(None, "95", "arm", {})["Term"].tolist() == ["not estimable"]
+    assert show.odds_ratio_table(None, "95", DESIGN, trial=False)["Term"].tolist() == [
+        "not estimable"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -332,9 +335,12 @@ def test_the_attrition_table_names_the_arms_as_shown_whatever_their_values_sort_
     other = impact.missing_outcome_model(renamed, first, arm="arm", control="a_usual", **fit)
     assert plain["term"][0] == "arm_sffc" and other["term"][0] == "arm_z_sffc"
     assert other["odds_ratio"][0] == pytest.approx(plain["odds_ratio"][0], rel=1e-9)
-    shown = show.odds_ratio_table(other, "95", "arm", {"z_sffc": "Arm A", "a_usual": "Arm B"})
+    blinded = dataclasses.replace(DESIGN, labels={"z_sffc": "Arm A", "a_usual": "Arm B"})
+    shown = show.odds_ratio_table(other, "95", blinded, trial=False)
     assert shown["Term"][0] == "Arm A (vs Arm B)"
     assert not shown["Term"].str.contains("sffc|usual").any()
+    assert "Referral group: emerging (vs edge of care)" in set(shown["Term"])
+    assert "Index child's age (years)" in set(shown["Term"])
 
 
 def test_first_event_tests_run_to_the_end_of_follow_up(frame):

@@ -608,21 +608,26 @@ def attrition_model(
     regression on `predictors` (R: glm(missing ~ ..., family = binomial), Wald intervals):
     which baseline characteristics predict attrition. Categorical predictors are dummy-coded
     against `reference[name]`, or, when not given, their first level in sorted order (R's
-    default for a character column); terms are named "name_level"."""
+    default for a character column); terms are named "name_level", and each row also says
+    its `predictor` and, for a categorical one, its `level` and `reference` level."""
     reference = reference or {}
     rows = data.dropna(subset=list(predictors))
     parts = []
+    terms: dict[str, tuple[str, str | None, str | None]] = {}  # term -> predictor, level, base
     for name in predictors:
         column = rows[name]
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             parts.append(column.astype(float).rename(name))
+            terms[name] = (name, None, None)
         else:
             text = column.astype(str)
             base = str(reference.get(name, sorted(text.unique())[0]))
             if base not in set(text):
                 raise ValueError(f"reference level {base!r} of {name} is not in the data")
+            levels = sorted(set(text) - {base})
             dummies = pd.get_dummies(text, prefix=name, dtype=float)
-            parts.append(dummies.drop(columns=f"{name}_{base}"))
+            parts.append(dummies[[f"{name}_{level}" for level in levels]])
+            terms |= {f"{name}_{level}": (name, level, base) for level in levels}
     x = add_constant(pd.concat(parts, axis=1))
     x = x.loc[:, (x.nunique() > 1) | (x.columns == "const")]
     y = rows[missing].astype(float)
@@ -635,9 +640,13 @@ def attrition_model(
         # e.g. a predictor that separates the missing from the rest: no finite odds ratio
         raise NotEstimable("the logistic regression of missing follow-up did not converge")
     ci = fit.conf_int()
+    names = [terms.get(term, (term, None, None)) for term in fit.params.index]
     out = pd.DataFrame(
         {
             "term": fit.params.index,
+            "predictor": [name for name, _, _ in names],
+            "level": [level for _, level, _ in names],
+            "reference": [base for _, _, base in names],
             "odds_ratio": np.exp(fit.params.values),
             "ci_low": np.exp(ci[0].values),
             "ci_high": np.exp(ci[1].values),

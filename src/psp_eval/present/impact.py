@@ -255,24 +255,40 @@ def attrition_table(table: pd.DataFrame, pct: pd.Series, design) -> pd.DataFrame
 
 
 def odds_ratio_table(
-    model: pd.DataFrame | None, level: str, arm: str, labels: dict[str, str]
+    model: pd.DataFrame | None, level: str, design, *, trial: bool
 ) -> pd.DataFrame:
-    """`attrition_model`'s odds ratios as the report shows them: the arm's term by the arms'
-    display names (`labels`: arm value -> name, "Arm A" in a blinded report), never by the
-    arm values in the data."""
+    """`attrition_model`'s odds ratios as the report shows them, each term in words: the arm
+    by the arms' display names (`design.labels`: "Arm A" in a blinded report, never the arm
+    values in the data), the other predictors as Table 1 names them, a category with the level
+    it is compared with."""
+    continuous, categorical = baseline_characteristics(design, trial=trial)
+    names, labels, arm = continuous | categorical, design.labels, "arm"
     if model is None:
         return pd.DataFrame({"Term": [tables.NOT_ESTIMABLE]})
-    arm_terms = {f"{arm}_{value}": value for value in labels}
-    reference = [labels[v] for t, v in arm_terms.items() if t not in set(model["term"])]
-    names = {
-        term: f"{labels[value]} (vs {', '.join(reference)})" for term, value in arm_terms.items()
-    }
+
+    def term(row) -> str:
+        name = names.get(row.predictor, row.predictor)
+        if pd.isna(row.level):
+            return name
+        if row.predictor == arm:
+            return f"{labels.get(row.level, row.level)} (vs {labels.get(row.reference)})"
+        hub = row.predictor == "hub_id"  # in words, as the forest plot names hubs
+        level, base = (_level_words(v, hub=hub) for v in (row.level, row.reference))
+        return f"{name}: {level} (vs {base})"
+
+    terms = [term(row) for row in model.itertuples()]
     return pd.DataFrame({
-        "Term": model["term"].map(lambda term: names.get(term, term)),
-        "Odds ratio": model["odds_ratio"].round(2),
+        "Term": terms,
+        "Odds ratio": model["odds_ratio"].map("{:.2f}".format),
         f"{level}% CI": [tables.interval(a, b) for a, b in zip(model["ci_low"], model["ci_high"])],
         "p": model["p_value"].map(tables.format_p),
     })  # fmt: skip
+
+
+def _level_words(value: str, *, hub: bool) -> str:
+    """A category's value in words: "edge_of_care" -> "edge of care", "london_east" -> "London
+    East" for a hub (`group_names`)."""
+    return value.replace("_", " ").title() if hub else value.replace("_", " ")
 
 
 MEASURE_KEYS = {"rate": "rate_ratio", "risk": "risk_ratio", "time_to_first": "hazard_ratio"}
