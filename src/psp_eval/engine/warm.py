@@ -216,7 +216,7 @@ def serve(
 
     # from stop(): now, even while importing. Not by raising SystemExit there: code that runs
     # then may swallow it (an import's bare `except:`, a `__del__` or callback, whose errors
-    # Python only prints), and on CI a worker stopped while importing went on to listen.
+    # Python only prints): on CI a worker stopped while importing outlived its SIGTERM by 10 s.
     signal.signal(signal.SIGTERM, _leave_now)
     for module in preload:
         importlib.import_module(module)
