@@ -271,7 +271,8 @@ def odds_ratio_table(
         if pd.isna(row.level):
             return name
         if row.predictor == arm:
-            return f"{labels.get(row.level, row.level)} (vs {labels.get(row.reference)})"
+            level, base = (labels.get(v, v) for v in (row.level, row.reference))
+            return f"{level} (vs {base})"
         hub = row.predictor == "hub_id"  # in words, as the forest plot names hubs
         level, base = (_level_words(v, hub=hub) for v in (row.level, row.reference))
         return f"{name}: {level} (vs {base})"

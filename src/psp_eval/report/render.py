@@ -312,8 +312,8 @@ def _render_quarto(qmd: Path, html: Path, pdf: Path) -> None:
 
 def _without_folder(page: Path, folder: Path) -> None:
     """Quarto names each embedded cell's notebook by its absolute path (`data-notebook`): the
-    staging folder's, random and on this machine. The page names the notebook alone, so a
-    rerun gives the same page and a funder's copy shows no folder of ours."""
+    staging folder's, random and on this machine. The page names the notebook alone: it does
+    not change with the folder's name, and a funder's copy shows no folder of ours."""
     text = page.read_text(encoding="utf-8")
     for path in {str(folder.absolute()), str(folder.resolve())}:
         text = text.replace(f"{path}/", "")
