@@ -273,8 +273,11 @@ def odds_ratio_table(
         if row.predictor == arm:
             level, base = (labels.get(v, v) for v in (row.level, row.reference))
             return f"{level} (vs {base})"
-        hub = row.predictor == "hub_id"  # in words, as the forest plot names hubs
-        level, base = (_level_words(v, hub=hub) for v in (row.level, row.reference))
+        values = pd.Series([row.level, row.reference])
+        if row.predictor == "hub_id":  # as the forest plot names hubs
+            level, base = group_names(values, titled=True)
+        else:
+            level, base = values.str.replace("_", " ")
         return f"{name}: {level} (vs {base})"
 
     terms = [term(row) for row in model.itertuples()]
@@ -284,12 +287,6 @@ def odds_ratio_table(
         f"{level}% CI": [tables.interval(a, b) for a, b in zip(model["ci_low"], model["ci_high"])],
         "p": model["p_value"].map(tables.format_p),
     })  # fmt: skip
-
-
-def _level_words(value: str, *, hub: bool) -> str:
-    """A category's value in words: "edge_of_care" -> "edge of care", "london_east" -> "London
-    East" for a hub (`group_names`)."""
-    return value.replace("_", " ").title() if hub else value.replace("_", " ")
 
 
 MEASURE_KEYS = {"rate": "rate_ratio", "risk": "risk_ratio", "time_to_first": "hazard_ratio"}
