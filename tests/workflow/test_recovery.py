@@ -105,6 +105,7 @@ def test_a_lock_nobody_holds_is_removed(locked, capsys):
     "argv",
     [
         ["/venv/bin/python", "-m", "snakemake", "--cores", "2"],
+        ["/venv/bin/python", "-m", "psp_eval.engine.snakemake_cli", "--cores", "2"],
         ["/venv/bin/python", "/venv/bin/snakemake", "-n"],
         ["/venv/bin/python", "/venv/bin/psp-eval", "execute", "notebooks/impact.ipynb"],
     ],

@@ -177,7 +177,14 @@ def run(
         return 0
     (root / LAST_RUN).unlink(missing_ok=True)
     python = snakemake_python(root, extra or [])
-    cmd = [str(python), "-m", "snakemake", "--cores", str(cores), "--show-failed-logs"]
+    cmd = [
+        str(python),
+        "-m",
+        "psp_eval.engine.snakemake_cli",
+        "--cores",
+        str(cores),
+        "--show-failed-logs",
+    ]
     if config:
         cmd += ["--config", *config]
     if dry_run:

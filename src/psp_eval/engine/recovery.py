@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 PROC = Path("/proc")
-# Programs that take the lock, or run as jobs under it: `snakemake` (script or `-m`), `psp-eval`.
+# Programs that take the lock, or run as jobs under it: `snakemake` (script or `-m`), `psp-eval`
+# (`psp-eval run` starts Snakemake as `-m psp_eval.engine.snakemake_cli`).
 WORKFLOW_PROGRAMS = ("snakemake", "psp-eval", "psp_eval")
 
 
@@ -45,7 +46,8 @@ def _ancestors(pid: int, proc: Path) -> set[int]:
 def _is_workflow_program(argv: list[str]) -> bool:
     for i, arg in enumerate(argv[:3]):  # the interpreter, then the script or `-m module`
         name = os.path.basename(arg)
-        if name in WORKFLOW_PROGRAMS or (i and argv[i - 1] == "-m" and arg in WORKFLOW_PROGRAMS):
+        module = arg.split(".", 1)[0]  # `-m psp_eval.engine.snakemake_cli` is Snakemake too
+        if name in WORKFLOW_PROGRAMS or (i and argv[i - 1] == "-m" and module in WORKFLOW_PROGRAMS):
             return True
     return False
 
