@@ -34,7 +34,7 @@ def _notebook(path: Path, source: str) -> Path:
 def worker(tmp_path):
     """A worker with nothing preloaded (quick to start), listening on a socket in tmp_path."""
     sock = tmp_path / "w.sock"
-    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(sock)!r}), preload=())"
+    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(sock)!r}), preload=(), optional=())"
     process = subprocess.Popen([sys.executable, "-c", code])
     for _ in range(200):
         if sock.exists():
@@ -102,6 +102,28 @@ def test_a_job_in_the_worker_has_the_threads_snakemake_gave_it(tmp_path):
         process.wait(timeout=10)
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert executed.cells[-1].outputs[0]["text"].strip() == "[1]"
+
+
+def test_a_job_finds_the_optional_modules_imported_and_a_missing_one_is_skipped(tmp_path):
+    sock = tmp_path / "w.sock"
+    optional = ("wave", "no_such_module_of_psp_eval")  # wave: imported by nothing else
+    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(sock)!r}), preload=(), optional={optional!r})"
+    process = subprocess.Popen([sys.executable, "-c", code])
+    for _ in range(200):
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    nb = _notebook(tmp_path / "nb.ipynb", "import sys\nprint('wave' in sys.modules)")
+    try:
+        stdout, stderr = _execute(
+            [str(nb), "out.ipynb", "-p", "out_dir=x"], tmp_path, sock
+        ).communicate()
+    finally:
+        sock.unlink(missing_ok=True)
+        process.wait(timeout=10)
+    assert "Executed" in stdout, stderr
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"].strip() == "True"
 
 
 def test_errors_and_exit_codes_reach_the_caller(tmp_path, worker):
@@ -181,7 +203,7 @@ def test_the_worker_leaves_when_stopped_idle_or_orphaned(tmp_path, worker):
     warm.stop(sock)
     assert process.wait(timeout=5) == 0
     idle = tmp_path / "idle.sock"
-    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(idle)!r}), idle_seconds=0.5, preload=())"
+    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(idle)!r}), idle_seconds=0.5, preload=(), optional=())"
     started = time.monotonic()
     subprocess.run([sys.executable, "-c", code], check=True, timeout=20)
     assert time.monotonic() - started < 15
@@ -189,7 +211,7 @@ def test_the_worker_leaves_when_stopped_idle_or_orphaned(tmp_path, worker):
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    orphan = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(idle)!r}), {int(gone.stdout)}, preload=())"
+    orphan = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(idle)!r}), {int(gone.stdout)}, preload=(), optional=())"
     subprocess.run([sys.executable, "-c", orphan], check=True, timeout=20)  # its Snakemake is gone
 
 
@@ -226,7 +248,7 @@ def test_a_job_waits_for_a_worker_still_importing_and_runs_in_it(tmp_path):
     sock.write_text("", encoding="ascii")
     code = (
         "import time; from pathlib import Path; from psp_eval.engine.warm import serve;"
-        f" time.sleep(1.0); serve(Path({str(sock)!r}), preload=())"
+        f" time.sleep(1.0); serve(Path({str(sock)!r}), preload=(), optional=())"
     )
     process = subprocess.Popen([sys.executable, "-c", code])
     sock.write_text(str(process.pid), encoding="ascii")

@@ -87,6 +87,9 @@ PRELOAD = (
     "psp_eval.governance.audit",
     "psp_eval.cli",
 )
+# Imported too where installed: papermill formats the parameters it injects with black when
+# black is there (it is, for snakefmt): 0.1 s of every notebook job, imported once instead.
+OPTIONAL_PRELOAD = ("black",)
 # The `psp-eval` subcommands a worker takes, and the command line a child runs them with: by
 # name, as the worker is a fork server for the command line above it (the engine layer does
 # not import the cli).
@@ -208,8 +211,9 @@ def serve(
     *,
     idle_seconds: float = IDLE_SECONDS,
     preload: tuple[str, ...] = PRELOAD,
+    optional: tuple[str, ...] = OPTIONAL_PRELOAD,
 ) -> None:
-    """Import `preload`, then fork a child per request until the socket is removed, the
+    """Import `preload` (and those of `optional` that are installed), then fork a child per request until the socket is removed, the
     owner process (Snakemake) is gone or no job came for `idle_seconds`."""
     import importlib
     import time
@@ -220,6 +224,9 @@ def serve(
     signal.signal(signal.SIGTERM, _leave_now)
     for module in preload:
         importlib.import_module(module)
+    for module in optional:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
     # The imported modules' objects are never freed: the children's collections skip them
     # (a hub's process notebook at 50,000 families: 0.30 -> 0.13 s of garbage collection)
     # and leave their memory pages shared with the worker.
