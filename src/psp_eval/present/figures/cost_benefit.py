@@ -6,7 +6,6 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -15,15 +14,9 @@ from psp_eval.present.figures.style import ARM_COLOURS, CATEGORY_COLOURS, figure
 from psp_eval.present.tables import money
 
 
-def _axes(width: float = 7.0, height: float = 3.6) -> tuple[Figure, plt.Axes]:
-    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig, ax
-
-
 def npv_distribution(draws: pd.DataFrame, column: str = "npv") -> Figure:
     """Histogram of NPV per family over the Monte Carlo draws; the line at £0 is break-even."""
-    fig, ax = _axes()
+    fig, ax = figure()
     values = draws[column].to_numpy()
     below = values < 0
     bins = np.histogram_bin_edges(values, bins=60)
@@ -47,7 +40,7 @@ def npv_distribution(draws: pd.DataFrame, column: str = "npv") -> Figure:
 def tornado_chart(table: pd.DataFrame, base_npv: float, top: int = 10) -> Figure:
     """One-way sensitivity: NPV with each input at the low and high end of its 95% range."""
     rows = table.head(top).iloc[::-1]
-    fig, ax = _axes(7.5, 0.45 * len(rows) + 1.2)
+    fig, ax = figure(7.5, 0.45 * len(rows) + 1.2)
     y = np.arange(len(rows))
     for i, (_, r) in enumerate(rows.iterrows()):
         ax.barh(i, r["npv_at_low"] - base_npv, left=base_npv, color="#56B4E9", height=0.6,
@@ -66,7 +59,7 @@ def tornado_chart(table: pd.DataFrame, base_npv: float, top: int = 10) -> Figure
 def ce_plane(draws: pd.DataFrame, effect: str = "sdq_effect", max_points: int = 2000) -> Figure:
     """Cost-effectiveness plane: change in SDQ total difficulties (SFFC minus usual, negative is
     better, drawn so that better is to the right) against net cost per family."""
-    fig, ax = _axes(6.0, 4.2)
+    fig, ax = figure(6.0, 4.2)
     sample = draws.iloc[:max_points]
     x = -sample[effect]
     y = sample["costs_total"] - sample["benefits_total"]
@@ -106,7 +99,7 @@ def stacked_costs(by_quarter: pd.DataFrame) -> Figure:
 def acceptability_curve(curve: pd.DataFrame) -> Figure:
     """The chance that SFFC is worth its net cost per family (`p_cost_effective`) against the
     value placed on one SDQ point of child difficulties avoided (`wtp_per_sdq_point`)."""
-    fig, ax = _axes(6.5, 3.6)
+    fig, ax = figure(6.5, 3.6)
     ax.plot(curve["wtp_per_sdq_point"], 100 * curve["p_cost_effective"], color=ARM_COLOURS["sffc"])
     ax.axhline(50, color="0.5", linestyle=":", linewidth=1)
     ax.set_ylim(0, 100)
