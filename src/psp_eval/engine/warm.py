@@ -213,8 +213,9 @@ def serve(
     preload: tuple[str, ...] = PRELOAD,
     optional: tuple[str, ...] = OPTIONAL_PRELOAD,
 ) -> None:
-    """Import `preload` (and those of `optional` that are installed), then fork a child per request until the socket is removed, the
-    owner process (Snakemake) is gone or no job came for `idle_seconds`."""
+    """Import `preload` (and those of `optional` that are installed), then fork a child per
+    request until the socket is removed, the owner process (Snakemake) is gone or no job came
+    for `idle_seconds`."""
     import importlib
     import time
 
