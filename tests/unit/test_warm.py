@@ -30,16 +30,22 @@ def _notebook(path: Path, source: str) -> Path:
     return path
 
 
-@pytest.fixture
-def worker(tmp_path):
-    """A worker with nothing preloaded (quick to start), listening on a socket in tmp_path."""
-    sock = tmp_path / "w.sock"
-    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(sock)!r}), preload=(), optional=())"
-    process = subprocess.Popen([sys.executable, "-c", code])
+def _serving(sock, serve_args: str, env=None) -> subprocess.Popen:
+    """A worker started with `serve(sock, <serve_args>)`, once it listens on `sock`."""
+    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(sock)!r}), {serve_args})"
+    process = subprocess.Popen([sys.executable, "-c", code], env=env)
     for _ in range(200):
         if sock.exists():
             break
         time.sleep(0.05)
+    return process
+
+
+@pytest.fixture
+def worker(tmp_path):
+    """A worker with nothing preloaded (quick to start), listening on a socket in tmp_path."""
+    sock = tmp_path / "w.sock"
+    process = _serving(sock, "preload=(), optional=()")
     yield sock, process
     sock.unlink(missing_ok=True)
     process.wait(timeout=10)
@@ -78,14 +84,7 @@ def test_a_job_in_the_worker_has_the_threads_snakemake_gave_it(tmp_path):
     # BLAS reads its thread count when it loads, in the worker: a child must still get its
     # job's (Snakemake passes it as OMP_NUM_THREADS), or side-by-side jobs oversubscribe
     sock = tmp_path / "w.sock"
-    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(sock)!r}), preload=('numpy',))"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code], env={**os.environ, "OMP_NUM_THREADS": "4"}
-    )
-    for _ in range(200):
-        if sock.exists():
-            break
-        time.sleep(0.05)
+    process = _serving(sock, "preload=('numpy',)", env={**os.environ, "OMP_NUM_THREADS": "4"})
     nb = _notebook(
         tmp_path / "nb.ipynb",
         "from threadpoolctl import threadpool_info\n"
@@ -107,12 +106,7 @@ def test_a_job_in_the_worker_has_the_threads_snakemake_gave_it(tmp_path):
 def test_a_job_finds_the_optional_modules_imported_and_a_missing_one_is_skipped(tmp_path):
     sock = tmp_path / "w.sock"
     optional = ("wave", "no_such_module_of_psp_eval")  # wave: imported by nothing else
-    code = f"from pathlib import Path; from psp_eval.engine.warm import serve; serve(Path({str(sock)!r}), preload=(), optional={optional!r})"
-    process = subprocess.Popen([sys.executable, "-c", code])
-    for _ in range(200):
-        if sock.exists():
-            break
-        time.sleep(0.05)
+    process = _serving(sock, f"preload=(), optional={optional!r}")
     nb = _notebook(tmp_path / "nb.ipynb", "import sys\nprint('wave' in sys.modules)")
     try:
         stdout, stderr = _execute(
