@@ -38,7 +38,7 @@ def _limit_dropped(argv: list[str]) -> bool:
 
 def test_a_local_run_schedules_once_per_finished_job(workflow):
     """Eight half-second jobs on one core: a round to start and one per finished job (with
-    Snakemake's default limit: 26 rounds here, more the longer the run)."""
+    Snakemake's default limit: 21 rounds here, more the longer the run)."""
     run = subprocess.run(
         [sys.executable, "-m", "psp_eval.engine.snakemake_cli", "--cores", "1", "--verbose"],
         cwd=workflow,
