@@ -234,12 +234,16 @@ def holds_large_tables(wildcards):
 # numbers every hub's jobs read (impact: each hub's cost-benefit and payment wait for it);
 # then each notebook by the jobs that follow it in a row to its report
 # (`plan.steps_to_report`: a hub's impact before its process notebook), so that the run ends
-# with reports rendering on both cores, not one hub's chain on one; the raw-data notebook
-# (monitoring) last, which otherwise takes the one large-table slot first, being the job of
-# the largest input, and holds the data steps back (50,000 families: 10 s).
+# with reports rendering on both cores, not one hub's chain on one. The raw-data notebook
+# (monitoring) after the hubs' notebooks and before the reports: first, being the job of the
+# largest input, it would take the large-table slot and hold the data steps back; beside the
+# trial's impact notebook, the run's two largest jobs, 50,000 families took 1.5 GB; last, it
+# ran alone while the other core idled (7 s). Each part of the audit runs as soon as its
+# report is rendered (rules/audit.smk).
 DATA_STEPS_PRIORITY = 100
 HUBS_READ_IT_PRIORITY = 50
-RAW_NOTEBOOK_PRIORITY = -10
+RAW_NOTEBOOK_PRIORITY = 1
+AUDIT_PART_PRIORITY = 10
 
 
 def notebook_priority(wildcards):
@@ -312,3 +316,22 @@ def all_reports(wildcards):
 def analysis_args(names):
     """The render command's arguments naming the analyses whose sections a report holds."""
     return " ".join(f"--analysis {name}" for name in names)
+
+
+def audited_pages(wildcards):
+    """The pages of one part: a scope's report and brief, or a standalone report."""
+    names = [wildcards.part]
+    if wildcards.part in BRIEF_SCOPES:
+        names.append(f"{wildcards.part}-brief")
+    return [
+        f"{SITE}/{wildcards.trial}/{name}.{ext}"
+        for name in names
+        for ext in ("html", "pdf")
+    ]
+
+
+def audited_results(wildcards):
+    """The results folders whose tables and figure counts one part's pages embed."""
+    if wildcards.part in STANDALONE:
+        return [f"{RESULTS}/{wildcards.trial}/{TRIAL_SCOPE}/{wildcards.part}"]
+    return [f"{RESULTS}/{wildcards.trial}/{wildcards.part}/{a}" for a in SECTIONED]

@@ -225,9 +225,22 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from psp_eval.engine import atomic
     from psp_eval.governance import audit as audit_module
 
+    saved = args.identifiers
     result = audit_module.audit(
-        args.site, args.results, args.data_dir, relative_to=ROOT, threads=args.threads
+        args.site,
+        args.results or None,
+        args.data_dir,
+        relative_to=ROOT,
+        threads=args.threads,
+        identifiers=audit_module.read_identifiers(saved) if saved else (),
+        parts=[audit_module.read_part(path) for path in args.parts],
     )
+    if args.part is not None:  # gathered, and failed on, by the final audit
+        audit_module.write_part(result, args.part)
+        print(
+            f"Audited {len(result.files)} files ({len(result.findings)} finding(s)) for {args.part}"
+        )
+        return 0
     for line in audit_module.iter_report(result):
         print(line)
     report = Path(args.report) if args.report else None
@@ -243,6 +256,14 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     if report is not None:
         atomic.write_text(report, json.dumps(result.summary(), indent=2) + "\n")
     print(f"Audited {len(result.files)} files: no count of 1-4 people, no identifier")
+    return 0
+
+
+def _cmd_identifiers(args: argparse.Namespace) -> int:
+    from psp_eval.governance import audit as audit_module
+
+    count = audit_module.write_identifiers(args.data_dir, args.out)
+    print(f"Wrote {count:,} identifier values of {args.data_dir} to {args.out}")
     return 0
 
 
@@ -481,11 +502,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="fail on small counts or identifiers in funder outputs")
     p.add_argument("site", type=Path, nargs="+", help="site folder(s) or report files (HTML, PDF)")
-    p.add_argument("--results", type=Path, help="the trial's results (its tables/*.csv)")
+    p.add_argument(
+        "--results",
+        type=Path,
+        action="append",
+        default=[],
+        help="the trial's results, or an analysis's (their tables/*.csv and figure counts)",
+    )
     p.add_argument("--data-dir", type=Path, help="raw data: its id values are looked for too")
+    p.add_argument(
+        "--identifiers", type=Path, help="id values saved by `psp-eval identifiers` (the same)"
+    )
     p.add_argument("--report", type=Path, help="write a JSON summary here when the audit passes")
     p.add_argument("--threads", type=int, default=1, help="PDFs read at once (pdftotext)")
+    p.add_argument(
+        "--part",
+        type=Path,
+        help="save what was read and found here, findings too, and pass: a later audit's --parts",
+    )
+    p.add_argument(
+        "--parts", type=Path, nargs="+", default=[], help="audits saved with --part to include"
+    )
     p.set_defaults(func=_cmd_audit)
+
+    p = sub.add_parser("identifiers", help="save the raw data's id values for the audit")
+    p.add_argument("--data-dir", type=Path, required=True, help="the raw data folder")
+    p.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    p.set_defaults(func=_cmd_identifiers)
 
     p = sub.add_parser("randomise", help="allocation sequence and concealed allocation")
     steps = p.add_subparsers(dest="step", required=True)

@@ -311,7 +311,14 @@ def test_pipeline_outputs_pass_and_a_planted_copy_fails(small_site, tmp_path):
     project = small_site
     recorded = json.loads((project / "results/demo/audit.json").read_text())
     assert recorded["ok"] and len(recorded["files"]) > 10
-    assert audit(project / "reports/_site", project / "results/demo", project / "data/raw/demo").ok
+    # gathered from a part per report: what one audit of everything reads, in its order
+    whole = audit(
+        project / "reports/_site",
+        project / "results/demo",
+        project / "data/raw/demo",
+        relative_to=project,
+    )
+    assert whole.ok and recorded == whole.summary()
     # A copy with a small cell in one HTML table and a family id in one CSV must fail.
     site = shutil.copytree(project / "reports/_site/demo", tmp_path / "site")
     results = shutil.copytree(
@@ -395,3 +402,79 @@ def test_raw_identifiers_are_the_id_columns_values_with_letters_and_digits(tmp_p
     (tmp_path / "broken.parquet").write_text("not parquet", encoding="utf-8")
     with pytest.raises(AuditError, match="broken.parquet: cannot read its identifier columns"):
         audit_module.raw_identifiers(tmp_path)
+
+
+def _two_reports(tmp_path):
+    """Two pages and the results each embeds, each with something to find."""
+    site = _page(tmp_path, *CLEAN_PARTS, "<p>Only 2 children were hosted.</p>", name="b.html")
+    _page(tmp_path, *CLEAN_PARTS, "<p>Family F00017 said so; 3 families agreed.</p>", name="a.html")
+    results = _figure_counts(tmp_path, "40", "2")
+    tables = results / "trial/process/tables"
+    tables.mkdir(parents=True)
+    (tables / "flow.csv").write_text(
+        "Stage,Families\nRandomised,4\nSupported,0\n", encoding="utf-8"
+    )
+    return site, results
+
+
+def test_an_audit_gathered_from_parts_is_the_audit_of_everything(tmp_path):
+    # The pipeline audits each report as it is rendered, and the last step gathers the parts:
+    # the same files, findings and order as one audit of it all, whatever order the parts ran.
+    site, results = _two_reports(tmp_path)
+    whole = audit(site, results)
+    assert len(whole.findings) == 5 and len(whole.files) == 4
+    part_b = audit(site / "b.html", results / "hub_a")
+    part_a = audit(site / "a.html", results / "trial/process")
+    for path, part in (("b.json", part_b), ("a.json", part_a)):
+        audit_module.write_part(part, tmp_path / path)
+    saved = [audit_module.read_part(tmp_path / name) for name in ("b.json", "a.json")]
+    gathered = audit([], parts=saved)
+    assert gathered.summary() == whole.summary()
+    # pages first (HTML, then PDF), then tables, then figures' counts; by name within each
+    found_in = [Path(f.file).name for f in gathered.findings]
+    assert found_in == ["a.html", "a.html", "b.html", "flow.csv", "km.counts.json"]
+    (tmp_path / "broken.json").write_text('{"files": []}', encoding="utf-8")
+    with pytest.raises(AuditError, match="broken.json: not a saved part of an audit"):
+        audit_module.read_part(tmp_path / "broken.json")
+
+
+def test_cli_parts_pass_and_the_gathering_audit_fails_on_their_findings(tmp_path):
+    site, results = _two_reports(tmp_path)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "volunteers.csv").write_text("volunteer_id,role\nVOL-7Q,host\n", encoding="utf-8")
+    _page(tmp_path, *CLEAN_PARTS, "<p>Thanks to VOL-7Q.</p>", name="c.html")
+    ids = tmp_path / "ids.json"
+    made = run_command(
+        [
+            sys.executable,
+            "-m",
+            "psp_eval",
+            "identifiers",
+            "--data-dir",
+            str(raw),
+            "--out",
+            str(ids),
+        ],
+        tmp_path,
+        check=False,
+    )
+    assert made.returncode == 0 and json.loads(ids.read_text()) == ["VOL-7Q"], made.stderr
+    for name, folder in (("a", "trial/process"), ("b", "hub_a")):
+        part = _cli(
+            *(site / f"{name}.html", "--results", results / folder, "--identifiers", ids),
+            *("--part", tmp_path / f"{name}.json"),
+            cwd=tmp_path,
+        )
+        assert part.returncode == 0, part.stderr  # parts pass: the gathering audit fails
+    report = tmp_path / "audit.json"
+    parts = [tmp_path / "a.json", tmp_path / "b.json"]
+    final = _cli(
+        site / "c.html", "--identifiers", ids, "--parts", *parts, "--report", report, cwd=tmp_path
+    )
+    assert final.returncode == 1 and not report.exists()
+    assert "site/c.html" in final.stdout and "VOL-7Q" in final.stdout
+    assert "flow.csv" in final.stdout and "km.counts.json" in final.stdout
+    one_audit = _cli(site, "--results", results, "--data-dir", raw, cwd=tmp_path)
+    assert one_audit.returncode == 1
+    assert final.stdout == one_audit.stdout

@@ -57,7 +57,9 @@ def test_dry_run_plans_every_job(tmp_path):
         "settings": 4 + 2 + 1,  # each analysis's part of the run's config, and the data steps'
         "hub_sheet": scopes,  # the trial's rows for process, payment and need; each hub's
         "index": 1,
-        "audit": 1,  # the disclosure audit of every output, last
+        "audit_identifiers": 1,  # the raw data's id values, read once for the audit
+        "audit_part": scopes + 2,  # the audit of each report, as it is rendered
+        "audit": 1,  # and the last step, which gathers them
     }
 
 
@@ -103,6 +105,7 @@ def test_whole_pipeline_on_a_small_demo(small_site):
         "render": len(scopes),
         "render_brief": len(scopes),
         "index": 1,
+        "audit_part": len(scopes),  # each report's part of the audit, then the gathering
         "audit": 1,
         "all": 1,
     }
@@ -129,6 +132,7 @@ def test_whole_pipeline_on_a_small_demo(small_site):
         "render_brief": 2,
         "render_standalone": 2,
         "index": 1,
+        "audit_part": 2 + 2,  # the hub's and the trial's reports; need, monitoring
         "audit": 1,
         "all": 1,
     }

@@ -4,8 +4,8 @@ Why: every notebook job imports pandas, SciPy, statsmodels, lifelines and matplo
 computes anything, about two CPU seconds of a job that computes for three, paid again by each
 of the pipeline's notebook jobs. While Snakemake runs, a worker that has already imported them
 takes each `psp-eval execute` and `psp-eval render` call instead, and the other commands that
-import them (`DELEGATED`: about a second of imports each; the index and the audit run last,
-one after the other, while the other core idles): it forks, the child takes the caller's
+import them (`DELEGATED`: about a second of imports each; the index and the audit's last
+step run last, one after the other, while the other core idles): it forks, the child takes the caller's
 stdin, stdout and stderr (passed over a Unix socket), working folder and environment, and
 runs the command; the caller gets its exit code. A forked child starts with everything
 imported, in a few milliseconds.
@@ -93,7 +93,7 @@ OPTIONAL_PRELOAD = ("black",)
 # The `psp-eval` subcommands a worker takes, and the command line a child runs them with: by
 # name, as the worker is a fork server for the command line above it (the engine layer does
 # not import the cli).
-DELEGATED = ("execute", "render", "score", "index", "audit")
+DELEGATED = ("execute", "render", "score", "index", "audit", "identifiers")
 COMMAND_LINE = "psp_eval.cli"
 
 

@@ -51,8 +51,11 @@ What fails (each `Finding` names the file, where in it, the offending text and t
    digits, so ids in a trial's own format are caught too), and any non-empty cell of a table
    column named like an identifier (family_id, child_id, CHILD, UPN, DOB, postcode, ...).
 
-The pipeline runs `psp-eval audit` last (rules/audit.smk); its JSON summary is written only
-when nothing is found, so a failing audit fails the run.
+The pipeline audits each report as soon as it is rendered, with the tables and figure counts
+it embeds (`psp-eval audit --part`: saved, findings too), and its last step gathers the parts
+and reads the index page (`--parts`, rules/audit.smk): the same files and findings, in the same
+order, as one audit of everything. The last step's JSON summary is written only when nothing is
+found, so a failing audit fails the run.
 
 Legitimate small numbers are left alone because they are not in count columns or next to a
 people noun: hub and LA counts ("5 hubs"), years, percentages, effect sizes, CIs, p-values,
@@ -612,29 +615,80 @@ def audit_figure_counts(path: Path, name: str | None = None) -> tuple[list[Findi
 
 
 def figure_count_records(results_dir: Path) -> list[Path]:
-    """The counts the reports' figures print: <results>/<scope>/<analysis>/figures/*.counts.json."""
-    return sorted(Path(results_dir).glob("*/*/figures/*.counts.json"))
+    """The counts the reports' figures print, anywhere under `results_dir` (the trial's
+    results or one analysis's): <scope>/<analysis>/figures/*.counts.json."""
+    return sorted(Path(results_dir).glob("**/figures/*.counts.json"))
 
 
 def funder_csvs(results_dir: Path) -> list[Path]:
-    """The tables the reports embed: <results>/<scope>/<analysis>/tables/*.csv."""
-    return sorted(Path(results_dir).glob("*/*/tables/*.csv"))
+    """The tables the reports embed, anywhere under `results_dir` (the trial's results or one
+    analysis's): <scope>/<analysis>/tables/*.csv."""
+    return sorted(Path(results_dir).glob("**/tables/*.csv"))
+
+
+def write_identifiers(data_dir: Path, path: Path) -> int:
+    """Save `raw_identifiers(data_dir)` (sorted JSON) for audits that run apart: the raw data
+    are read once, not once per part (50,000 families: over a second each)."""
+    from psp_eval.engine.atomic import write_text
+
+    values = sorted(raw_identifiers(data_dir))
+    write_text(Path(path), json.dumps(values, indent=0) + "\n")
+    return len(values)
+
+
+def read_identifiers(path: Path) -> set[str]:
+    """Identifier values saved by `write_identifiers`."""
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise AuditError(f"{path}: cannot read the saved identifier values: {err}") from err
+    if not isinstance(values, list):
+        raise AuditError(f"{path}: not a list of identifier values (psp-eval identifiers)")
+    return {str(value) for value in values}
+
+
+def write_part(result: Audit, path: Path) -> None:
+    """Save an audit to be gathered later (`read_part`, `audit(parts=...)`): what it read and
+    found, findings included, since the final audit is the one that fails."""
+    from psp_eval.engine.atomic import write_text
+
+    write_text(Path(path), json.dumps(result.summary(), indent=2) + "\n")
+
+
+def read_part(path: Path) -> Audit:
+    """An audit saved by `write_part`."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return Audit(
+            [Finding(**finding) for finding in data["findings"]],
+            list(data["files"]),
+            list(data["unchecked"]),
+        )
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        raise AuditError(
+            f"{path}: not a saved part of an audit (psp-eval audit --part): {err}"
+        ) from err
 
 
 def audit(
     site: Path | Iterable[Path],
-    results_dir: Path | None = None,
+    results_dir: Path | Iterable[Path] | None = None,
     data_dir: Path | None = None,
     *,
     relative_to: Path | None = None,
     threads: int = 1,
+    identifiers: Iterable[str] = (),
+    parts: Iterable[Audit] = (),
 ) -> Audit:
     """Audit every HTML and PDF in `site` (folders, searched recursively, or single files)
-    and every embedded table's CSV under `results_dir` (one trial's results folder);
-    `data_dir` adds the raw data's identifier values to the identifier rules. `threads`
-    pdftotext processes read the PDFs meanwhile (the audit runs last, alone: half its time
-    was waiting on them one after another)."""
+    and every embedded table's CSV and figure's counts under `results_dir` (the trial's
+    results folder, or several analyses' folders); `data_dir` adds the raw data's identifier
+    values to the identifier rules (`identifiers`, values already read: the same). `threads`
+    pdftotext processes read the PDFs meanwhile. `parts` are audits run before (the pipeline
+    audits each report as it is rendered): the result holds them too, in the same order as
+    one audit of everything would."""
     paths = [Path(site)] if isinstance(site, str | Path) else [Path(p) for p in site]
+    parts = list(parts)
     reports: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -645,11 +699,18 @@ def audit(
             raise AuditError(f"{path}: not an HTML or PDF report")
         else:
             raise AuditError(f"{path}: no such report or site folder (render the reports first)")
-    if not reports:
+    if not reports and not parts:
         raise AuditError(f"{', '.join(map(str, paths))}: no HTML or PDF report to audit")
-    if results_dir is not None and not Path(results_dir).is_dir():
-        raise AuditError(f"{results_dir}: no such results folder")
-    ids = raw_identifiers(data_dir) if data_dir is not None else set()
+    if results_dir is None:
+        results = []
+    elif isinstance(results_dir, str | Path):
+        results = [Path(results_dir)]
+    else:
+        results = [Path(r) for r in results_dir]
+    for folder in results:
+        if not folder.is_dir():
+            raise AuditError(f"{folder}: no such results folder")
+    ids = set(identifiers) | (raw_identifiers(data_dir) if data_dir is not None else set())
 
     def shown(path: Path) -> str:
         if relative_to is not None:
@@ -659,9 +720,9 @@ def audit(
                 pass
         return str(path)
 
-    findings: list[Finding] = []
-    files: list[dict] = []
-    unchecked: list[str] = []
+    findings: list[Finding] = [f for part in parts for f in part.findings]
+    files: list[dict] = [info for part in parts for info in part.files]
+    unchecked: list[str] = [note for part in parts for note in part.unchecked]
     ordered = sorted(set(reports), key=lambda p: (p.suffix != ".html", str(p)))
     with ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:
         pdf_texts = {path: pool.submit(pdf_text, path) for path in ordered if path.suffix == ".pdf"}
@@ -676,15 +737,28 @@ def audit(
                 found, info = result
             findings += found
             files.append(info)
-    for path in funder_csvs(results_dir) if results_dir is not None else []:
+    for path in sorted({p for folder in results for p in funder_csvs(folder)}):
         found, info = audit_csv(path, ids, shown(path))
         findings += found
         files.append(info)
-    for path in figure_count_records(results_dir) if results_dir is not None else []:
+    for path in sorted({p for folder in results for p in figure_count_records(folder)}):
         found, info = audit_figure_counts(path, shown(path))
         findings += found
         files.append(info)
-    return Audit(_unique(findings), files, unchecked)
+    return _in_order(Audit(_unique(findings), files, unchecked))
+
+
+# The order of what an audit lists: pages (HTML, then PDF), tables, figures' counts, each by name.
+KIND_ORDER = {"html": 0, "pdf": 1, "csv": 2, "figure counts": 3}
+
+
+def _in_order(result: Audit) -> Audit:
+    """Files in `KIND_ORDER`, each file's findings together and in the order found: one
+    audit of everything and the same audit gathered from parts list the same lines."""
+    files = sorted(result.files, key=lambda info: (KIND_ORDER.get(info["kind"], 9), info["file"]))
+    rank = {info["file"]: i for i, info in enumerate(files)}
+    findings = sorted(result.findings, key=lambda f: rank.get(f.file, len(rank)))
+    return Audit(findings, files, sorted(result.unchecked))
 
 
 def _unique(findings: Iterable[Finding]) -> list[Finding]:
