@@ -518,6 +518,26 @@ def test_correlated_draws_keep_margins_and_correlation():
     )
 
 
+def test_tornado_is_the_mean_npv_of_a_simulation_with_each_input_fixed():
+    # The tornado draws the parameters once and replaces one column per end: exactly what
+    # simulating with that input fixed gives, correlated inputs included.
+    inputs = _uncertain_inputs()
+    params = dict(inputs.parameters)
+    params["residential_care_week"] = Parameter(
+        "residential_care_week", 4000, "triangular", low=3000, high=6000
+    )
+    correlated = replace(inputs, parameters=params,
+                         correlations={("foster_care_week", "residential_care_week"): 0.8})  # fmt: skip
+    table = cba.tornado(correlated, draws=3000, seed=9).set_index("parameter")
+    assert {"foster_care_week", "residential_care_week"} <= set(table.index)
+    for name, row in table.iterrows():
+        for end in ("low", "high"):
+            fixed = cba.simulate(correlated.with_value(name, row[end]), draws=3000, seed=9)
+            assert row[f"npv_at_{end}"] == fixed["npv"].mean(), (name, end)
+    base = cba.simulate(correlated, draws=3000, seed=9)["npv"].mean()
+    assert table.attrs["base_npv"] == base
+
+
 def test_effect_correlation_from_a_bootstrap_over_families():
     rng = np.random.default_rng(0)
     n = 400
